@@ -1,0 +1,86 @@
+//! GELU with the tanh approximation (Hendrycks and Gimpel, 2016; PyTorch's
+//! `approximate="tanh"`): f(x) = x/2 · (1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³),
+//! computed as f(x) = x·σ(z) with z = 2u = k1·x + k3·x³.
+//!
+//! Where z is large (x ≈ −10 gives z ≈ −88), an error of one rounding in z is multiplied by
+//! |z| in e^z, so z is carried in double-f32 (hi + lo) and the low part enters the exp
+//! reduction. f'(x) = σ(z)·(1 + x·(1 − σ(z))·z'), z' = k1 + 3·k3·x², written with
+//! v = e^(−|z|) as
+//! z ≥ 0: [(1 + v) + x·z'·v] / (1 + v)²;  z < 0: v·[(1 + v) + x·z'] / (1 + v)².
+
+use crate::kernel::Kernel;
+use crate::math::exp::exp_parts;
+use crate::simd::{Pair, Simd, abs, neg, sign_of, two_prod, two_sum};
+
+const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
+const COEF: f64 = 0.044_715;
+const K1: Pair = Pair::of(2.0 * SQRT_2_OVER_PI);
+const K3: Pair = Pair::of(2.0 * SQRT_2_OVER_PI * COEF);
+
+pub(crate) struct GeluTanh;
+
+/// k1 + k·x² as hi + lo, from x² = x2 + x2l.
+#[inline(always)]
+fn quad<S: Simd>(s: S, x2: S::V, x2l: S::V, k: Pair) -> (S::V, S::V) {
+    let (q, ql) = two_prod(s, s.splat(k.hi), x2);
+    let ql = s.fma(s.splat(k.hi), x2l, s.fma(s.splat(k.lo), x2, ql));
+    let (w, wl) = two_sum(s, s.splat(K1.hi), q);
+    (w, s.add(wl, s.add(ql, s.splat(K1.lo))))
+}
+
+/// The shared terms, for x clamped to [−20, 20] (beyond, σ(z) is 0 or 1 in f32):
+/// `xc`, x² as hi + lo, v = e^(−|z|) = p·2^n, p, n, and the lanes where z < 0.
+struct Terms<S: Simd> {
+    xc: S::V,
+    x2: S::V,
+    x2l: S::V,
+    v: S::V,
+    p: S::V,
+    n: S::V,
+    neg_z: S::M,
+}
+
+#[inline(always)]
+fn terms<S: Simd>(s: S, x: S::V) -> Terms<S> {
+    let xc = s.min(s.max(x, s.splat(-20.0)), s.splat(20.0));
+    let (x2, x2l) = two_prod(s, xc, xc);
+    let (w, wl) = quad(s, x2, x2l, K3);
+    // z = x·w as hi + lo
+    let (z, zl) = two_prod(s, xc, w);
+    let zl = s.fma(xc, wl, zl);
+    // −|z| as hi + lo: the low part takes the sign flip of the high part.
+    let lo = s.xor(neg(s, zl), sign_of(s, z));
+    let (p, n) = exp_parts(s, neg(s, abs(s, z)), lo);
+    Terms { xc, x2, x2l, v: s.scale(p, n), p, n, neg_z: s.lt(z, s.splat(0.0)) }
+}
+
+impl Kernel for GeluTanh {
+    #[inline(always)]
+    fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
+        let Terms { xc, v, p, n, neg_z, .. } = terms(s, x);
+        // x·σ(z) = x/(1 + v) for z ≥ 0, x·v/(1 + v) for z < 0 (there x = xc: the clamp only
+        // keeps −inf and huge negative x from meeting 2^n of the clamped z).
+        let num = s.select(neg_z, s.mul(xc, p), x);
+        let k = s.select(neg_z, n, s.splat(0.0));
+        s.scale(s.div(num, s.add(s.splat(1.0), v)), k)
+    }
+
+    #[inline(always)]
+    fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
+        let Terms { xc, x2, x2l, v, p, n, neg_z } = terms(s, x);
+        let one = s.splat(1.0);
+        // x·z' as hi + lo: near the root of f' (x ≈ −0.75) it cancels against 1 + v.
+        let (dz, dzl) = quad(s, x2, x2l, Pair::of(6.0 * SQRT_2_OVER_PI * COEF));
+        let (b, bl) = two_prod(s, xc, dz);
+        let bl = s.fma(xc, dzl, bl);
+        let a = s.add(one, v);
+        let al = s.sub(v, s.sub(a, one));
+        // z < 0 (x < 0): (1 + v) + x·z', whose high parts subtract exactly.
+        let num_neg = s.mul(p, s.add(s.add(a, b), s.add(al, bl)));
+        // z ≥ 0: (1 + v) + x·z'·v, all terms positive.
+        let num_pos = s.fma(b, v, a);
+        let num = s.select(neg_z, num_neg, num_pos);
+        let k = s.select(neg_z, n, s.splat(0.0));
+        s.scale(s.div(s.mul(dy, num), s.mul(a, a)), k)
+    }
+}

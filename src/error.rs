@@ -1,0 +1,102 @@
+//! The crate's one error type.
+
+use crate::Isa;
+use core::fmt;
+
+/// Why a kernel refused its input. Every check happens before the first write, so on `Err`
+/// no output or state value has changed.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// Two slices that must have the same length do not.
+    LengthMismatch {
+        /// The argument whose length is wrong (`"y"`, `"dy"`, `"dx"`, ...).
+        arg: &'static str,
+        /// The length it must have.
+        expected: usize,
+        /// The length it has.
+        found: usize,
+    },
+    /// A parameter is outside its allowed range, or not finite.
+    InvalidParameter {
+        /// The parameter (`"alpha"`, `"lr"`, ...).
+        name: &'static str,
+        /// Its value.
+        value: f64,
+        /// What it must be, as a phrase (`"finite and > 0"`).
+        expected: &'static str,
+    },
+    /// The CPU (or this build) does not have the instruction set that was asked for.
+    IsaUnavailable(Isa),
+    /// A name that does not denote a known activation, optimizer or ISA.
+    UnknownName {
+        /// What kind of name (`"activation"`, `"isa"`, ...).
+        kind: &'static str,
+        /// The name given, shortened to 32 bytes.
+        name: NameBuf,
+    },
+    /// The kernel is part of the API but not implemented yet in this version.
+    Unimplemented(&'static str),
+}
+
+/// A short copy of a name, so that [`Error`] needs no allocation (it works without `std`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct NameBuf {
+    buf: [u8; 32],
+    len: u8,
+}
+
+impl NameBuf {
+    pub(crate) fn new(s: &str) -> NameBuf {
+        let mut end = s.len().min(32);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut buf = [0u8; 32];
+        buf[..end].copy_from_slice(&s.as_bytes()[..end]);
+        NameBuf { buf, len: end as u8 }
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or("")
+    }
+}
+
+impl fmt::Debug for NameBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::LengthMismatch { arg, expected, found } => {
+                write!(f, "`{arg}` has {found} elements but must have {expected}")
+            }
+            Error::InvalidParameter { name, value, expected } => {
+                write!(f, "parameter `{name}` is {value} but must be {expected}")
+            }
+            Error::IsaUnavailable(isa) => {
+                write!(f, "instruction set `{isa}` is not available on this CPU or build")
+            }
+            Error::UnknownName { kind, name } => {
+                write!(f, "`{}` is not a known {kind} name", name.as_str())
+            }
+            Error::Unimplemented(what) => write!(f, "`{what}` is not implemented yet"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}
+
+/// Checks that `found` equals `expected`.
+pub(crate) fn check_len(arg: &'static str, expected: usize, found: usize) -> Result<(), Error> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(Error::LengthMismatch { arg, expected, found })
+    }
+}

@@ -1,0 +1,128 @@
+//! Element-wise drivers: one generic loop per shape of kernel, and the thin per-ISA entry
+//! points that compile it with each instruction set.
+
+use crate::isa::Isa;
+use crate::simd::Simd;
+use crate::simd::portable::Portable;
+use crate::simd::scalar::Scalar;
+
+/// An element-wise function and its derivative, written once over [`Simd`].
+pub(crate) trait Kernel: Sync {
+    /// y = f(x).
+    fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V;
+    /// dx = dy · f'(x).
+    fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V;
+}
+
+/// Visits `[0, n)` in whole vectors of `S::LANES`, four at a time while it can, then one at a
+/// time, and returns where the partial tail starts (the caller does it, if it is not empty).
+/// Each element is visited exactly once.
+#[inline(always)]
+fn blocks<S: Simd>(n: usize, mut full: impl FnMut(usize)) -> usize {
+    let w = S::LANES;
+    let mut i = 0;
+    while i + 4 * w <= n {
+        full(i);
+        full(i + w);
+        full(i + 2 * w);
+        full(i + 3 * w);
+        i += 4 * w;
+    }
+    while i + w <= n {
+        full(i);
+        i += w;
+    }
+    i
+}
+
+#[inline(always)]
+fn forward<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], y: &mut [f32]) {
+    let n = x.len().min(y.len());
+    let y = &mut y[..n];
+    let i = blocks::<S>(n, |i| s.store(k.forward(s, s.load(&x[i..])), &mut y[i..]));
+    if i < n {
+        s.store_partial(k.forward(s, s.load_partial(&x[i..n])), &mut y[i..]);
+    }
+}
+
+#[inline(always)]
+fn forward_inplace<S: Simd, K: Kernel>(s: S, k: &K, x: &mut [f32]) {
+    let n = x.len();
+    let i = blocks::<S>(n, |i| s.store(k.forward(s, s.load(&x[i..])), &mut x[i..]));
+    if i < n {
+        s.store_partial(k.forward(s, s.load_partial(&x[i..])), &mut x[i..]);
+    }
+}
+
+#[inline(always)]
+fn backward<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+    let n = x.len().min(dy.len()).min(dx.len());
+    let (dy, dx) = (&dy[..n], &mut dx[..n]);
+    let i = blocks::<S>(n, |i| s.store(k.backward(s, s.load(&x[i..]), s.load(&dy[i..])), &mut dx[i..]));
+    if i < n {
+        let v = k.backward(s, s.load_partial(&x[i..n]), s.load_partial(&dy[i..]));
+        s.store_partial(v, &mut dx[i..]);
+    }
+}
+
+/// Entry points for one instruction set: the generic drivers compiled with its features.
+macro_rules! entries {
+    ($mod:ident, $feat:literal, $token:expr) => {
+        pub(crate) mod $mod {
+            use super::*;
+            #[target_feature(enable = $feat)]
+            pub(crate) fn forward<K: Kernel>(k: &K, x: &[f32], y: &mut [f32]) {
+                // SAFETY: this function only runs where its features are enabled.
+                super::forward(unsafe { $token }, k, x, y)
+            }
+            #[target_feature(enable = $feat)]
+            pub(crate) fn forward_inplace<K: Kernel>(k: &K, x: &mut [f32]) {
+                // SAFETY: this function only runs where its features are enabled.
+                super::forward_inplace(unsafe { $token }, k, x)
+            }
+            #[target_feature(enable = $feat)]
+            pub(crate) fn backward<K: Kernel>(k: &K, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+                // SAFETY: this function only runs where its features are enabled.
+                super::backward(unsafe { $token }, k, x, dy, dx)
+            }
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+entries!(avx2, "avx2,fma", crate::simd::avx2::Avx2::new_unchecked());
+#[cfg(target_arch = "x86_64")]
+entries!(avx512, "avx512f,avx512bw,avx512dq,avx512vl", crate::simd::avx512::Avx512::new_unchecked());
+
+/// Runs `$call` (one of the drivers) on `$isa`'s backend. `$isa` must have been checked.
+macro_rules! on_isa {
+    ($isa:expr, $f:ident($($arg:expr),*)) => {
+        match $isa {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the caller checked that AVX2 and FMA are available.
+            Isa::Avx2 => unsafe { avx2::$f($($arg),*) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the caller checked that AVX-512 F/BW/DQ/VL are available.
+            Isa::Avx512 => unsafe { avx512::$f($($arg),*) },
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => $f(crate::simd::neon::Neon, $($arg),*),
+            Isa::Portable => $f(Portable, $($arg),*),
+            _ => $f(Scalar, $($arg),*),
+        }
+    };
+}
+
+/// y = f(x) on an available `isa`, serially. Lengths must match.
+pub(crate) fn run_forward<K: Kernel>(isa: Isa, k: &K, x: &[f32], y: &mut [f32]) {
+    on_isa!(isa, forward(k, x, y))
+}
+
+/// x = f(x) on an available `isa`, serially.
+pub(crate) fn run_forward_inplace<K: Kernel>(isa: Isa, k: &K, x: &mut [f32]) {
+    on_isa!(isa, forward_inplace(k, x))
+}
+
+/// dx = dy·f'(x) on an available `isa`, serially. Lengths must match.
+pub(crate) fn run_backward<K: Kernel>(isa: Isa, k: &K, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+    on_isa!(isa, backward(k, x, dy, dx))
+}

@@ -1,0 +1,65 @@
+//! e^x and e^x − 1, with a split result `p · 2^n` for callers that scale late.
+//!
+//! Method: x = n·ln2 + r with n = round(x/ln2) and |r| ≤ ln2/2, ln2 split in a 16-bit head (so
+//! that n·head is exact even without FMA) and a tail (Cody and Waite). Then
+//! e^r − 1 = r + r²·q(r), q a polynomial fitted to (e^r − 1 − r)/r² on |r| ≤ 0.347 in the
+//! Chebyshev sense (degree 4 for e^x: 0.41 ULP of e^r − 1 before rounding, far less of e^r;
+//! degree 5 for e^x − 1: 0.03 ULP), and the power of two is applied last.
+
+use super::horner;
+use crate::simd::{Simd, sign_of};
+
+const LOG2E: f32 = core::f32::consts::LOG2_E;
+/// ln 2 to 16 bits, so that n·LN2_HI is exact for |n| < 2^8.
+const LN2_HI: f32 = 0.693_145_751_953_125;
+const LN2_LO: f32 = 1.428_606_765_330_187e-6;
+
+/// q(r) ≈ (e^r − 1 − r)/r², degree 4.
+const Q4: [f32; 5] = [1.392_639_2e-3, 8.363_345_6e-3, 4.166_655_2e-2, 1.666_657_6e-1, 0.5];
+/// q(r) ≈ (e^r − 1 − r)/r², degree 5.
+const Q5: [f32; 6] = [1.989_126_9e-4, 1.393_390e-3, 8.333_310_5e-3, 4.166_646_3e-2, 1.666_666_7e-1, 0.5];
+
+/// The reduction of `x + lo` (a double-f32 argument; pass 0 for `lo` when x is exact):
+/// returns `(r, n)` with x + lo = n·ln2 + r, |r| ≲ 0.35. `x` must be in [-150, 150].
+#[inline(always)]
+pub(crate) fn reduce<S: Simd>(s: S, x: S::V, lo: S::V) -> (S::V, S::V) {
+    let n = s.round(s.mul(x, s.splat(LOG2E)));
+    let r = s.fma(n, s.splat(-LN2_HI), x);
+    let r = s.fma(n, s.splat(-LN2_LO), r);
+    (s.add(r, lo), n)
+}
+
+/// e^(x + lo) as `(p, n)` with e^(x+lo) = p · 2^n, p in [0.7, 1.42]: callers multiply into `p`
+/// and apply `Simd::scale(·, n)` last, so that a subnormal or tiny result keeps its accuracy.
+/// `x` is clamped to [-150, 100] first (beyond, the scaled result is 0 or inf); NaN stays NaN.
+#[inline(always)]
+pub(crate) fn exp_parts<S: Simd>(s: S, x: S::V, lo: S::V) -> (S::V, S::V) {
+    let x = s.min(s.max(x, s.splat(-150.0)), s.splat(100.0));
+    let (r, n) = reduce(s, x, lo);
+    let em1 = s.fma(s.mul(r, r), horner(s, r, Q4), r);
+    (s.add(em1, s.splat(1.0)), n)
+}
+
+/// e^x. Worst error: see the README's table (`exp` row).
+#[inline(always)]
+#[allow(dead_code)]
+pub(crate) fn exp<S: Simd>(s: S, x: S::V) -> S::V {
+    let (p, n) = exp_parts(s, x, s.splat(0.0));
+    s.scale(p, n)
+}
+
+/// e^x − 1, accurate to a relative error of about 1 ULP also near 0 (where it is x, and
+/// keeps the sign of ±0). Saturates to −1 below −17.4 and overflows to +inf above 88.72.
+#[inline(always)]
+pub(crate) fn expm1<S: Simd>(s: S, x: S::V) -> S::V {
+    let xc = s.min(s.max(x, s.splat(-26.0)), s.splat(89.0));
+    let (r, n) = reduce(s, xc, s.splat(0.0));
+    let em1 = s.fma(s.mul(r, r), horner(s, r, Q5), r);
+    // e^x − 1 = 2·(t·(1 + em1) − 1/2) with t = 2^(n−1): t·em1 + (t − 1/2) in one FMA, and
+    // t − 1/2 is exact for n ≥ −24; halving t keeps it finite up to n = 128.
+    let t = s.pow2i(s.sub(n, s.splat(1.0)));
+    let y = s.fma(t, em1, s.sub(t, s.splat(0.5)));
+    let y = s.add(y, y);
+    // e^x − 1 has the sign of x; this also gives −0 for −0 (the reduction loses it).
+    s.or(y, sign_of(s, x))
+}

@@ -1,0 +1,25 @@
+//! The logistic function σ(x) = 1 / (1 + e^(−x)).
+
+use super::exp::exp_parts;
+use crate::simd::{Simd, abs, neg};
+
+/// σ(x) from t = e^(−|x|) = p·2^n: σ(|x|) = 1/(1+t) and σ(−|x|) = t/(1+t), the latter scaled
+/// by 2^n last so that tiny results (σ(−100) ≈ 3.7e-44) are not lost. Returns `(num, k, den)`
+/// with σ(x) = scale(num/den, k); callers that multiply σ by something fold it into `num`
+/// before the division and the scaling.
+#[inline(always)]
+pub(crate) fn sigmoid_parts<S: Simd>(s: S, x: S::V) -> (S::V, S::V, S::V) {
+    let (p, n) = exp_parts(s, neg(s, abs(s, x)), s.splat(0.0));
+    let t = s.scale(p, n);
+    let den = s.add(s.splat(1.0), t);
+    let neg_x = s.lt(x, s.splat(0.0));
+    (s.select(neg_x, p, s.splat(1.0)), s.select(neg_x, n, s.splat(0.0)), den)
+}
+
+/// σ(x). Worst error: see the README's table (`sigmoid` row).
+#[inline(always)]
+#[allow(dead_code)]
+pub(crate) fn sigmoid<S: Simd>(s: S, x: S::V) -> S::V {
+    let (num, k, den) = sigmoid_parts(s, x);
+    s.scale(s.div(num, den), k)
+}

@@ -1,0 +1,45 @@
+//! Splitting element-wise work over threads in fixed chunks.
+//!
+//! The chunk size is a constant (a multiple of every vector width), not a function of the
+//! thread count, so each element is computed by the same code path whatever the number of
+//! threads: results are bitwise identical for 1 or N threads. Inputs shorter than two chunks
+//! stay on the calling thread.
+
+/// Elements per chunk: 16,384 f32 (64 KiB), a multiple of every ISA's vector width.
+pub const CHUNK: usize = 16_384;
+
+/// `f(x_chunk, y_chunk)` over matching chunks of `x` and `y` (equal lengths).
+pub(crate) fn zip2(x: &[f32], y: &mut [f32], f: impl Fn(&[f32], &mut [f32]) + Sync + Send) {
+    #[cfg(feature = "rayon")]
+    if x.len() >= 2 * CHUNK {
+        use rayon::prelude::*;
+        x.par_chunks(CHUNK).zip(y.par_chunks_mut(CHUNK)).for_each(|(x, y)| f(x, y));
+        return;
+    }
+    f(x, y)
+}
+
+/// `f(x_chunk)` over the chunks of `x`, in place.
+pub(crate) fn each1(x: &mut [f32], f: impl Fn(&mut [f32]) + Sync + Send) {
+    #[cfg(feature = "rayon")]
+    if x.len() >= 2 * CHUNK {
+        use rayon::prelude::*;
+        x.par_chunks_mut(CHUNK).for_each(|x| f(x));
+        return;
+    }
+    f(x)
+}
+
+/// `f(x_chunk, dy_chunk, dx_chunk)` over matching chunks (equal lengths).
+pub(crate) fn zip3(x: &[f32], dy: &[f32], dx: &mut [f32], f: impl Fn(&[f32], &[f32], &mut [f32]) + Sync + Send) {
+    #[cfg(feature = "rayon")]
+    if x.len() >= 2 * CHUNK {
+        use rayon::prelude::*;
+        x.par_chunks(CHUNK)
+            .zip(dy.par_chunks(CHUNK))
+            .zip(dx.par_chunks_mut(CHUNK))
+            .for_each(|((x, dy), dx)| f(x, dy, dx));
+        return;
+    }
+    f(x, dy, dx)
+}

@@ -1,0 +1,142 @@
+//! The f64 reference: every kernel written from its formula in f64, in numerically stable
+//! forms (σ via e^(−|x|), e^x − 1 via expm1, tanh-GELU as x·σ(2u)), and the ULP metric of
+//! DESIGN.md §5. It is the oracle of the tests and of the `ulp` example, and shares no code
+//! with the kernels.
+
+use crate::Activation;
+use crate::activation::{SELU_ALPHA, SELU_LAMBDA};
+
+/// σ(z) in f64 without overflow.
+pub fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + libm::exp(-z))
+    } else {
+        let e = libm::exp(z);
+        e / (1.0 + e)
+    }
+}
+
+/// ln(1 + e^x) in f64 without overflow.
+pub fn softplus(x: f64) -> f64 {
+    if x > 30.0 { x + libm::log1p(libm::exp(-x)) } else { libm::log1p(libm::exp(x)) }
+}
+
+const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
+
+/// f(x) in f64 for an activation (its f32 parameters taken exactly), or None if the
+/// reference does not cover it.
+pub fn forward(act: &Activation, x: f64) -> Option<f64> {
+    Some(match *act {
+        Activation::Elu { alpha } => {
+            if x > 0.0 {
+                x
+            } else {
+                alpha as f64 * libm::expm1(x)
+            }
+        }
+        Activation::Selu => {
+            if x > 0.0 {
+                SELU_LAMBDA * x
+            } else {
+                SELU_LAMBDA * SELU_ALPHA * libm::expm1(x)
+            }
+        }
+        Activation::Mish => x * libm::tanh(softplus(x)),
+        Activation::GeluTanh => x * sigmoid(2.0 * SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)),
+        _ => return None,
+    })
+}
+
+/// f'(x) in f64 (PyTorch's side at kinks).
+pub fn derivative(act: &Activation, x: f64) -> Option<f64> {
+    Some(match *act {
+        Activation::Elu { alpha } => {
+            if x > 0.0 {
+                1.0
+            } else {
+                alpha as f64 * libm::exp(x)
+            }
+        }
+        Activation::Selu => {
+            if x > 0.0 {
+                SELU_LAMBDA
+            } else {
+                SELU_LAMBDA * SELU_ALPHA * libm::exp(x)
+            }
+        }
+        Activation::Mish => {
+            let w = libm::tanh(softplus(x));
+            w + x * sigmoid(x) * (1.0 - w * w)
+        }
+        Activation::GeluTanh => {
+            let z = 2.0 * SQRT_2_OVER_PI * (x + 0.044715 * x * x * x);
+            let dz = 2.0 * SQRT_2_OVER_PI * (1.0 + 3.0 * 0.044715 * x * x);
+            let s = sigmoid(z);
+            s + x * s * sigmoid(-z) * dz
+        }
+        _ => return None,
+    })
+}
+
+/// Whether f' of `act` has roots where its terms cancel, so that the absolute bound of
+/// DESIGN.md §5 applies near them.
+pub fn has_cancelling_roots(act: &Activation) -> bool {
+    matches!(
+        act,
+        Activation::Silu
+            | Activation::Swish { .. }
+            | Activation::ESwish { .. }
+            | Activation::Mish
+            | Activation::Gelu
+            | Activation::GeluTanh
+            | Activation::HardSwish
+    )
+}
+
+/// The forward bound in ULP: 0 for the piecewise-linear kernels, 4 otherwise.
+pub fn forward_bound(act: &Activation) -> u64 {
+    match act {
+        Activation::Relu | Activation::Relu6 | Activation::LeakyRelu { .. } | Activation::HardTanh { .. } => 0,
+        _ => 4,
+    }
+}
+
+/// The backward bound in ULP (outside the near-root region).
+pub const BACKWARD_BOUND: u64 = 8;
+/// The absolute bound near roots of f': 2^-23.
+pub const NEAR_ROOT_ABS: f64 = 1.0 / 8_388_608.0;
+
+/// The position of `v` on the ordered f32 line (+0 and −0 are the same point).
+fn ordinal(v: f32) -> i64 {
+    let b = v.to_bits() as i32 as i64;
+    if b < 0 { -(b & 0x7fff_ffff) } else { b }
+}
+
+/// Distance in ULP between `got` and the f32 rounding of `want`, counted along the ordered
+/// f32 line (subnormals count 2^-149 each). NaN against NaN is 0; NaN against a number is
+/// `u64::MAX`.
+pub fn ulp_distance(got: f32, want: f64) -> u64 {
+    let w = want as f32;
+    match (got.is_nan(), w.is_nan()) {
+        (true, true) => 0,
+        (false, false) => (ordinal(got) - ordinal(w)).unsigned_abs(),
+        _ => u64::MAX,
+    }
+}
+
+/// Whether a backward result `got` for input `x` meets DESIGN.md §5's bound against the
+/// reference derivative `want` (dy = 1): within 8 ULP, or within 2^-23 absolute where
+/// |f'(x)| < 2^-6 and |x| ≤ 4 (or |βx| ≤ 4 for Swish) for the kernels with cancelling roots.
+pub fn backward_ok(act: &Activation, x: f32, got: f32, want: f64) -> bool {
+    if ulp_distance(got, want) <= BACKWARD_BOUND {
+        return true;
+    }
+    let bx = match act {
+        Activation::Swish { beta } => (x * beta) as f64,
+        _ => x as f64,
+    };
+    has_cancelling_roots(act)
+        && want.abs() < 1.0 / 64.0
+        && bx.abs() <= 4.0
+        && (got as f64 - want).abs() <= NEAR_ROOT_ABS
+}

@@ -1,0 +1,134 @@
+//! x86-64 AVX-512 (the x86-64-v4 set: F, BW, DQ, VL): 16 lanes of `__m512`, masked tails, and
+//! `vscalefps` to scale by 2^n with one rounding.
+//!
+//! SAFETY (module-wide argument): an [`Avx512`] token is only made by
+//! [`Avx512::new_unchecked`], whose callers have checked that the CPU has AVX-512 F, BW, DQ
+//! and VL; every intrinsic below needs no more. Masked loads and stores touch only the lanes of
+//! the mask, which never go past the slice.
+
+use super::Simd;
+use core::arch::x86_64::*;
+
+/// The AVX-512 backend.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Avx512(());
+
+impl Avx512 {
+    /// # Safety
+    /// The CPU must support AVX-512 F, BW, DQ and VL.
+    #[inline(always)]
+    pub(crate) unsafe fn new_unchecked() -> Self {
+        Avx512(())
+    }
+}
+
+#[inline(always)]
+fn head(n: usize) -> __mmask16 {
+    ((1u32 << n.min(16)) - 1) as __mmask16
+}
+
+macro_rules! avx {
+    ($($name:ident($($a:ident),*) => $f:ident;)*) => {$(
+        #[inline(always)]
+        fn $name(self, $($a: __m512),*) -> __m512 {
+            // SAFETY: AVX-512F/DQ are available (module docs).
+            unsafe { $f($($a),*) }
+        }
+    )*};
+}
+
+impl Simd for Avx512 {
+    type V = __m512;
+    type M = __mmask16;
+    const LANES: usize = 16;
+    const HAS_FMA: bool = true;
+
+    #[inline(always)]
+    fn splat(self, x: f32) -> __m512 {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_set1_ps(x) }
+    }
+    #[inline(always)]
+    fn load(self, s: &[f32]) -> __m512 {
+        assert!(s.len() >= 16);
+        // SAFETY: AVX-512F is available and s holds at least 16 values.
+        unsafe { _mm512_loadu_ps(s.as_ptr()) }
+    }
+    #[inline(always)]
+    fn store(self, v: __m512, s: &mut [f32]) {
+        assert!(s.len() >= 16);
+        // SAFETY: AVX-512F is available and s holds at least 16 values.
+        unsafe { _mm512_storeu_ps(s.as_mut_ptr(), v) }
+    }
+    #[inline(always)]
+    fn load_partial(self, s: &[f32]) -> __m512 {
+        debug_assert!(s.len() < 16);
+        // SAFETY: AVX-512F is available; the mask covers only the first s.len() lanes.
+        unsafe { _mm512_maskz_loadu_ps(head(s.len()), s.as_ptr()) }
+    }
+    #[inline(always)]
+    fn store_partial(self, v: __m512, s: &mut [f32]) {
+        debug_assert!(s.len() < 16);
+        // SAFETY: AVX-512F is available; the mask covers only the first s.len() lanes.
+        unsafe { _mm512_mask_storeu_ps(s.as_mut_ptr(), head(s.len()), v) }
+    }
+
+    avx! {
+        add(a, b) => _mm512_add_ps;
+        sub(a, b) => _mm512_sub_ps;
+        mul(a, b) => _mm512_mul_ps;
+        div(a, b) => _mm512_div_ps;
+        fma(a, b, c) => _mm512_fmadd_ps;
+        and(a, b) => _mm512_and_ps;
+        or(a, b) => _mm512_or_ps;
+        xor(a, b) => _mm512_xor_ps;
+        andnot(a, b) => _mm512_andnot_ps;
+        scale(a, n) => _mm512_scalef_ps;
+    }
+
+    #[inline(always)]
+    fn min(self, a: __m512, b: __m512) -> __m512 {
+        // SAFETY: AVX-512F is available. minps(b, a) = b < a ? b : a.
+        unsafe { _mm512_min_ps(b, a) }
+    }
+    #[inline(always)]
+    fn max(self, a: __m512, b: __m512) -> __m512 {
+        // SAFETY: AVX-512F is available. maxps(b, a) = b > a ? b : a.
+        unsafe { _mm512_max_ps(b, a) }
+    }
+    #[inline(always)]
+    fn pow2i(self, n: __m512) -> __m512 {
+        self.scale(self.splat(1.0), n)
+    }
+    #[inline(always)]
+    fn exponent(self, a: __m512) -> __m512 {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_getexp_ps(a) }
+    }
+    #[inline(always)]
+    fn round(self, a: __m512) -> __m512 {
+        // SAFETY: AVX-512F is available. Immediate 8: round to nearest, exceptions suppressed.
+        unsafe { _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(a) }
+    }
+
+    #[inline(always)]
+    fn lt(self, a: __m512, b: __m512) -> __mmask16 {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_cmp_ps_mask::<_CMP_LT_OQ>(a, b) }
+    }
+    #[inline(always)]
+    fn le(self, a: __m512, b: __m512) -> __mmask16 {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a, b) }
+    }
+    #[inline(always)]
+    fn is_nan(self, a: __m512) -> __mmask16 {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(a, a) }
+    }
+    #[inline(always)]
+    fn select(self, m: __mmask16, a: __m512, b: __m512) -> __m512 {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_mask_blend_ps(m, b, a) }
+    }
+}

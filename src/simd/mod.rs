@@ -1,0 +1,155 @@
+//! The crate-private vector trait and its backends.
+//!
+//! A kernel is written once, generic over [`Simd`]; a backend supplies only the primitive
+//! operations below. Every method is `#[inline(always)]` so that a generic kernel, called from a
+//! `#[target_feature]` entry point, is compiled as one function with that feature set.
+//!
+//! Semantics every backend must follow (the scalar backend is the model):
+//! - `max(a, b)` is `if a < b { b } else { a }` and `min(a, b)` is `if b < a { b } else { a }`:
+//!   a NaN in `a` comes out, a NaN in `b` must not happen (callers pass constants there).
+//! - `fma(a, b, c)` is `a * b + c`, fused where [`Simd::HAS_FMA`] says so and otherwise with two
+//!   roundings; code that needs an exact product uses [`two_prod`], never `fma` alone.
+//! - `round(a)` rounds to the nearest integer, ties to even, for |a| < 2^22.
+//! - `scale(a, n)` is `a · 2^n` for an integral `n` in [-252, 254], rounded once where the
+//!   result is subnormal and `a · 2^(n/2)` is normal.
+//! - Lanes of a partial load or store beyond the slice are never read or written.
+
+pub(crate) mod scalar;
+pub(crate) mod portable;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx512;
+#[cfg(target_arch = "aarch64")]
+pub(crate) mod neon;
+
+/// A vector instruction set, as a zero-sized token. Holding a token proves that its
+/// instructions are available, so its constructor is `unsafe` where they might not be.
+pub(crate) trait Simd: Copy {
+    /// A vector of `LANES` f32.
+    type V: Copy;
+    /// A lane mask produced by comparisons.
+    type M: Copy;
+    const LANES: usize;
+    /// Whether `fma` is a fused multiply-add (one rounding).
+    const HAS_FMA: bool;
+
+    fn splat(self, x: f32) -> Self::V;
+    /// Loads `LANES` values from the front of `s` (which must be at least that long).
+    fn load(self, s: &[f32]) -> Self::V;
+    /// Stores into the front `LANES` values of `s` (which must be at least that long).
+    fn store(self, v: Self::V, s: &mut [f32]);
+    /// Loads `s.len() < LANES` values; the other lanes are zero and no memory past `s` is read.
+    fn load_partial(self, s: &[f32]) -> Self::V;
+    /// Stores the first `s.len() < LANES` lanes; nothing past `s` is written.
+    fn store_partial(self, v: Self::V, s: &mut [f32]);
+
+    fn add(self, a: Self::V, b: Self::V) -> Self::V;
+    fn sub(self, a: Self::V, b: Self::V) -> Self::V;
+    fn mul(self, a: Self::V, b: Self::V) -> Self::V;
+    fn div(self, a: Self::V, b: Self::V) -> Self::V;
+    fn fma(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    fn min(self, a: Self::V, b: Self::V) -> Self::V;
+    fn max(self, a: Self::V, b: Self::V) -> Self::V;
+    fn round(self, a: Self::V) -> Self::V;
+    /// `2^n` for an integral `n` in [-126, 127].
+    fn pow2i(self, n: Self::V) -> Self::V;
+    /// `a · 2^n` for an integral `n` in [-252, 254]: two exact power-of-two factors, so the
+    /// result is rounded once (where `a · 2^(n/2)` is normal).
+    #[inline(always)]
+    fn scale(self, a: Self::V, n: Self::V) -> Self::V {
+        let n1 = self.round(self.mul(n, self.splat(0.5)));
+        self.mul(self.mul(a, self.pow2i(n1)), self.pow2i(self.sub(n, n1)))
+    }
+    /// `floor(log2(a))` as f32, for a positive normal `a`.
+    fn exponent(self, a: Self::V) -> Self::V;
+
+    fn and(self, a: Self::V, b: Self::V) -> Self::V;
+    fn or(self, a: Self::V, b: Self::V) -> Self::V;
+    fn xor(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `!a & b`, bitwise.
+    fn andnot(self, a: Self::V, b: Self::V) -> Self::V;
+
+    fn lt(self, a: Self::V, b: Self::V) -> Self::M;
+    fn le(self, a: Self::V, b: Self::V) -> Self::M;
+    /// Lanes where `a` is NaN.
+    fn is_nan(self, a: Self::V) -> Self::M;
+    /// `m ? a : b` per lane.
+    fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V;
+}
+
+/// Bit pattern of the f32 sign.
+pub(crate) const SIGN: f32 = -0.0;
+
+/// |a|, clearing the sign bit.
+#[inline(always)]
+pub(crate) fn abs<S: Simd>(s: S, a: S::V) -> S::V {
+    s.andnot(s.splat(SIGN), a)
+}
+
+/// The sign bit of `a` alone (±0).
+#[inline(always)]
+pub(crate) fn sign_of<S: Simd>(s: S, a: S::V) -> S::V {
+    s.and(s.splat(SIGN), a)
+}
+
+/// `-a`.
+#[inline(always)]
+pub(crate) fn neg<S: Simd>(s: S, a: S::V) -> S::V {
+    s.xor(s.splat(SIGN), a)
+}
+
+/// `a > b`.
+#[inline(always)]
+pub(crate) fn gt<S: Simd>(s: S, a: S::V, b: S::V) -> S::M {
+    s.lt(b, a)
+}
+
+/// An f32 constant split in two, `hi + lo`, for double-f32 arithmetic.
+#[derive(Clone, Copy)]
+pub(crate) struct Pair {
+    pub hi: f32,
+    pub lo: f32,
+}
+
+impl Pair {
+    /// Splits an f64 constant: `hi` is its f32 rounding, `lo` the rest.
+    pub const fn of(c: f64) -> Pair {
+        let hi = c as f32;
+        Pair { hi, lo: (c - hi as f64) as f32 }
+    }
+}
+
+/// The exact product `a · b = hi + lo`: from one FMA where it is fused, from Dekker's split of
+/// both factors where it is not.
+#[inline(always)]
+pub(crate) fn two_prod<S: Simd>(s: S, a: S::V, b: S::V) -> (S::V, S::V) {
+    let hi = s.mul(a, b);
+    if S::HAS_FMA {
+        (hi, s.fma(a, b, neg(s, hi)))
+    } else {
+        let (ah, al) = split(s, a);
+        let (bh, bl) = split(s, b);
+        let e = s.sub(s.mul(ah, bh), hi);
+        let e = s.add(e, s.mul(ah, bl));
+        let e = s.add(e, s.mul(al, bh));
+        (hi, s.add(e, s.mul(al, bl)))
+    }
+}
+
+/// Veltkamp's split of `a` into two halves of 12 significant bits each (|a| < 2^115).
+#[inline(always)]
+fn split<S: Simd>(s: S, a: S::V) -> (S::V, S::V) {
+    let c = s.mul(s.splat(4097.0), a);
+    let hi = s.sub(c, s.sub(c, a));
+    (hi, s.sub(a, hi))
+}
+
+/// The exact sum `a + b = hi + lo` (Knuth's two-sum, any order of magnitude).
+#[inline(always)]
+pub(crate) fn two_sum<S: Simd>(s: S, a: S::V, b: S::V) -> (S::V, S::V) {
+    let hi = s.add(a, b);
+    let bb = s.sub(hi, a);
+    let lo = s.add(s.sub(a, s.sub(hi, bb)), s.sub(b, bb));
+    (hi, lo)
+}

@@ -1,0 +1,109 @@
+//! One lane of plain f32: the fallback on every target and the model of the trait's semantics.
+
+use super::Simd;
+
+/// The scalar backend. Always available.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Scalar;
+
+impl Simd for Scalar {
+    type V = f32;
+    type M = bool;
+    const LANES: usize = 1;
+    const HAS_FMA: bool = true;
+
+    #[inline(always)]
+    fn splat(self, x: f32) -> f32 {
+        x
+    }
+    #[inline(always)]
+    fn load(self, s: &[f32]) -> f32 {
+        s[0]
+    }
+    #[inline(always)]
+    fn store(self, v: f32, s: &mut [f32]) {
+        s[0] = v;
+    }
+    #[inline(always)]
+    fn load_partial(self, _s: &[f32]) -> f32 {
+        // A partial load of one lane holds no element.
+        0.0
+    }
+    #[inline(always)]
+    fn store_partial(self, _v: f32, _s: &mut [f32]) {}
+
+    #[inline(always)]
+    fn add(self, a: f32, b: f32) -> f32 {
+        a + b
+    }
+    #[inline(always)]
+    fn sub(self, a: f32, b: f32) -> f32 {
+        a - b
+    }
+    #[inline(always)]
+    fn mul(self, a: f32, b: f32) -> f32 {
+        a * b
+    }
+    #[inline(always)]
+    fn div(self, a: f32, b: f32) -> f32 {
+        a / b
+    }
+    #[inline(always)]
+    fn fma(self, a: f32, b: f32, c: f32) -> f32 {
+        libm::fmaf(a, b, c)
+    }
+    #[inline(always)]
+    fn min(self, a: f32, b: f32) -> f32 {
+        if b < a { b } else { a }
+    }
+    #[inline(always)]
+    fn max(self, a: f32, b: f32) -> f32 {
+        if a < b { b } else { a }
+    }
+    #[inline(always)]
+    fn round(self, a: f32) -> f32 {
+        libm::rintf(a)
+    }
+    #[inline(always)]
+    fn pow2i(self, n: f32) -> f32 {
+        f32::from_bits((((n as i32) + 127) as u32) << 23)
+    }
+    #[inline(always)]
+    fn exponent(self, a: f32) -> f32 {
+        (((a.to_bits() >> 23) & 0xff) as i32 - 127) as f32
+    }
+
+    #[inline(always)]
+    fn and(self, a: f32, b: f32) -> f32 {
+        f32::from_bits(a.to_bits() & b.to_bits())
+    }
+    #[inline(always)]
+    fn or(self, a: f32, b: f32) -> f32 {
+        f32::from_bits(a.to_bits() | b.to_bits())
+    }
+    #[inline(always)]
+    fn xor(self, a: f32, b: f32) -> f32 {
+        f32::from_bits(a.to_bits() ^ b.to_bits())
+    }
+    #[inline(always)]
+    fn andnot(self, a: f32, b: f32) -> f32 {
+        f32::from_bits(!a.to_bits() & b.to_bits())
+    }
+
+    #[inline(always)]
+    fn lt(self, a: f32, b: f32) -> bool {
+        a < b
+    }
+    #[inline(always)]
+    fn le(self, a: f32, b: f32) -> bool {
+        a <= b
+    }
+    #[inline(always)]
+    fn is_nan(self, a: f32) -> bool {
+        a.is_nan()
+    }
+    #[inline(always)]
+    fn select(self, m: bool, a: f32, b: f32) -> f32 {
+        if m { a } else { b }
+    }
+}
