@@ -26,7 +26,8 @@ pub mod activation;
 mod error;
 mod isa;
 mod kernel;
-mod math;
+#[doc(hidden)]
+pub mod math;
 pub mod parallel;
 #[doc(hidden)]
 pub mod reference;

@@ -21,6 +21,20 @@ pub fn softplus(x: f64) -> f64 {
     if x > 30.0 { x + libm::log1p(libm::exp(-x)) } else { libm::log1p(libm::exp(x)) }
 }
 
+/// The math core's functions in f64, by the names of `nnsimd::math::probe::NAMES`.
+pub fn math(name: &str, x: f64) -> Option<f64> {
+    Some(match name {
+        "exp" => libm::exp(x),
+        "expm1" => libm::expm1(x),
+        "tanh" => libm::tanh(x),
+        "sigmoid" => sigmoid(x),
+        "log1p" => libm::log1p(x),
+        "erf" => libm::erf(x),
+        "erfc" => libm::erfc(x),
+        _ => return None,
+    })
+}
+
 const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
 
 /// f(x) in f64 for an activation (its f32 parameters taken exactly), or None if the

@@ -6,6 +6,7 @@
 //! against an f64 reference, in units in the last place of the f32 result.
 
 pub(crate) mod exp;
+pub mod probe;
 pub(crate) mod sigmoid;
 pub(crate) mod tanh;
 

@@ -1,0 +1,42 @@
+//! The math core's functions as kernels over slices, so that the `ulp` example and the tests
+//! can sweep them on every ISA. Not part of the stable API.
+
+use super::{exp, sigmoid, tanh};
+use crate::Error;
+use crate::error::{NameBuf, check_len};
+use crate::isa::Isa;
+use crate::kernel::{Kernel, run_forward};
+use crate::simd::Simd;
+
+/// The math functions that can be probed, by name.
+pub const NAMES: [&str; 4] = ["exp", "expm1", "tanh", "sigmoid"];
+
+struct Probe(usize);
+
+impl Kernel for Probe {
+    #[inline(always)]
+    fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
+        match self.0 {
+            0 => exp::exp(s, x),
+            1 => exp::expm1(s, x),
+            2 => tanh::tanh(s, x),
+            _ => sigmoid::sigmoid(s, x),
+        }
+    }
+    #[inline(always)]
+    fn backward<S: Simd>(&self, s: S, x: S::V, _dy: S::V) -> S::V {
+        self.forward(s, x)
+    }
+}
+
+/// y = f(x) for the math function `name` (one of [`NAMES`]) on `isa`.
+pub fn eval(name: &str, isa: Isa, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
+    let isa = isa.check()?;
+    check_len("y", x.len(), y.len())?;
+    let i = NAMES
+        .iter()
+        .position(|n| *n == name)
+        .ok_or(Error::UnknownName { kind: "math function", name: NameBuf::new(name) })?;
+    run_forward(isa, &Probe(i), x, y);
+    Ok(())
+}
