@@ -5,6 +5,8 @@ use crate::isa::Isa;
 use crate::simd::Simd;
 use crate::simd::portable::Portable;
 use crate::simd::scalar::Scalar;
+#[allow(unused_imports)]
+use crate::simd::unroll::X2;
 
 /// An element-wise function and its derivative, written once over [`Simd`].
 pub(crate) trait Kernel: Sync {
@@ -14,32 +16,34 @@ pub(crate) trait Kernel: Sync {
     fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V;
 }
 
-/// Visits `[0, n)` in whole vectors of `S::LANES`, four at a time while it can, then one at a
-/// time, and returns where the partial tail starts (the caller does it, if it is not empty).
-/// Each element is visited exactly once.
-#[inline(always)]
-fn blocks<S: Simd>(n: usize, mut full: impl FnMut(usize)) -> usize {
-    let w = S::LANES;
-    let mut i = 0;
-    while i + 4 * w <= n {
-        full(i);
-        full(i + w);
-        full(i + 2 * w);
-        full(i + 3 * w);
-        i += 4 * w;
-    }
-    while i + w <= n {
-        full(i);
-        i += w;
-    }
-    i
+/// Visits `[0, $n)` in whole vectors of `$S::LANES`, four at a time while it can, then one
+/// at a time, running `$body` with `$i` bound to each vector's start, and evaluates to where
+/// the partial tail starts. Each element is visited exactly once. A macro rather than a
+/// function taking a closure: closures are not inlined into `#[target_feature]` callers, and
+/// would be compiled without the instruction set.
+macro_rules! blocks {
+    ($S:ty, $n:expr, |$i:ident| $body:expr) => {{
+        let (n, w) = ($n, <$S>::LANES);
+        let mut $i = 0;
+        while $i + 4 * w <= n {
+            for _ in 0..4 {
+                $body;
+                $i += w;
+            }
+        }
+        while $i + w <= n {
+            $body;
+            $i += w;
+        }
+        $i
+    }};
 }
 
 #[inline(always)]
 fn forward<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], y: &mut [f32]) {
     let n = x.len().min(y.len());
     let y = &mut y[..n];
-    let i = blocks::<S>(n, |i| s.store(k.forward(s, s.load(&x[i..])), &mut y[i..]));
+    let i = blocks!(S, n, |i| s.store(k.forward(s, s.load(&x[i..])), &mut y[i..]));
     if i < n {
         s.store_partial(k.forward(s, s.load_partial(&x[i..n])), &mut y[i..]);
     }
@@ -48,7 +52,7 @@ fn forward<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], y: &mut [f32]) {
 #[inline(always)]
 fn forward_inplace<S: Simd, K: Kernel>(s: S, k: &K, x: &mut [f32]) {
     let n = x.len();
-    let i = blocks::<S>(n, |i| s.store(k.forward(s, s.load(&x[i..])), &mut x[i..]));
+    let i = blocks!(S, n, |i| s.store(k.forward(s, s.load(&x[i..])), &mut x[i..]));
     if i < n {
         s.store_partial(k.forward(s, s.load_partial(&x[i..])), &mut x[i..]);
     }
@@ -58,7 +62,7 @@ fn forward_inplace<S: Simd, K: Kernel>(s: S, k: &K, x: &mut [f32]) {
 fn backward<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], dy: &[f32], dx: &mut [f32]) {
     let n = x.len().min(dy.len()).min(dx.len());
     let (dy, dx) = (&dy[..n], &mut dx[..n]);
-    let i = blocks::<S>(n, |i| s.store(k.backward(s, s.load(&x[i..]), s.load(&dy[i..])), &mut dx[i..]));
+    let i = blocks!(S, n, |i| s.store(k.backward(s, s.load(&x[i..]), s.load(&dy[i..])), &mut dx[i..]));
     if i < n {
         let v = k.backward(s, s.load_partial(&x[i..n]), s.load_partial(&dy[i..]));
         s.store_partial(v, &mut dx[i..]);
@@ -90,9 +94,9 @@ macro_rules! entries {
 }
 
 #[cfg(target_arch = "x86_64")]
-entries!(avx2, "avx2,fma", crate::simd::avx2::Avx2::new_unchecked());
+entries!(avx2, "avx2,fma", X2(crate::simd::avx2::Avx2::new_unchecked()));
 #[cfg(target_arch = "x86_64")]
-entries!(avx512, "avx512f,avx512bw,avx512dq,avx512vl", crate::simd::avx512::Avx512::new_unchecked());
+entries!(avx512, "avx512f,avx512bw,avx512dq,avx512vl", X2(crate::simd::avx512::Avx512::new_unchecked()));
 
 /// Runs `$call` (one of the drivers) on `$isa`'s backend. `$isa` must have been checked.
 macro_rules! on_isa {
@@ -105,7 +109,7 @@ macro_rules! on_isa {
             // SAFETY: the caller checked that AVX-512 F/BW/DQ/VL are available.
             Isa::Avx512 => unsafe { avx512::$f($($arg),*) },
             #[cfg(target_arch = "aarch64")]
-            Isa::Neon => $f(crate::simd::neon::Neon, $($arg),*),
+            Isa::Neon => $f(X2(crate::simd::neon::Neon), $($arg),*),
             Isa::Portable => $f(Portable, $($arg),*),
             _ => $f(Scalar, $($arg),*),
         }

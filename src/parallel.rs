@@ -8,10 +8,17 @@
 /// Elements per chunk: 16,384 f32 (64 KiB), a multiple of every ISA's vector width.
 pub const CHUNK: usize = 16_384;
 
+/// Whether `n` elements are worth splitting: at least two chunks, and more than one thread in
+/// the current rayon pool (waking a pool of one costs more than it gives).
+#[cfg(feature = "rayon")]
+fn split(n: usize) -> bool {
+    n >= 2 * CHUNK && rayon::current_num_threads() > 1
+}
+
 /// `f(x_chunk, y_chunk)` over matching chunks of `x` and `y` (equal lengths).
 pub(crate) fn zip2(x: &[f32], y: &mut [f32], f: impl Fn(&[f32], &mut [f32]) + Sync + Send) {
     #[cfg(feature = "rayon")]
-    if x.len() >= 2 * CHUNK {
+    if split(x.len()) {
         use rayon::prelude::*;
         x.par_chunks(CHUNK).zip(y.par_chunks_mut(CHUNK)).for_each(|(x, y)| f(x, y));
         return;
@@ -22,7 +29,7 @@ pub(crate) fn zip2(x: &[f32], y: &mut [f32], f: impl Fn(&[f32], &mut [f32]) + Sy
 /// `f(x_chunk)` over the chunks of `x`, in place.
 pub(crate) fn each1(x: &mut [f32], f: impl Fn(&mut [f32]) + Sync + Send) {
     #[cfg(feature = "rayon")]
-    if x.len() >= 2 * CHUNK {
+    if split(x.len()) {
         use rayon::prelude::*;
         x.par_chunks_mut(CHUNK).for_each(|x| f(x));
         return;
@@ -33,7 +40,7 @@ pub(crate) fn each1(x: &mut [f32], f: impl Fn(&mut [f32]) + Sync + Send) {
 /// `f(x_chunk, dy_chunk, dx_chunk)` over matching chunks (equal lengths).
 pub(crate) fn zip3(x: &[f32], dy: &[f32], dx: &mut [f32], f: impl Fn(&[f32], &[f32], &mut [f32]) + Sync + Send) {
     #[cfg(feature = "rayon")]
-    if x.len() >= 2 * CHUNK {
+    if split(x.len()) {
         use rayon::prelude::*;
         x.par_chunks(CHUNK)
             .zip(dy.par_chunks(CHUNK))

@@ -16,6 +16,7 @@
 
 pub(crate) mod scalar;
 pub(crate) mod portable;
+pub(crate) mod unroll;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2;
 #[cfg(target_arch = "x86_64")]

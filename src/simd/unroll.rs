@@ -1,0 +1,95 @@
+//! Two vectors of a backend driven in lock-step, as one vector of twice the width.
+//!
+//! A kernel's dependency chain is long (exp, a division, the scaling); run on one register at
+//! a time it leaves the FMA units waiting on latency. Doing every primitive on two registers
+//! side by side puts two independent chains next to each other in the instruction stream, which
+//! the out-of-order core then overlaps. Written once, for every backend.
+
+use super::Simd;
+
+/// `S` twice over: `LANES = 2 · S::LANES`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct X2<S>(pub S);
+
+macro_rules! pairwise {
+    ($($name:ident($($a:ident),*);)*) => {$(
+        #[inline(always)]
+        fn $name(self, $($a: Self::V),*) -> Self::V {
+            (self.0.$name($($a.0),*), self.0.$name($($a.1),*))
+        }
+    )*};
+}
+
+impl<S: Simd> Simd for X2<S> {
+    type V = (S::V, S::V);
+    type M = (S::M, S::M);
+    const LANES: usize = 2 * S::LANES;
+    const HAS_FMA: bool = S::HAS_FMA;
+
+    #[inline(always)]
+    fn splat(self, x: f32) -> Self::V {
+        let v = self.0.splat(x);
+        (v, v)
+    }
+    #[inline(always)]
+    fn load(self, s: &[f32]) -> Self::V {
+        (self.0.load(s), self.0.load(&s[S::LANES..]))
+    }
+    #[inline(always)]
+    fn store(self, v: Self::V, s: &mut [f32]) {
+        self.0.store(v.0, s);
+        self.0.store(v.1, &mut s[S::LANES..]);
+    }
+    #[inline(always)]
+    fn load_partial(self, s: &[f32]) -> Self::V {
+        if s.len() < S::LANES {
+            (self.0.load_partial(s), self.0.splat(0.0))
+        } else {
+            (self.0.load(s), self.0.load_partial(&s[S::LANES..]))
+        }
+    }
+    #[inline(always)]
+    fn store_partial(self, v: Self::V, s: &mut [f32]) {
+        if s.len() < S::LANES {
+            self.0.store_partial(v.0, s);
+        } else {
+            self.0.store(v.0, s);
+            self.0.store_partial(v.1, &mut s[S::LANES..]);
+        }
+    }
+
+    pairwise! {
+        add(a, b);
+        sub(a, b);
+        mul(a, b);
+        div(a, b);
+        fma(a, b, c);
+        min(a, b);
+        max(a, b);
+        round(a);
+        pow2i(n);
+        scale(a, n);
+        exponent(a);
+        and(a, b);
+        or(a, b);
+        xor(a, b);
+        andnot(a, b);
+    }
+
+    #[inline(always)]
+    fn lt(self, a: Self::V, b: Self::V) -> Self::M {
+        (self.0.lt(a.0, b.0), self.0.lt(a.1, b.1))
+    }
+    #[inline(always)]
+    fn le(self, a: Self::V, b: Self::V) -> Self::M {
+        (self.0.le(a.0, b.0), self.0.le(a.1, b.1))
+    }
+    #[inline(always)]
+    fn is_nan(self, a: Self::V) -> Self::M {
+        (self.0.is_nan(a.0), self.0.is_nan(a.1))
+    }
+    #[inline(always)]
+    fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V {
+        (self.0.select(m.0, a.0, b.0), self.0.select(m.1, a.1, b.1))
+    }
+}
