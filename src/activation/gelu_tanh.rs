@@ -9,8 +9,8 @@
 //! z ≥ 0: [(1 + v) + x·z'·v] / (1 + v)²;  z < 0: v·[(1 + v) + x·z'] / (1 + v)².
 
 use crate::kernel::Kernel;
-use crate::math::exp::exp_parts;
-use crate::simd::{Pair, Simd, abs, neg, sign_of, two_prod, two_sum};
+use crate::math::exp::{LN2_HI, LN2_LO, LOG2E, exp_poly};
+use crate::simd::{Pair, SIGN, Simd, neg, two_prod};
 
 const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
 const COEF: f64 = 0.044_715;
@@ -19,17 +19,21 @@ const K3: Pair = Pair::of(2.0 * SQRT_2_OVER_PI * COEF);
 
 pub(crate) struct GeluTanh;
 
-/// k1 + k·x² as hi + lo, from x² = x2 + x2l.
+/// k1 + k·x² as hi + lo, from x² = x2 + x2l (both terms positive).
 #[inline(always)]
 fn quad<S: Simd>(s: S, x2: S::V, x2l: S::V, k: Pair) -> (S::V, S::V) {
     let (q, ql) = two_prod(s, s.splat(k.hi), x2);
     let ql = s.fma(s.splat(k.hi), x2l, s.fma(s.splat(k.lo), x2, ql));
-    let (w, wl) = two_sum(s, s.splat(K1.hi), q);
+    // Fast two-sum, larger term first: exact, and one operation shorter than the unordered one.
+    let (big, small) = (s.max(q, s.splat(K1.hi)), s.min(q, s.splat(K1.hi)));
+    let w = s.add(big, small);
+    let wl = s.sub(small, s.sub(w, big));
     (w, s.add(wl, s.add(ql, s.splat(K1.lo))))
 }
 
-/// The shared terms, for x clamped to [−20, 20] (beyond, σ(z) is 0 or 1 in f32):
-/// `xc`, x² as hi + lo, v = e^(−|z|) = p·2^n, p, n, and the lanes where z < 0.
+/// The shared terms, for x clamped to [−11, 11] (beyond, σ(z) is 0 or 1 in f32, and the
+/// clamp keeps |z| ≤ 113 so that the reduction below needs no clamp of its own):
+/// `xc`, x² as hi + lo, v = e^(−|z|) = p·2^n, p, n, and the lanes where z < 0 (= x < 0).
 struct Terms<S: Simd> {
     xc: S::V,
     x2: S::V,
@@ -42,24 +46,32 @@ struct Terms<S: Simd> {
 
 #[inline(always)]
 fn terms<S: Simd>(s: S, x: S::V) -> Terms<S> {
-    let xc = s.min(s.max(x, s.splat(-20.0)), s.splat(20.0));
+    let xc = s.min(s.max(x, s.splat(-11.0)), s.splat(11.0));
     let (x2, x2l) = two_prod(s, xc, xc);
     let (w, wl) = quad(s, x2, x2l, K3);
-    // z = x·w as hi + lo
-    let (z, zl) = two_prod(s, xc, w);
-    let zl = s.fma(xc, wl, zl);
-    // −|z| as hi + lo: the low part takes the sign flip of the high part.
-    let lo = s.xor(neg(s, zl), sign_of(s, z));
-    let (p, n) = exp_parts(s, neg(s, abs(s, z)), lo);
-    Terms { xc, x2, x2l, v: s.scale(p, n), p, n, neg_z: s.lt(z, s.splat(0.0)) }
+    // −|z| = a·(w + wl) with a = −|x| (w > 0). Reduce it by n·ln2 straight from the product:
+    // with FMA, a·w − n·LN2_HI is exact before its one rounding; without, a·w is split first.
+    let a = s.or(xc, s.splat(SIGN));
+    let zn = s.mul(a, w);
+    let n = s.round(s.mul(zn, s.splat(LOG2E)));
+    let t = s.mul(n, s.splat(LN2_HI));
+    let r = if S::HAS_FMA {
+        s.fma(a, w, neg(s, t))
+    } else {
+        let (zh, zl) = two_prod(s, a, w);
+        s.add(s.sub(zh, t), zl)
+    };
+    let r = s.fma(a, wl, s.fma(n, s.splat(-LN2_LO), r));
+    let p = exp_poly(s, r);
+    Terms { xc, x2, x2l, v: s.scale(p, n), p, n, neg_z: s.lt(xc, s.splat(0.0)) }
 }
 
 impl Kernel for GeluTanh {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         let Terms { xc, v, p, n, neg_z, .. } = terms(s, x);
-        // x·σ(z) = x/(1 + v) for z ≥ 0, x·v/(1 + v) for z < 0 (there x = xc: the clamp only
-        // keeps −inf and huge negative x from meeting 2^n of the clamped z).
+        // x·σ(z) = x/(1 + v) for z ≥ 0, x·v/(1 + v) for z < 0 (there xc stands for x: the
+        // result is 0 in f32 below −11 either way, and −inf must not meet the finite 2^n).
         let num = s.select(neg_z, s.mul(xc, p), x);
         let k = s.select(neg_z, n, s.splat(0.0));
         s.scale(s.div(num, s.add(s.splat(1.0), v)), k)

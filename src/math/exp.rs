@@ -9,10 +9,11 @@
 use super::horner;
 use crate::simd::{Simd, sign_of};
 
-const LOG2E: f32 = core::f32::consts::LOG2_E;
+pub(crate) const LOG2E: f32 = core::f32::consts::LOG2_E;
 /// ln 2 to 16 bits, so that n·LN2_HI is exact for |n| < 2^8.
-const LN2_HI: f32 = 0.693_145_751_953_125;
-const LN2_LO: f32 = 1.428_606_765_330_187e-6;
+pub(crate) const LN2_HI: f32 = 0.693_145_751_953_125;
+/// ln 2 − LN2_HI.
+pub(crate) const LN2_LO: f32 = 1.428_606_765_330_187e-6;
 
 /// q(r) ≈ (e^r − 1 − r)/r², degree 4.
 const Q4: [f32; 5] = [1.392_639_2e-3, 8.363_345_6e-3, 4.166_655_2e-2, 1.666_657_6e-1, 0.5];
@@ -29,6 +30,13 @@ pub(crate) fn reduce<S: Simd>(s: S, x: S::V, lo: S::V) -> (S::V, S::V) {
     (s.add(r, lo), n)
 }
 
+/// 1 + (e^r − 1) for a reduced argument |r| ≲ 0.35: the `p` of [`exp_parts`].
+#[inline(always)]
+pub(crate) fn exp_poly<S: Simd>(s: S, r: S::V) -> S::V {
+    let em1 = s.fma(s.mul(r, r), horner(s, r, Q4), r);
+    s.add(em1, s.splat(1.0))
+}
+
 /// e^(x + lo) as `(p, n)` with e^(x+lo) = p · 2^n, p in [0.7, 1.42]: callers multiply into `p`
 /// and apply `Simd::scale(·, n)` last, so that a subnormal or tiny result keeps its accuracy.
 /// `x` is clamped to [-150, 100] first (beyond, the scaled result is 0 or inf); NaN stays NaN.
@@ -36,8 +44,7 @@ pub(crate) fn reduce<S: Simd>(s: S, x: S::V, lo: S::V) -> (S::V, S::V) {
 pub(crate) fn exp_parts<S: Simd>(s: S, x: S::V, lo: S::V) -> (S::V, S::V) {
     let x = s.min(s.max(x, s.splat(-150.0)), s.splat(100.0));
     let (r, n) = reduce(s, x, lo);
-    let em1 = s.fma(s.mul(r, r), horner(s, r, Q4), r);
-    (s.add(em1, s.splat(1.0)), n)
+    (exp_poly(s, r), n)
 }
 
 /// e^x. Worst error: see the README's table (`exp` row).
