@@ -10,7 +10,7 @@
 
 use crate::kernel::Kernel;
 use crate::math::exp::{LN2_HI, LN2_LO, LOG2E, exp_poly};
-use crate::simd::{Pair, SIGN, Simd, neg, two_prod};
+use crate::simd::{scale_where, Pair, SIGN, Simd, neg, two_prod};
 
 const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
 const COEF: f64 = 0.044_715;
@@ -31,11 +31,11 @@ fn quad<S: Simd>(s: S, x2: S::V, x2l: S::V, k: Pair) -> (S::V, S::V) {
     (w, s.add(wl, s.add(ql, s.splat(K1.lo))))
 }
 
-/// The shared terms, for x clamped to [−11, 11] (beyond, σ(z) is 0 or 1 in f32, and the
-/// clamp keeps |z| ≤ 113 so that the reduction below needs no clamp of its own):
-/// `xc`, x² as hi + lo, v = e^(−|z|) = p·2^n, p, n, and the lanes where z < 0 (= x < 0).
+/// The shared terms, for |x| clamped to 11 (beyond, σ(z) is 0 or 1 in f32, and the clamp
+/// keeps |z| ≤ 113 so that the reduction below needs no clamp of its own): a = −|x| clamped,
+/// x² as hi + lo, v = e^(−|z|) = p·2^n, p, n, and the lanes where z < 0 (= x < 0).
 struct Terms<S: Simd> {
-    xc: S::V,
+    a: S::V,
     x2: S::V,
     x2l: S::V,
     v: S::V,
@@ -46,12 +46,11 @@ struct Terms<S: Simd> {
 
 #[inline(always)]
 fn terms<S: Simd>(s: S, x: S::V) -> Terms<S> {
-    let xc = s.min(s.max(x, s.splat(-11.0)), s.splat(11.0));
-    let (x2, x2l) = two_prod(s, xc, xc);
+    let a = s.max(s.or(x, s.splat(SIGN)), s.splat(-11.0));
+    let (x2, x2l) = two_prod(s, a, a);
     let (w, wl) = quad(s, x2, x2l, K3);
-    // −|z| = a·(w + wl) with a = −|x| (w > 0). Reduce it by n·ln2 straight from the product:
-    // with FMA, a·w − n·LN2_HI is exact before its one rounding; without, a·w is split first.
-    let a = s.or(xc, s.splat(SIGN));
+    // −|z| = a·(w + wl) (w > 0). Reduce it by n·ln2 straight from the product: with FMA,
+    // a·w − n·LN2_HI is exact before its one rounding; without, a·w is split first.
     let zn = s.mul(a, w);
     let n = s.round(s.mul(zn, s.splat(LOG2E)));
     let t = s.mul(n, s.splat(LN2_HI));
@@ -63,23 +62,23 @@ fn terms<S: Simd>(s: S, x: S::V) -> Terms<S> {
     };
     let r = s.fma(a, wl, s.fma(n, s.splat(-LN2_LO), r));
     let p = exp_poly(s, r);
-    Terms { xc, x2, x2l, v: s.scale(p, n), p, n, neg_z: s.lt(xc, s.splat(0.0)) }
+    Terms { a, x2, x2l, v: s.scale(p, n), p, n, neg_z: s.lt(x, s.splat(0.0)) }
 }
 
 impl Kernel for GeluTanh {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
-        let Terms { xc, v, p, n, neg_z, .. } = terms(s, x);
-        // x·σ(z) = x/(1 + v) for z ≥ 0, x·v/(1 + v) for z < 0 (there xc stands for x: the
+        let Terms { a, v, p, n, neg_z, .. } = terms(s, x);
+        // x·σ(z) = x/(1 + v) for z ≥ 0, x·v/(1 + v) for z < 0 (there a stands for x: the
         // result is 0 in f32 below −11 either way, and −inf must not meet the finite 2^n).
-        let num = s.select(neg_z, s.mul(xc, p), x);
-        let k = s.select(neg_z, n, s.splat(0.0));
-        s.scale(s.div(num, s.add(s.splat(1.0), v)), k)
+        let num = s.select(neg_z, s.mul(a, p), x);
+        scale_where(s, neg_z, s.div(num, s.add(s.splat(1.0), v)), n)
     }
 
     #[inline(always)]
     fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
-        let Terms { xc, x2, x2l, v, p, n, neg_z } = terms(s, x);
+        let Terms { a: _, x2, x2l, v, p, n, neg_z } = terms(s, x);
+        let xc = s.min(s.max(x, s.splat(-11.0)), s.splat(11.0));
         let one = s.splat(1.0);
         // x·z' as hi + lo: near the root of f' (x ≈ −0.75) it cancels against 1 + v.
         let (dz, dzl) = quad(s, x2, x2l, Pair::of(6.0 * SQRT_2_OVER_PI * COEF));
@@ -92,7 +91,6 @@ impl Kernel for GeluTanh {
         // z ≥ 0: (1 + v) + x·z'·v, all terms positive.
         let num_pos = s.fma(b, v, a);
         let num = s.select(neg_z, num_neg, num_pos);
-        let k = s.select(neg_z, n, s.splat(0.0));
-        s.scale(s.div(s.mul(dy, num), s.mul(a, a)), k)
+        scale_where(s, neg_z, s.div(s.mul(dy, num), s.mul(a, a)), n)
     }
 }

@@ -12,7 +12,7 @@
 
 use crate::kernel::Kernel;
 use crate::math::exp::exp_parts;
-use crate::simd::{Simd, abs, neg};
+use crate::simd::{scale_where, Simd, abs, neg};
 
 pub(crate) struct Mish;
 
@@ -40,8 +40,7 @@ impl Kernel for Mish {
         let e = s.fma(v, vp2, two);
         let num = s.select(neg_x, s.mul(p, vp2), a);
         let den = s.select(neg_x, e, d);
-        let k = s.select(neg_x, n, s.splat(0.0));
-        s.scale(s.div(s.mul(x, num), den), k)
+        scale_where(s, neg_x, s.div(s.mul(x, num), den), n)
     }
 
     #[inline(always)]
@@ -66,7 +65,6 @@ impl Kernel for Mish {
         let num_neg = s.mul(p, s.fma(t, v, c0));
         let num = s.select(neg_x, num_neg, num_pos);
         let den = s.select(neg_x, e, d);
-        let k = s.select(neg_x, n, s.splat(0.0));
-        s.scale(s.div(s.mul(dy, num), s.mul(den, den)), k)
+        scale_where(s, neg_x, s.div(s.mul(dy, num), s.mul(den, den)), n)
     }
 }

@@ -100,6 +100,12 @@ pub(crate) fn neg<S: Simd>(s: S, a: S::V) -> S::V {
     s.xor(s.splat(SIGN), a)
 }
 
+/// `a · 2^n` in the lanes of `m`, `a` elsewhere (one masked `vscalefps` on AVX-512).
+#[inline(always)]
+pub(crate) fn scale_where<S: Simd>(s: S, m: S::M, a: S::V, n: S::V) -> S::V {
+    s.select(m, s.scale(a, n), a)
+}
+
 /// `a > b`.
 #[inline(always)]
 pub(crate) fn gt<S: Simd>(s: S, a: S::V, b: S::V) -> S::M {
