@@ -94,9 +94,5 @@ impl std::error::Error for Error {}
 
 /// Checks that `found` equals `expected`.
 pub(crate) fn check_len(arg: &'static str, expected: usize, found: usize) -> Result<(), Error> {
-    if expected == found {
-        Ok(())
-    } else {
-        Err(Error::LengthMismatch { arg, expected, found })
-    }
+    if expected == found { Ok(()) } else { Err(Error::LengthMismatch { arg, expected, found }) }
 }

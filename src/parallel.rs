@@ -31,14 +31,19 @@ pub(crate) fn each1(x: &mut [f32], f: impl Fn(&mut [f32]) + Sync + Send) {
     #[cfg(feature = "rayon")]
     if split(x.len()) {
         use rayon::prelude::*;
-        x.par_chunks_mut(CHUNK).for_each(|x| f(x));
+        x.par_chunks_mut(CHUNK).for_each(&f);
         return;
     }
     f(x)
 }
 
 /// `f(x_chunk, dy_chunk, dx_chunk)` over matching chunks (equal lengths).
-pub(crate) fn zip3(x: &[f32], dy: &[f32], dx: &mut [f32], f: impl Fn(&[f32], &[f32], &mut [f32]) + Sync + Send) {
+pub(crate) fn zip3(
+    x: &[f32],
+    dy: &[f32],
+    dx: &mut [f32],
+    f: impl Fn(&[f32], &[f32], &mut [f32]) + Sync + Send,
+) {
     #[cfg(feature = "rayon")]
     if split(x.len()) {
         use rayon::prelude::*;

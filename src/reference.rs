@@ -37,9 +37,17 @@ pub fn math(name: &str, x: f64) -> Option<f64> {
 
 const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
 
+/// ±inf stands for ±1e100 in the reference: far past every kernel's saturation, yet small
+/// enough that x³ and x·e^(−x) stay finite in f64, so the formulas give their limits (which
+/// round to the f32 limits) instead of inf·0.
+fn finite(x: f64) -> f64 {
+    x.clamp(-1e100, 1e100)
+}
+
 /// f(x) in f64 for an activation (its f32 parameters taken exactly), or None if the
 /// reference does not cover it.
 pub fn forward(act: &Activation, x: f64) -> Option<f64> {
+    let x = finite(x);
     Some(match *act {
         Activation::Elu { alpha } => {
             if x > 0.0 {
@@ -63,6 +71,7 @@ pub fn forward(act: &Activation, x: f64) -> Option<f64> {
 
 /// f'(x) in f64 (PyTorch's side at kinks).
 pub fn derivative(act: &Activation, x: f64) -> Option<f64> {
+    let x = finite(x);
     Some(match *act {
         Activation::Elu { alpha } => {
             if x > 0.0 {
@@ -110,7 +119,9 @@ pub fn has_cancelling_roots(act: &Activation) -> bool {
 /// The forward bound in ULP: 0 for the piecewise-linear kernels, 4 otherwise.
 pub fn forward_bound(act: &Activation) -> u64 {
     match act {
-        Activation::Relu | Activation::Relu6 | Activation::LeakyRelu { .. } | Activation::HardTanh { .. } => 0,
+        Activation::Relu | Activation::Relu6 | Activation::LeakyRelu { .. } | Activation::HardTanh { .. } => {
+            0
+        }
         _ => 4,
     }
 }

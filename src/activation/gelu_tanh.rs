@@ -10,7 +10,7 @@
 
 use crate::kernel::Kernel;
 use crate::math::exp::{LN2_HI, LN2_LO, LOG2E, exp_poly};
-use crate::simd::{scale_where, Pair, SIGN, Simd, neg, two_prod};
+use crate::simd::{Pair, SIGN, Simd, neg, scale_where, two_prod};
 
 const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
 const COEF: f64 = 0.044_715;

@@ -12,7 +12,7 @@
 
 use crate::kernel::Kernel;
 use crate::math::exp::exp_parts;
-use crate::simd::{scale_where, Simd, abs, neg};
+use crate::simd::{Simd, abs, neg, scale_where};
 
 pub(crate) struct Mish;
 

@@ -178,7 +178,9 @@ impl Activation {
 
     fn kernel(&self) -> Result<Chosen, Error> {
         Ok(match *self {
-            Activation::Elu { alpha } => Chosen::ScaledElu(elu::ScaledElu::elu(positive_finite("alpha", alpha)?)),
+            Activation::Elu { alpha } => {
+                Chosen::ScaledElu(elu::ScaledElu::elu(positive_finite("alpha", alpha)?))
+            }
             Activation::Selu => Chosen::ScaledElu(elu::ScaledElu::selu()),
             Activation::Mish => Chosen::Mish(mish::Mish),
             Activation::GeluTanh => Chosen::GeluTanh(gelu_tanh::GeluTanh),

@@ -6,8 +6,11 @@
 //! Chebyshev sense (degree 4 for e^x: 0.41 ULP of e^r − 1 before rounding, far less of e^r;
 //! degree 5 for e^x − 1: 0.03 ULP), and the power of two is applied last.
 
+// The constants are the exact decimal values of their f32 roundings.
+#![allow(clippy::excessive_precision)]
+
 use super::horner;
-use crate::simd::{Simd, sign_of};
+use crate::simd::{Simd, abs};
 
 pub(crate) const LOG2E: f32 = core::f32::consts::LOG2_E;
 /// ln 2 to 16 bits, so that n·LN2_HI is exact for |n| < 2^8.
@@ -67,6 +70,7 @@ pub(crate) fn expm1<S: Simd>(s: S, x: S::V) -> S::V {
     let t = s.pow2i(s.sub(n, s.splat(1.0)));
     let y = s.fma(t, em1, s.sub(t, s.splat(0.5)));
     let y = s.add(y, y);
-    // e^x − 1 has the sign of x; this also gives −0 for −0 (the reduction loses it).
-    s.or(y, sign_of(s, x))
+    // Below 2^-25, e^x − 1 rounds to x (halving x above would round it in the subnormals),
+    // and x keeps its sign, −0 included.
+    s.select(s.lt(abs(s, x), s.splat(2.980_232_2e-8)), x, y)
 }

@@ -5,7 +5,9 @@
 //! states the worst error measured over all 2^32 f32 inputs (`ulp` example, `--exhaustive`)
 //! against an f64 reference, in units in the last place of the f32 result.
 
+pub(crate) mod erf;
 pub(crate) mod exp;
+pub(crate) mod log1p;
 pub mod probe;
 pub(crate) mod sigmoid;
 pub(crate) mod tanh;

@@ -1,7 +1,7 @@
 //! The math core's functions as kernels over slices, so that the `ulp` example and the tests
 //! can sweep them on every ISA. Not part of the stable API.
 
-use super::{exp, sigmoid, tanh};
+use super::{erf, exp, log1p, sigmoid, tanh};
 use crate::Error;
 use crate::error::{NameBuf, check_len};
 use crate::isa::Isa;
@@ -9,7 +9,7 @@ use crate::kernel::{Kernel, run_forward};
 use crate::simd::Simd;
 
 /// The math functions that can be probed, by name.
-pub const NAMES: [&str; 4] = ["exp", "expm1", "tanh", "sigmoid"];
+pub const NAMES: [&str; 8] = ["exp", "expm1", "tanh", "sigmoid", "log1p", "erf", "erfc", "log"];
 
 struct Probe(usize);
 
@@ -20,7 +20,11 @@ impl Kernel for Probe {
             0 => exp::exp(s, x),
             1 => exp::expm1(s, x),
             2 => tanh::tanh(s, x),
-            _ => sigmoid::sigmoid(s, x),
+            3 => sigmoid::sigmoid(s, x),
+            4 => log1p::log1p(s, x),
+            5 => erf::erf(s, x),
+            6 => erf::erfc(s, x),
+            _ => log1p::log(s, x),
         }
     }
     #[inline(always)]

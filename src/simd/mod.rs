@@ -14,15 +14,15 @@
 //!   result is subnormal and `a · 2^(n/2)` is normal.
 //! - Lanes of a partial load or store beyond the slice are never read or written.
 
-pub(crate) mod scalar;
-pub(crate) mod portable;
-pub(crate) mod unroll;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx512;
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod neon;
+pub(crate) mod portable;
+pub(crate) mod scalar;
+pub(crate) mod unroll;
 
 /// A vector instruction set, as a zero-sized token. Holding a token proves that its
 /// instructions are available, so its constructor is `unsafe` where they might not be.
@@ -106,12 +106,6 @@ pub(crate) fn scale_where<S: Simd>(s: S, m: S::M, a: S::V, n: S::V) -> S::V {
     s.select(m, s.scale(a, n), a)
 }
 
-/// `a > b`.
-#[inline(always)]
-pub(crate) fn gt<S: Simd>(s: S, a: S::V, b: S::V) -> S::M {
-    s.lt(b, a)
-}
-
 /// An f32 constant split in two, `hi + lo`, for double-f32 arithmetic.
 #[derive(Clone, Copy)]
 pub(crate) struct Pair {
@@ -150,13 +144,4 @@ fn split<S: Simd>(s: S, a: S::V) -> (S::V, S::V) {
     let c = s.mul(s.splat(4097.0), a);
     let hi = s.sub(c, s.sub(c, a));
     (hi, s.sub(a, hi))
-}
-
-/// The exact sum `a + b = hi + lo` (Knuth's two-sum, any order of magnitude).
-#[inline(always)]
-pub(crate) fn two_sum<S: Simd>(s: S, a: S::V, b: S::V) -> (S::V, S::V) {
-    let hi = s.add(a, b);
-    let bb = s.sub(hi, a);
-    let lo = s.add(s.sub(a, s.sub(hi, bb)), s.sub(b, bb));
-    (hi, lo)
 }

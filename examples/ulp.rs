@@ -1,0 +1,647 @@
+//! Accuracy sweep (DESIGN.md §5, **contract**): every kernel on every ISA against the f64
+//! reference, over a strided sample of the f32 line or over all 2^32 bit patterns.
+//!
+//! ```text
+//! cargo run --release --example ulp -- [--json] [--markdown] [--stride N | --exhaustive]
+//!     [--resume FILE] [--isa I] [--kernels a,b] [--math]
+//! ```
+//!
+//! - `--stride N` (default 4099) visits the bit patterns 0, N, 2N, ... < 2^32 and a few special
+//!   values (±0, ±inf, NaNs, subnormal and normal ends, ±1); `--exhaustive` all 2^32 patterns. The work is split into blocks run on all cores (rayon); memory stays bounded.
+//! - `--resume FILE` appends each finished block's results to FILE and skips the blocks FILE
+//!   already holds, so a killed sweep continues where it stopped. Progress goes to stderr.
+//! - `--isa I`: only that ISA (default every available one).
+//! - `--kernels a,b`: activations and/or math-core functions (`exp`, `expm1`, ... ; write
+//!   `math:tanh`, `math:sigmoid` where an activation has the same name). Default: every
+//!   implemented activation. `--math` adds every math-core function. Math functions are reported
+//!   as `"kernel":"math:NAME"`.
+//! - `--strict-nan`: the in-place check compares NaN results bitwise too (by default any NaN
+//!   equals any NaN there: sign and payload follow LLVM's operand order, not the source).
+//!
+//! One row per kernel, pass and ISA; with `--json` one line each:
+//! `{"kernel":"gelu_tanh","pass":"forward","isa":"avx512","inputs":1048576,"max_ulp":1,"worst_x":-9.12,"ok":true}`.
+//! - `forward` (out-of-place): `max_ulp` is the worst `reference::ulp_distance`; `ok` when every
+//!   input is within `reference::forward_bound` (4 ULP for the math functions) and
+//!   `forward_inplace` gives bitwise the same result as `forward` (NaN: see `--strict-nan`).
+//! - `backward` (dy = 1): `ok` when every input meets `reference::backward_ok`; `max_ulp` is the
+//!   worst ULP distance over the inputs that are not accepted by the near-root absolute rule only.
+//!
+//! `worst_x` is the first input (in bit-pattern order) reaching `max_ulp`. Exit code 1 if any row
+//! is not ok, 2 on a usage error.
+
+use nnsimd::math::probe;
+use nnsimd::{Activation, Isa, reference};
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::fs::OpenOptions;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::process::exit;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// Inputs per kernel call: below the library's parallel threshold (2 chunks), so each call stays
+/// on the worker that runs the block, and small enough that a worker's buffers stay in cache.
+const SUB: usize = nnsimd::parallel::CHUNK;
+/// Inputs that a strided sweep adds to its bit patterns, since it would miss most of them:
+/// zeros, infinities, NaNs (quiet and signalling, both signs), the ends of the subnormal and
+/// normal ranges, ±1.
+const SPECIALS: [f32; 18] = [
+    0.0,
+    -0.0,
+    f32::INFINITY,
+    f32::NEG_INFINITY,
+    f32::from_bits(0x7fc0_0000),
+    f32::from_bits(0xffc0_0000),
+    f32::from_bits(0x7f80_0001),
+    f32::from_bits(0xff80_0001),
+    f32::from_bits(1),
+    f32::from_bits(0x8000_0001),
+    f32::from_bits(0x007f_ffff),
+    f32::from_bits(0x807f_ffff),
+    f32::MIN_POSITIVE,
+    -f32::MIN_POSITIVE,
+    f32::MAX,
+    f32::MIN,
+    1.0,
+    -1.0,
+];
+/// Bound for the math-core functions (DESIGN.md §5's forward bound).
+const MATH_BOUND: u64 = 4;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Pass {
+    Forward,
+    Backward,
+}
+
+impl Pass {
+    fn name(self) -> &'static str {
+        match self {
+            Pass::Forward => "forward",
+            Pass::Backward => "backward",
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kernel {
+    Act(Activation),
+    Math(&'static str),
+}
+
+impl Kernel {
+    fn label(&self) -> String {
+        match self {
+            Kernel::Act(a) => a.name().to_string(),
+            Kernel::Math(m) => format!("math:{m}"),
+        }
+    }
+
+    fn passes(&self) -> &'static [Pass] {
+        match self {
+            Kernel::Act(_) => &[Pass::Forward, Pass::Backward],
+            Kernel::Math(_) => &[Pass::Forward],
+        }
+    }
+
+    fn bound(&self, pass: Pass) -> u64 {
+        match (self, pass) {
+            (Kernel::Act(a), Pass::Forward) => reference::forward_bound(a),
+            (Kernel::Act(_), Pass::Backward) => reference::BACKWARD_BOUND,
+            (Kernel::Math(_), _) => MATH_BOUND,
+        }
+    }
+
+    /// Whether the f64 reference covers the kernel.
+    fn has_reference(&self) -> bool {
+        match self {
+            Kernel::Act(a) => reference::forward(a, 0.5).is_some() && reference::derivative(a, 0.5).is_some(),
+            Kernel::Math(m) => reference::math(m, 0.5).is_some(),
+        }
+    }
+}
+
+/// One output row.
+#[derive(Clone, Copy)]
+struct Row {
+    kernel: usize,
+    pass: Pass,
+    isa: Isa,
+}
+
+/// What one row has seen over some inputs.
+#[derive(Clone, Copy, Default, Debug)]
+struct Stats {
+    inputs: u64,
+    max_ulp: u64,
+    /// Bits of the first input at `max_ulp`.
+    worst_bits: u32,
+    /// Inputs outside the bound.
+    bad: u64,
+    /// Inputs where `forward_inplace` differs (bitwise) from `forward`.
+    mismatch: u64,
+}
+
+impl Stats {
+    /// Adds the results of later inputs (merging in input order keeps `worst_x` the first).
+    fn merge(&mut self, o: &Stats) {
+        if o.inputs == 0 {
+            return;
+        }
+        if self.inputs == 0 || o.max_ulp > self.max_ulp {
+            self.max_ulp = o.max_ulp;
+            self.worst_bits = o.worst_bits;
+        }
+        self.inputs += o.inputs;
+        self.bad += o.bad;
+        self.mismatch += o.mismatch;
+    }
+
+    #[inline]
+    fn see(&mut self, x: f32, ulp: u64, counts: bool) {
+        if counts && (ulp > self.max_ulp || self.inputs == 0) {
+            self.max_ulp = ulp;
+            self.worst_bits = x.to_bits();
+        }
+        self.inputs += 1;
+    }
+
+    fn ok(&self) -> bool {
+        self.bad == 0 && self.mismatch == 0
+    }
+}
+
+struct Sweep {
+    kernels: Vec<Kernel>,
+    isas: Vec<Isa>,
+    rows: Vec<Row>,
+    stride: u64,
+    count: u64,
+    block_len: u64,
+    strict_nan: bool,
+}
+
+/// Whether an in-place result differs from the out-of-place one: bitwise, except that two NaNs
+/// are the same unless `strict_nan` (a NaN's sign and payload depend on the operand order that
+/// LLVM picks for commutative operations, which can differ between the two compiled loops).
+#[inline]
+fn differ(a: f32, b: f32, strict_nan: bool) -> bool {
+    a.to_bits() != b.to_bits() && (strict_nan || !(a.is_nan() && b.is_nan()))
+}
+
+impl Sweep {
+    /// Blocks of strided bit patterns, plus (when the stride skips some) one of [`SPECIALS`].
+    fn nblocks(&self) -> u64 {
+        self.count.div_ceil(self.block_len) + (self.stride > 1) as u64
+    }
+
+    /// Inputs per row.
+    fn inputs(&self) -> u64 {
+        self.count + if self.stride > 1 { SPECIALS.len() as u64 } else { 0 }
+    }
+
+    /// Runs every row over the inputs of block `b`; the results are in the order of `rows`.
+    fn block(&self, b: u64) -> Vec<Stats> {
+        let mut stats = vec![Stats::default(); self.rows.len()];
+        let specials = b == self.count.div_ceil(self.block_len);
+        let start = if specials { 0 } else { b * self.block_len };
+        let end = if specials { SPECIALS.len() as u64 } else { (start + self.block_len).min(self.count) };
+        let mut xs = vec![0.0f32; SUB];
+        let mut want = vec![0.0f64; SUB];
+        let mut y = vec![0.0f32; SUB];
+        let mut y2 = vec![0.0f32; SUB];
+        let ones = vec![1.0f32; SUB];
+        let mut i0 = start;
+        while i0 < end {
+            let n = (end - i0).min(SUB as u64) as usize;
+            for (j, x) in xs[..n].iter_mut().enumerate() {
+                let i = i0 + j as u64;
+                *x = if specials { SPECIALS[i as usize] } else { f32::from_bits((i * self.stride) as u32) };
+            }
+            let xs = &xs[..n];
+            let (want, y, y2, ones) = (&mut want[..n], &mut y[..n], &mut y2[..n], &ones[..n]);
+            let mut r = 0;
+            for k in &self.kernels {
+                for &pass in k.passes() {
+                    // The reference once per input and kernel, shared by every ISA.
+                    for (w, &x) in want.iter_mut().zip(xs) {
+                        let x = x as f64;
+                        *w = match (k, pass) {
+                            (Kernel::Act(a), Pass::Forward) => reference::forward(a, x),
+                            (Kernel::Act(a), Pass::Backward) => reference::derivative(a, x),
+                            (Kernel::Math(m), _) => reference::math(m, x),
+                        }
+                        .expect("reference checked before the sweep");
+                    }
+                    let bound = k.bound(pass);
+                    for &isa in &self.isas {
+                        let row = self.rows[r];
+                        debug_assert!(row.pass == pass && row.isa == isa);
+                        let st = &mut stats[r];
+                        r += 1;
+                        match (k, pass) {
+                            (Kernel::Act(a), Pass::Forward) => {
+                                a.forward_with(isa, xs, y).expect("forward");
+                                y2.copy_from_slice(xs);
+                                a.forward_inplace_with(isa, y2).expect("forward_inplace");
+                                for j in 0..n {
+                                    let d = reference::ulp_distance(y[j], want[j]);
+                                    st.see(xs[j], d, true);
+                                    st.bad += (d > bound) as u64;
+                                    st.mismatch += differ(y[j], y2[j], self.strict_nan) as u64;
+                                }
+                            }
+                            (Kernel::Act(a), Pass::Backward) => {
+                                a.backward_with(isa, xs, ones, y).expect("backward");
+                                for j in 0..n {
+                                    let d = reference::ulp_distance(y[j], want[j]);
+                                    let ok = reference::backward_ok(a, xs[j], y[j], want[j]);
+                                    // Inputs accepted only by the near-root absolute rule do
+                                    // not count towards max_ulp.
+                                    st.see(xs[j], d, d <= bound || !ok);
+                                    st.bad += !ok as u64;
+                                }
+                            }
+                            (Kernel::Math(m), _) => {
+                                probe::eval(m, isa, xs, y).expect("math probe");
+                                for j in 0..n {
+                                    let d = reference::ulp_distance(y[j], want[j]);
+                                    st.see(xs[j], d, true);
+                                    st.bad += (d > bound) as u64;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            i0 += n as u64;
+        }
+        stats
+    }
+
+    /// The resume-file line of a finished block.
+    fn record(&self, b: u64, stats: &[Stats]) -> String {
+        let mut s = format!("block {} {} {} {}", self.stride, self.block_len, self.strict_nan as u8, b);
+        for (row, st) in self.rows.iter().zip(stats) {
+            s += &format!(
+                " {}|{}|{}|{}|{}|{}|{}|{}",
+                self.kernels[row.kernel].label(),
+                row.pass.name(),
+                row.isa,
+                st.inputs,
+                st.max_ulp,
+                st.worst_bits,
+                st.bad,
+                st.mismatch
+            );
+        }
+        s + " end\n"
+    }
+
+    /// Blocks of this sweep found in the resume file's text, with every row this run needs.
+    fn parse_resume(&self, text: &str) -> HashMap<u64, Vec<Stats>> {
+        let mut done = HashMap::new();
+        for line in text.lines() {
+            let t: Vec<&str> = line.split(' ').collect();
+            if t.len() < 6 || t[0] != "block" || t[t.len() - 1] != "end" {
+                continue;
+            }
+            let (Ok(stride), Ok(len), Ok(b)) =
+                (t[1].parse::<u64>(), t[2].parse::<u64>(), t[4].parse::<u64>())
+            else {
+                continue;
+            };
+            let strict = t[3] == "1";
+            if stride != self.stride
+                || len != self.block_len
+                || strict != self.strict_nan
+                || b >= self.nblocks()
+            {
+                continue;
+            }
+            let mut have: HashMap<(&str, &str, &str), Stats> = HashMap::new();
+            let mut good = true;
+            for tok in &t[5..t.len() - 1] {
+                let f: Vec<&str> = tok.split('|').collect();
+                let nums: Option<Vec<u64>> =
+                    f.get(3..8).and_then(|v| v.iter().map(|s| s.parse().ok()).collect());
+                match nums {
+                    Some(v) if f.len() == 8 && v[2] <= u32::MAX as u64 => {
+                        let st = Stats {
+                            inputs: v[0],
+                            max_ulp: v[1],
+                            worst_bits: v[2] as u32,
+                            bad: v[3],
+                            mismatch: v[4],
+                        };
+                        have.insert((f[0], f[1], f[2]), st);
+                    }
+                    _ => good = false,
+                }
+            }
+            if !good {
+                continue;
+            }
+            let labels: Vec<String> = self.kernels.iter().map(Kernel::label).collect();
+            let isas: Vec<String> = self.rows.iter().map(|r| r.isa.to_string()).collect();
+            let stats: Option<Vec<Stats>> = self
+                .rows
+                .iter()
+                .zip(&isas)
+                .map(|(r, isa)| have.get(&(labels[r.kernel].as_str(), r.pass.name(), isa.as_str())).copied())
+                .collect();
+            if let Some(stats) = stats {
+                done.insert(b, stats);
+            }
+        }
+        done
+    }
+}
+
+fn usage(msg: &str) -> ! {
+    eprintln!("ulp: {msg}");
+    eprintln!(
+        "usage: ulp [--json] [--markdown] [--stride N | --exhaustive] [--resume FILE] [--isa I] \
+         [--kernels a,b] [--math] [--strict-nan]"
+    );
+    exit(2)
+}
+
+fn fmt_x(bits: u32) -> String {
+    let x = f32::from_bits(bits);
+    if x.is_nan() {
+        "\"nan\"".into()
+    } else if x.is_infinite() {
+        if x > 0.0 { "\"inf\"".into() } else { "\"-inf\"".into() }
+    } else {
+        format!("{x:?}")
+    }
+}
+
+fn fmt_ulp(u: u64) -> String {
+    if u == u64::MAX { "NaN≠".into() } else { u.to_string() }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (mut json, mut markdown, mut exhaustive, mut math) = (false, false, false, false);
+    let mut strict_nan = false;
+    let mut stride = 4099u64;
+    let mut resume: Option<String> = None;
+    let mut only_isa: Option<Isa> = None;
+    let mut names: Option<Vec<String>> = None;
+    while let Some(a) = args.next() {
+        let mut value = |what: &str| args.next().unwrap_or_else(|| usage(&format!("{a} needs {what}")));
+        match a.as_str() {
+            "--json" => json = true,
+            "--markdown" => markdown = true,
+            "--exhaustive" => exhaustive = true,
+            "--math" => math = true,
+            "--strict-nan" => strict_nan = true,
+            "--stride" => {
+                stride = value("a number")
+                    .parse()
+                    .ok()
+                    .filter(|&s| s > 0 && s <= 1 << 32)
+                    .unwrap_or_else(|| usage("--stride needs a number in 1..=2^32"))
+            }
+            "--resume" => resume = Some(value("a file name")),
+            "--isa" => {
+                let v = value("an ISA name");
+                let isa: Isa = v.parse().unwrap_or_else(|e| usage(&format!("{e}")));
+                if !isa.is_available() {
+                    usage(&format!("ISA {isa} is not available here (available: {:?})", Isa::available()));
+                }
+                only_isa = Some(isa);
+            }
+            "--kernels" => {
+                let v = value("a list of names");
+                names =
+                    Some(v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect());
+            }
+            "-h" | "--help" => usage("accuracy sweep against the f64 reference"),
+            _ => usage(&format!("unknown argument {a}")),
+        }
+    }
+    if exhaustive {
+        stride = 1;
+    }
+
+    // Kernels, in the order asked (default: every implemented activation, then --math).
+    let mut kernels: Vec<Kernel> = Vec::new();
+    let mut failed = false;
+    let add = |k: Kernel, kernels: &mut Vec<Kernel>| {
+        if !kernels.iter().any(|h| h.label() == k.label()) {
+            kernels.push(k);
+        }
+    };
+    match &names {
+        None => Activation::all()
+            .filter(Activation::is_implemented)
+            .for_each(|a| add(Kernel::Act(a), &mut kernels)),
+        Some(list) => {
+            for n in list {
+                let math_name = n.strip_prefix("math:").unwrap_or(n);
+                if let (false, Ok(a)) = (n.starts_with("math:"), Activation::from_name(n)) {
+                    if a.is_implemented() {
+                        add(Kernel::Act(a), &mut kernels);
+                    } else {
+                        eprintln!("ulp: skipping {n}: not implemented yet");
+                    }
+                } else if let Some(m) = probe::NAMES.iter().find(|m| **m == math_name) {
+                    add(Kernel::Math(m), &mut kernels);
+                } else {
+                    usage(&format!(
+                        "unknown kernel {n} (activations: {:?}; math: {:?})",
+                        Activation::all().map(|a| a.name()).collect::<Vec<_>>(),
+                        probe::NAMES
+                    ));
+                }
+            }
+        }
+    }
+    if math {
+        probe::NAMES.iter().for_each(|m| add(Kernel::Math(m), &mut kernels));
+    }
+    kernels.retain(|k| {
+        let has = k.has_reference();
+        if !has {
+            eprintln!("ulp: {} has no f64 reference: not swept (counts as a failure)", k.label());
+            failed = true;
+        }
+        has
+    });
+
+    let isas = match only_isa {
+        Some(i) => vec![i],
+        None => Isa::available(),
+    };
+    let mut rows = Vec::new();
+    for (ki, k) in kernels.iter().enumerate() {
+        for &pass in k.passes() {
+            for &isa in &isas {
+                rows.push(Row { kernel: ki, pass, isa });
+            }
+        }
+    }
+    let count = (1u64 << 32).div_ceil(stride);
+    let block_len = if count > 1 << 26 { 1 << 24 } else { 1 << 16 };
+    let sweep = Sweep { kernels, isas, rows, stride, count, block_len, strict_nan };
+    let nblocks = sweep.nblocks();
+
+    // Resume file: blocks already done, and the file to append to.
+    let mut done = HashMap::new();
+    let file = resume.as_ref().map(|path| {
+        let mut f = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .unwrap_or_else(|e| usage(&format!("cannot open {path}: {e}")));
+        let mut text = String::new();
+        f.read_to_string(&mut text).unwrap_or_else(|e| usage(&format!("cannot read {path}: {e}")));
+        done = sweep.parse_resume(&text);
+        // A line cut short by a kill: end it, so the next record starts on its own line.
+        if !text.is_empty() && !text.ends_with('\n') {
+            let _ = f.seek(SeekFrom::End(0));
+            f.write_all(b"\n").unwrap_or_else(|e| usage(&format!("cannot write {path}: {e}")));
+        }
+        if !done.is_empty() {
+            eprintln!("ulp: {path}: {} of {nblocks} blocks already done", done.len());
+        }
+        Mutex::new(f)
+    });
+
+    let progress = count >= 1 << 24 || file.is_some();
+    let t0 = Instant::now();
+    let finished = AtomicU64::new(done.len() as u64);
+    let to_do = nblocks - done.len() as u64;
+    let last_print = Mutex::new(Instant::now());
+    let computed: Vec<(u64, Vec<Stats>)> = (0..nblocks)
+        .into_par_iter()
+        .filter(|b| !done.contains_key(b))
+        .map(|b| {
+            let stats = sweep.block(b);
+            if let Some(f) = &file {
+                let line = sweep.record(b, &stats);
+                let mut f = f.lock().unwrap();
+                if let Err(e) = f.write_all(line.as_bytes()).and_then(|_| f.flush()) {
+                    eprintln!("ulp: cannot append to the resume file: {e}");
+                }
+            }
+            let fin = finished.fetch_add(1, Ordering::Relaxed) + 1;
+            if progress {
+                let mut last = last_print.lock().unwrap();
+                if last.elapsed().as_secs_f64() >= 2.0 || fin == nblocks {
+                    *last = Instant::now();
+                    let el = t0.elapsed().as_secs_f64();
+                    let new = fin - (nblocks - to_do);
+                    let left = el / new as f64 * (nblocks - fin) as f64;
+                    eprintln!(
+                        "ulp: {fin}/{nblocks} blocks ({:.1}%), {:.0} s elapsed, ~{:.0} s left",
+                        100.0 * fin as f64 / nblocks as f64,
+                        el,
+                        left
+                    );
+                }
+            }
+            (b, stats)
+        })
+        .collect();
+    for (b, s) in computed {
+        done.insert(b, s);
+    }
+
+    let mut total = vec![Stats::default(); sweep.rows.len()];
+    for b in 0..nblocks {
+        for (t, s) in total.iter_mut().zip(&done[&b]) {
+            t.merge(s);
+        }
+    }
+
+    // Output.
+    if json {
+        for (row, st) in sweep.rows.iter().zip(&total) {
+            println!(
+                "{{\"kernel\":\"{}\",\"pass\":\"{}\",\"isa\":\"{}\",\"inputs\":{},\"max_ulp\":{},\"worst_x\":{},\"ok\":{}}}",
+                sweep.kernels[row.kernel].label(),
+                row.pass.name(),
+                row.isa,
+                st.inputs,
+                st.max_ulp,
+                fmt_x(st.worst_bits),
+                st.ok()
+            );
+        }
+    }
+    if markdown {
+        print_markdown(&sweep, &total);
+    }
+    if !json && !markdown {
+        println!(
+            "{:<14} {:<8} {:<8} {:>10} {:>7} {:>5} {:>15} {:>9} {:>9}  ok",
+            "kernel", "pass", "isa", "inputs", "max_ulp", "bound", "worst_x", "fails", "inplace≠"
+        );
+        for (row, st) in sweep.rows.iter().zip(&total) {
+            let k = &sweep.kernels[row.kernel];
+            println!(
+                "{:<14} {:<8} {:<8} {:>10} {:>7} {:>5} {:>15} {:>9} {:>9}  {}",
+                k.label(),
+                row.pass.name(),
+                row.isa.to_string(),
+                st.inputs,
+                fmt_ulp(st.max_ulp),
+                k.bound(row.pass),
+                format!("{:e}", f32::from_bits(st.worst_bits)),
+                st.bad,
+                st.mismatch,
+                if st.ok() { "yes" } else { "NO" }
+            );
+        }
+        println!(
+            "{} inputs per row (stride {}), {:.1} s",
+            sweep.inputs(),
+            sweep.stride,
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    if failed || total.iter().any(|s| !s.ok()) {
+        exit(1);
+    }
+}
+
+/// kernel × pass rows, one column per ISA: the max ULP (✗ where the row is not ok).
+fn print_markdown(sweep: &Sweep, total: &[Stats]) {
+    let mut head = String::from("| kernel | pass |");
+    let mut rule = String::from("|---|---|");
+    for isa in &sweep.isas {
+        head += &format!(" {isa} |");
+        rule += "---:|";
+    }
+    println!("{head} bound |\n{rule}---:|");
+    for (ki, k) in sweep.kernels.iter().enumerate() {
+        for &pass in k.passes() {
+            let mut line = format!("| {} | {} |", k.label(), pass.name());
+            for &isa in &sweep.isas {
+                let i = sweep
+                    .rows
+                    .iter()
+                    .position(|r| r.kernel == ki && r.pass == pass && r.isa == isa)
+                    .expect("row");
+                let st = &total[i];
+                line += &format!(" {}{} |", fmt_ulp(st.max_ulp), if st.ok() { "" } else { " ✗" });
+            }
+            println!("{line} {} |", k.bound(pass));
+        }
+    }
+    println!(
+        "\n{} inputs per cell ({}); backward: dy = 1, max over inputs outside the near-root absolute rule.",
+        sweep.inputs(),
+        if sweep.stride == 1 {
+            "all 2^32 f32 bit patterns".to_string()
+        } else {
+            format!("every {}th bit pattern and {} special values", sweep.stride, SPECIALS.len())
+        }
+    );
+}
