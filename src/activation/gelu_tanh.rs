@@ -62,7 +62,7 @@ fn terms<S: Simd>(s: S, x: S::V) -> Terms<S> {
     };
     let r = s.fma(a, wl, s.fma(n, s.splat(-LN2_LO), r));
     let p = exp_poly(s, r);
-    Terms { a, x2, x2l, v: s.scale(p, n), p, n, neg_z: s.lt(x, s.splat(0.0)) }
+    Terms { a, x2, x2l, v: s.scale_small(p, n), p, n, neg_z: s.lt(x, s.splat(0.0)) }
 }
 
 impl Kernel for GeluTanh {

@@ -22,7 +22,7 @@ pub(crate) struct Mish;
 #[inline(always)]
 fn terms<S: Simd>(s: S, x: S::V) -> (S::V, S::V, S::V, S::M) {
     let (p, n) = exp_parts(s, neg(s, abs(s, x)), s.splat(0.0));
-    (s.scale(p, n), p, n, s.lt(x, s.splat(0.0)))
+    (s.scale_small(p, n), p, n, s.lt(x, s.splat(0.0)))
 }
 
 impl Kernel for Mish {

@@ -10,7 +10,7 @@ use crate::simd::{Simd, abs, neg};
 #[inline(always)]
 pub(crate) fn sigmoid_parts<S: Simd>(s: S, x: S::V) -> (S::V, S::V, S::V) {
     let (p, n) = exp_parts(s, neg(s, abs(s, x)), s.splat(0.0));
-    let t = s.scale(p, n);
+    let t = s.scale_small(p, n);
     let den = s.add(s.splat(1.0), t);
     let neg_x = s.lt(x, s.splat(0.0));
     (s.select(neg_x, p, s.splat(1.0)), s.select(neg_x, n, s.splat(0.0)), den)

@@ -84,6 +84,7 @@ impl Simd for Avx512 {
         xor(a, b) => _mm512_xor_ps;
         andnot(a, b) => _mm512_andnot_ps;
         scale(a, n) => _mm512_scalef_ps;
+        scale_small(a, n) => _mm512_scalef_ps;
     }
 
     #[inline(always)]

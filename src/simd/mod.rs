@@ -62,6 +62,12 @@ pub(crate) trait Simd: Copy {
         let n1 = self.round(self.mul(n, self.splat(0.5)));
         self.mul(self.mul(a, self.pow2i(n1)), self.pow2i(self.sub(n, n1)))
     }
+    /// `a · 2^n` for an integral `n` ≤ 127, for terms that are only added to numbers ≥ 1:
+    /// where `a · 2^n` is below 2^-126 the result may be anything in [0, 2^-125].
+    #[inline(always)]
+    fn scale_small(self, a: Self::V, n: Self::V) -> Self::V {
+        self.mul(a, self.pow2i(self.max(n, self.splat(-126.0))))
+    }
     /// `floor(log2(a))` as f32, for a positive normal `a`.
     fn exponent(self, a: Self::V) -> Self::V;
 

@@ -69,6 +69,7 @@ impl<S: Simd> Simd for X2<S> {
         round(a);
         pow2i(n);
         scale(a, n);
+        scale_small(a, n);
         exponent(a);
         and(a, b);
         or(a, b);
