@@ -29,6 +29,7 @@ pub fn math(name: &str, x: f64) -> Option<f64> {
         "tanh" => libm::tanh(x),
         "sigmoid" => sigmoid(x),
         "log1p" => libm::log1p(x),
+        "log" => libm::log(x),
         "erf" => libm::erf(x),
         "erfc" => libm::erfc(x),
         _ => return None,

@@ -1,0 +1,440 @@
+//! Helpers shared by the integration tests: the oracles (the f64 `nnsimd::reference`, plus the
+//! mathematical limits at ±inf written from the definitions), the ULP line, the backward-with-dy
+//! acceptance rule, guard buffers and the input sets.
+//!
+//! Nothing here calls a kernel: every expected value comes from `nnsimd::reference` or from the
+//! formulas below.
+
+#![allow(dead_code)]
+
+use nnsimd::reference;
+use nnsimd::{Activation, Isa};
+
+/// Whether the suite runs under an emulator (`NNSIMD_QEMU` set): case counts drop ~10x and
+/// sweeps get sparser.
+pub fn qemu() -> bool {
+    std::env::var_os("NNSIMD_QEMU").is_some()
+}
+
+/// Every activation this version implements (new kernels are picked up automatically).
+pub fn implemented() -> Vec<Activation> {
+    Activation::all().filter(|a| a.is_implemented()).collect()
+}
+
+/// Every ISA this CPU can run.
+pub fn isas() -> Vec<Isa> {
+    Isa::available()
+}
+
+/// The position of `v` on the ordered f32 line (+0 and −0 are the same point).
+pub fn ordinal(v: f32) -> i64 {
+    let b = v.to_bits() as i32 as i64;
+    if b < 0 { -(b & 0x7fff_ffff) } else { b }
+}
+
+/// The f32 at ordinal `o` (0 gives +0).
+pub fn from_ordinal(o: i64) -> f32 {
+    if o < 0 { f32::from_bits((-o) as u32 | 0x8000_0000) } else { f32::from_bits(o as u32) }
+}
+
+/// `v` moved `k` steps along the ordered f32 line (clamped to ±inf).
+pub fn step(v: f32, k: i64) -> f32 {
+    let inf = ordinal(f32::INFINITY);
+    from_ordinal((ordinal(v) + k).clamp(-inf, inf))
+}
+
+/// Distance in ULP between two f32 (NaN–NaN is 0, NaN–number is `u64::MAX`).
+pub fn ulp32(a: f32, b: f32) -> u64 {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => 0,
+        (false, false) => (ordinal(a) - ordinal(b)).unsigned_abs(),
+        _ => u64::MAX,
+    }
+}
+
+/// lim f(x) for x → +inf (`pos`) or −inf, from the definitions in DESIGN.md §4 at the
+/// activation's own parameters. None where the formula has no limit we can state.
+pub fn forward_limit(act: &Activation, pos: bool) -> Option<f64> {
+    const LAMBDA: f64 = 1.050_700_987_355_480_5;
+    const ALPHA: f64 = 1.673_263_242_354_377_2;
+    let inf = f64::INFINITY;
+    Some(match *act {
+        Activation::Sigmoid | Activation::HardSigmoid => {
+            if pos {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        Activation::Softsign | Activation::Tanh => {
+            if pos {
+                1.0
+            } else {
+                -1.0
+            }
+        }
+        Activation::HardTanh { min, max } => {
+            if pos {
+                max as f64
+            } else {
+                min as f64
+            }
+        }
+        Activation::Relu | Activation::Softplus { .. } => {
+            if pos {
+                inf
+            } else {
+                0.0
+            }
+        }
+        Activation::Relu6 => {
+            if pos {
+                6.0
+            } else {
+                0.0
+            }
+        }
+        Activation::LeakyRelu { slope } => {
+            if pos {
+                inf
+            } else if slope > 0.0 {
+                -inf
+            } else {
+                return None;
+            }
+        }
+        Activation::Elu { alpha } | Activation::Celu { alpha } => {
+            if pos {
+                inf
+            } else {
+                -(alpha as f64)
+            }
+        }
+        Activation::Pelu { a, .. } => {
+            if pos {
+                inf
+            } else {
+                -(a as f64)
+            }
+        }
+        Activation::Selu => {
+            if pos {
+                inf
+            } else {
+                -LAMBDA * ALPHA
+            }
+        }
+        // x·(something → 0 faster than 1/|x|) as x → −inf: the limit is −0.
+        Activation::Silu
+        | Activation::Swish { .. }
+        | Activation::ESwish { .. }
+        | Activation::HardSwish
+        | Activation::Mish
+        | Activation::Gelu
+        | Activation::GeluTanh => {
+            if pos {
+                inf
+            } else {
+                -0.0
+            }
+        }
+        Activation::LogSigmoid => {
+            if pos {
+                -0.0
+            } else {
+                -inf
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// lim f'(x) for x → ±inf, from the definitions.
+pub fn derivative_limit(act: &Activation, pos: bool) -> Option<f64> {
+    const LAMBDA: f64 = 1.050_700_987_355_480_5;
+    Some(match *act {
+        Activation::Sigmoid
+        | Activation::HardSigmoid
+        | Activation::Softsign
+        | Activation::Tanh
+        | Activation::HardTanh { .. }
+        | Activation::Relu6 => 0.0,
+        Activation::Relu
+        | Activation::Softplus { .. }
+        | Activation::Elu { .. }
+        | Activation::Celu { .. }
+        | Activation::Silu
+        | Activation::Swish { .. }
+        | Activation::HardSwish
+        | Activation::Mish
+        | Activation::Gelu
+        | Activation::GeluTanh => {
+            if pos {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        Activation::LeakyRelu { slope } => {
+            if pos {
+                1.0
+            } else {
+                slope as f64
+            }
+        }
+        Activation::Pelu { a, b } => {
+            if pos {
+                a as f64 / b as f64
+            } else {
+                0.0
+            }
+        }
+        Activation::Selu => {
+            if pos {
+                LAMBDA
+            } else {
+                0.0
+            }
+        }
+        Activation::ESwish { beta } => {
+            if pos {
+                beta as f64
+            } else {
+                0.0
+            }
+        }
+        Activation::LogSigmoid => {
+            if pos {
+                0.0
+            } else {
+                1.0
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// Activations with f(x) ≈ c·x (c > 0) near 0, which therefore keep −0 (DESIGN.md §5:
+/// "−0 kept where the function keeps it").
+pub fn keeps_negative_zero(act: &Activation) -> bool {
+    matches!(
+        act,
+        Activation::Elu { .. }
+            | Activation::Celu { .. }
+            | Activation::Pelu { .. }
+            | Activation::Selu
+            | Activation::Mish
+            | Activation::GeluTanh
+            | Activation::Gelu
+            | Activation::Silu
+            | Activation::Swish { .. }
+            | Activation::ESwish { .. }
+            | Activation::Tanh
+            | Activation::Softsign
+            | Activation::HardSwish
+    )
+}
+
+/// The forward oracle: NaN for NaN, the limit at ±inf (the f64 reference evaluates inf·0
+/// there for some kernels; `reference_agrees_with_limits` checks it separately), the f64
+/// reference elsewhere.
+pub fn oracle_forward(act: &Activation, x: f32) -> f64 {
+    if x.is_nan() {
+        f64::NAN
+    } else if x.is_infinite() {
+        forward_limit(act, x > 0.0).expect("no forward limit for this activation")
+    } else {
+        reference::forward(act, x as f64).expect("reference lacks an implemented activation")
+    }
+}
+
+/// The derivative oracle, as [`oracle_forward`].
+pub fn oracle_derivative(act: &Activation, x: f32) -> f64 {
+    if x.is_nan() {
+        f64::NAN
+    } else if x.is_infinite() {
+        derivative_limit(act, x > 0.0).expect("no derivative limit for this activation")
+    } else {
+        reference::derivative(act, x as f64).expect("reference lacks an implemented activation")
+    }
+}
+
+/// Acceptance rule for `dx = dy·f'(x)` with an arbitrary `dy`.
+///
+/// With dy = 1 it is exactly `reference::backward_ok`. Otherwise: the kernel may compute f'(x)
+/// as any f32 `g` that `backward_ok` accepts (within 8 ULP of f', or within 2^-23 absolute near
+/// a root of f') and then multiply by dy; the exact products dy·g form an interval whose ends
+/// we compute exactly in f64 (a product of two f32 is exact in f64) and round to f32. On top
+/// of that we allow 1 ULP for the final product (a kernel may fold dy in before the last
+/// operation, adding one rounding). Special cases: NaN x or NaN dy → NaN; dy = 0 with a finite
+/// f'(x) → 0 (either sign).
+pub fn backward_dy_ok(act: &Activation, x: f32, dy: f32, got: f32) -> bool {
+    if x.is_nan() || dy.is_nan() {
+        return got.is_nan();
+    }
+    let want = oracle_derivative(act, x);
+    if dy == 1.0 {
+        return ulp_backward_ok(act, x, got, want);
+    }
+    if dy == 0.0 && want.is_finite() {
+        return got == 0.0;
+    }
+    if got.is_nan() {
+        return false;
+    }
+    let r = want as f32;
+    let mut lo = step(r, -(reference::BACKWARD_BOUND as i64)) as f64;
+    let mut hi = step(r, reference::BACKWARD_BOUND as i64) as f64;
+    if near_root(act, x, want) {
+        lo = lo.min(want - reference::NEAR_ROOT_ABS);
+        hi = hi.max(want + reference::NEAR_ROOT_ABS);
+    }
+    let (a, b) = ((dy as f64 * lo) as f32, (dy as f64 * hi) as f32);
+    let (a, b) = if ordinal(a) <= ordinal(b) { (a, b) } else { (b, a) };
+    let o = ordinal(got);
+    ordinal(a) - 1 <= o && o <= ordinal(b) + 1
+}
+
+/// `reference::backward_ok`, with the oracle's derivative (limits at ±inf).
+pub fn ulp_backward_ok(act: &Activation, x: f32, got: f32, want: f64) -> bool {
+    reference::backward_ok(act, x, got, want)
+}
+
+/// The near-root region of DESIGN.md §5 (the same condition as `reference::backward_ok`).
+fn near_root(act: &Activation, x: f32, want: f64) -> bool {
+    let bx = match act {
+        Activation::Swish { beta } => (x * beta) as f64,
+        _ => x as f64,
+    };
+    reference::has_cancelling_roots(act) && want.abs() < 1.0 / 64.0 && bx.abs() <= 4.0
+}
+
+/// The ULP bound of a math-core function: exp, expm1, log1p ≤ 2; tanh, sigmoid, erf ≤ 3;
+/// erfc ≤ 4; log ≤ 2 (the class of log1p; src/math/log1p.rs states 1 measured). A new
+/// function without a bound here fails loudly.
+pub fn math_bound(name: &str) -> u64 {
+    match name {
+        "exp" | "expm1" | "log1p" | "log" => 2,
+        "tanh" | "sigmoid" | "erf" => 3,
+        "erfc" => 4,
+        _ => panic!("no ULP bound known for math function `{name}`: add it to tests/common"),
+    }
+}
+
+/// Special inputs every test visits.
+pub const SPECIALS: [f32; 26] = [
+    0.0,
+    -0.0,
+    f32::INFINITY,
+    f32::NEG_INFINITY,
+    f32::NAN,
+    f32::MIN_POSITIVE,
+    -f32::MIN_POSITIVE,
+    1e-45,
+    -1e-45,
+    f32::MAX,
+    -f32::MAX,
+    88.7,
+    -88.7,
+    -10.5,
+    20.0,
+    -20.0,
+    1.0,
+    -1.0,
+    1e-40,
+    -1e-40,
+    -1.19,
+    -0.75,
+    -3.0,
+    3.0,
+    104.0,
+    -104.0,
+];
+
+/// Every `stride`-th bit pattern of the f32 line, starting at 0.
+pub fn strided(stride: u64) -> Vec<f32> {
+    (0..(1u64 << 32)).step_by(stride as usize).map(|b| f32::from_bits(b as u32)).collect()
+}
+
+/// The sweep stride: 4099 (about 1M inputs), 65537 under qemu.
+pub fn sweep_stride() -> u64 {
+    if qemu() { 65_537 } else { 4_099 }
+}
+
+/// A buffer of `pre + len + post` guard values with the slice `[pre, pre + len)` filled
+/// from `data` (or guard values if `data` is None).
+pub struct Guarded {
+    pub buf: Vec<f32>,
+    pub pre: usize,
+    pub len: usize,
+}
+
+/// The guard pattern: a quiet NaN with a payload a kernel would not produce.
+pub const GUARD_BITS: u32 = 0x7fd1_5ead;
+/// Elements of guard after every slice.
+pub const POST: usize = 19;
+
+impl Guarded {
+    pub fn new(pre: usize, data: &[f32]) -> Guarded {
+        let mut buf = vec![f32::from_bits(GUARD_BITS); pre + data.len() + POST];
+        buf[pre..pre + data.len()].copy_from_slice(data);
+        Guarded { buf, pre, len: data.len() }
+    }
+
+    pub fn blank(pre: usize, len: usize) -> Guarded {
+        Guarded { buf: vec![f32::from_bits(GUARD_BITS); pre + len + POST], pre, len }
+    }
+
+    pub fn slice(&self) -> &[f32] {
+        &self.buf[self.pre..self.pre + self.len]
+    }
+
+    pub fn slice_mut(&mut self) -> &mut [f32] {
+        &mut self.buf[self.pre..self.pre + self.len]
+    }
+
+    /// The index of the first guard element that changed, if any.
+    pub fn guard_damage(&self) -> Option<usize> {
+        let outside = (0..self.pre).chain(self.pre + self.len..self.buf.len());
+        outside.into_iter().find(|&i| self.buf[i].to_bits() != GUARD_BITS)
+    }
+}
+
+/// Formats an f32 with its bit pattern, for failure messages.
+pub fn show(v: f32) -> String {
+    format!("{v:e} ({:#010x})", v.to_bits())
+}
+
+/// A small deterministic generator (SplitMix64), for tests that need fixed data.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// N(0, σ²) by Box–Muller.
+    pub fn normal(&mut self, sigma: f64) -> f32 {
+        let u1 = 1.0 - self.unit();
+        let u2 = self.unit();
+        (sigma * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32
+    }
+
+    /// A mix of the whole line, N(0, 3²) and the specials.
+    pub fn value(&mut self) -> f32 {
+        match self.next_u64() % 8 {
+            0 | 1 => f32::from_bits(self.next_u64() as u32),
+            2 => SPECIALS[(self.next_u64() % SPECIALS.len() as u64) as usize],
+            _ => self.normal(3.0),
+        }
+    }
+}
