@@ -580,8 +580,7 @@ fn same_bits_for_any_thread_count() {
                 );
             }
             let (fwd, inplace) = (&runs[0].0, &runs[0].1);
-            if let Some(i) =
-                (0..n).find(|&i| !same_value(f32::from_bits(fwd[i]), f32::from_bits(inplace[i])))
+            if let Some(i) = (0..n).find(|&i| !same_value(f32::from_bits(fwd[i]), f32::from_bits(inplace[i])))
             {
                 panic!(
                     "{} {isa}: forward_inplace differs from forward, e.g. x[{i}]={}: forward {}, in place {}",

@@ -9,7 +9,7 @@
 //! z ≥ 0: [(1 + v) + x·z'·v] / (1 + v)²;  z < 0: v·[(1 + v) + x·z'] / (1 + v)².
 
 use crate::kernel::Kernel;
-use crate::math::exp::{LN2_HI, LN2_LO, LOG2E, exp_poly};
+use crate::math::exp::{LN2_HI, LN2_LO, LOG2E, exp_poly_lo};
 use crate::simd::{Pair, SIGN, Simd, neg, scale_where, two_prod};
 
 const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
@@ -39,6 +39,8 @@ struct Terms<S: Simd> {
     x2: S::V,
     x2l: S::V,
     v: S::V,
+    /// The low part of v = e^(−|z|) (for the backward's cancellation).
+    v_lo: S::V,
     p: S::V,
     n: S::V,
     neg_z: S::M,
@@ -61,8 +63,17 @@ fn terms<S: Simd>(s: S, x: S::V) -> Terms<S> {
         s.add(s.sub(zh, t), zl)
     };
     let r = s.fma(a, wl, s.fma(n, s.splat(-LN2_LO), r));
-    let p = exp_poly(s, r);
-    Terms { a, x2, x2l, v: s.scale_small(p, n), p, n, neg_z: s.lt(x, s.splat(0.0)) }
+    let (p, pl) = exp_poly_lo(s, r);
+    Terms {
+        a,
+        x2,
+        x2l,
+        v: s.scale_small(p, n),
+        v_lo: s.scale_small(pl, n),
+        p,
+        n,
+        neg_z: s.lt(x, s.splat(0.0)),
+    }
 }
 
 impl Kernel for GeluTanh {
@@ -77,7 +88,7 @@ impl Kernel for GeluTanh {
 
     #[inline(always)]
     fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
-        let Terms { a: _, x2, x2l, v, p, n, neg_z } = terms(s, x);
+        let Terms { a: _, x2, x2l, v, v_lo, p, n, neg_z } = terms(s, x);
         let xc = s.min(s.max(x, s.splat(-11.0)), s.splat(11.0));
         let one = s.splat(1.0);
         // x·z' as hi + lo: near the root of f' (x ≈ −0.75) it cancels against 1 + v.
@@ -85,7 +96,7 @@ impl Kernel for GeluTanh {
         let (b, bl) = two_prod(s, xc, dz);
         let bl = s.fma(xc, dzl, bl);
         let a = s.add(one, v);
-        let al = s.sub(v, s.sub(a, one));
+        let al = s.add(s.sub(v, s.sub(a, one)), v_lo);
         // z < 0 (x < 0): (1 + v) + x·z', whose high parts subtract exactly.
         let num_neg = s.mul(p, s.add(s.add(a, b), s.add(al, bl)));
         // z ≥ 0: (1 + v) + x·z'·v, all terms positive.

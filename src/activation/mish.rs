@@ -11,25 +11,25 @@
 //! polynomial ((v + 4)·v + (6 + 4x))·v + 4·(1 + x), whose x terms are exact there.
 
 use crate::kernel::Kernel;
-use crate::math::exp::exp_parts;
+use crate::math::exp::exp_parts_lo;
 use crate::simd::{Simd, abs, neg, scale_where};
 
 pub(crate) struct Mish;
 
-/// The shared terms: (v, p, n, x < 0) with v = e^(−|x|) = p·2^n.
+/// The shared terms: (v, v_lo, p, n, x < 0) with v + v_lo = e^(−|x|) = p·2^n.
 /// Callers clamp x below at −200 first, where both f and f' are 0 in f32, so that
 /// x = −inf gives (−)0 rather than inf·0.
 #[inline(always)]
-fn terms<S: Simd>(s: S, x: S::V) -> (S::V, S::V, S::V, S::M) {
-    let (p, n) = exp_parts(s, neg(s, abs(s, x)), s.splat(0.0));
-    (s.scale_small(p, n), p, n, s.lt(x, s.splat(0.0)))
+fn terms<S: Simd>(s: S, x: S::V) -> (S::V, S::V, S::V, S::V, S::M) {
+    let (p, pl, n) = exp_parts_lo(s, neg(s, abs(s, x)), s.splat(0.0));
+    (s.scale_small(p, n), s.scale_small(pl, n), p, n, s.lt(x, s.splat(0.0)))
 }
 
 impl Kernel for Mish {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         let x = s.max(x, s.splat(-200.0));
-        let (v, p, n, neg_x) = terms(s, x);
+        let (v, _, p, n, neg_x) = terms(s, x);
         let one = s.splat(1.0);
         let two = s.splat(2.0);
         let vp2 = s.add(v, two);
@@ -47,7 +47,7 @@ impl Kernel for Mish {
     fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
         // f'(x) is 1 in f32 from x = 20 on; the clamp keeps inf·0 out of x·v².
         let x = s.min(s.max(x, s.splat(-200.0)), s.splat(50.0));
-        let (v, p, n, neg_x) = terms(s, x);
+        let (v, v_lo, p, n, neg_x) = terms(s, x);
         let one = s.splat(1.0);
         let two = s.splat(2.0);
         let vp1 = s.add(v, one);
@@ -62,7 +62,10 @@ impl Kernel for Mish {
         let c1 = s.add(s.splat(6.0), x4);
         let c0 = s.add(s.splat(4.0), x4);
         let t = s.fma(s.add(v, s.splat(4.0)), v, c1);
-        let num_neg = s.mul(p, s.fma(t, v, c0));
+        // The bracket B(v) plus B'(v)·v_lo = (3v² + 8v + 6 + 4x)·v_lo: v's own rounding
+        // would otherwise dominate where B cancels.
+        let db = s.fma(s.fma(s.splat(3.0), v, s.splat(8.0)), v, c1);
+        let num_neg = s.mul(p, s.fma(db, v_lo, s.fma(t, v, c0)));
         let num = s.select(neg_x, num_neg, num_pos);
         let den = s.select(neg_x, e, d);
         scale_where(s, neg_x, s.div(s.mul(dy, num), s.mul(den, den)), n)
