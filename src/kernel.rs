@@ -70,6 +70,7 @@ fn backward<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], dy: &[f32], dx: &mut [f3
 }
 
 /// Entry points for one instruction set: the generic drivers compiled with its features.
+#[cfg(target_arch = "x86_64")]
 macro_rules! entries {
     ($mod:ident, $feat:literal, $token:expr) => {
         pub(crate) mod $mod {

@@ -16,20 +16,20 @@ use crate::simd::{Simd, abs, neg, scale_where};
 
 pub(crate) struct Mish;
 
-/// The shared terms: (v, v_lo, p, n, x < 0) with v + v_lo = e^(−|x|) = p·2^n.
+/// The shared terms: (v, p, p_lo, n, x < 0) with e^(−|x|) = (p + p_lo)·2^n ≈ v.
 /// Callers clamp x below at −200 first, where both f and f' are 0 in f32, so that
 /// x = −inf gives (−)0 rather than inf·0.
 #[inline(always)]
 fn terms<S: Simd>(s: S, x: S::V) -> (S::V, S::V, S::V, S::V, S::M) {
     let (p, pl, n) = exp_parts_lo(s, neg(s, abs(s, x)), s.splat(0.0));
-    (s.scale_small(p, n), s.scale_small(pl, n), p, n, s.lt(x, s.splat(0.0)))
+    (s.scale_small(p, n), p, pl, n, s.lt(x, s.splat(0.0)))
 }
 
 impl Kernel for Mish {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         let x = s.max(x, s.splat(-200.0));
-        let (v, _, p, n, neg_x) = terms(s, x);
+        let (v, p, pl, n, neg_x) = terms(s, x);
         let one = s.splat(1.0);
         let two = s.splat(2.0);
         let vp2 = s.add(v, two);
@@ -38,7 +38,8 @@ impl Kernel for Mish {
         let d = s.fma(s.add(v, v), v, a);
         // x < 0
         let e = s.fma(v, vp2, two);
-        let num = s.select(neg_x, s.mul(p, vp2), a);
+        // (p + p_lo)·(v + 2) in one rounding: p's own rounding would cost half an ULP.
+        let num = s.select(neg_x, s.fma(p, vp2, s.mul(pl, vp2)), a);
         let den = s.select(neg_x, e, d);
         scale_where(s, neg_x, s.div(s.mul(x, num), den), n)
     }
@@ -47,7 +48,8 @@ impl Kernel for Mish {
     fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
         // f'(x) is 1 in f32 from x = 20 on; the clamp keeps inf·0 out of x·v².
         let x = s.min(s.max(x, s.splat(-200.0)), s.splat(50.0));
-        let (v, v_lo, p, n, neg_x) = terms(s, x);
+        let (v, p, pl, n, neg_x) = terms(s, x);
+        let v_lo = s.scale_small(pl, n);
         let one = s.splat(1.0);
         let two = s.splat(2.0);
         let vp1 = s.add(v, one);

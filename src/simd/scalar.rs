@@ -50,7 +50,12 @@ impl Simd for Scalar {
     }
     #[inline(always)]
     fn fma(self, a: f32, b: f32, c: f32) -> f32 {
-        libm::fmaf(a, b, c)
+        // std's mul_add reaches the C library's fmaf, which uses the FMA instruction where
+        // the CPU has one; libm's is a correct but slow software fallback for no_std.
+        #[cfg(feature = "std")]
+        return a.mul_add(b, c);
+        #[cfg(not(feature = "std"))]
+        return libm::fmaf(a, b, c);
     }
     #[inline(always)]
     fn min(self, a: f32, b: f32) -> f32 {
