@@ -16,20 +16,28 @@ use crate::simd::{Simd, abs, neg, scale_where};
 
 pub(crate) struct Mish;
 
-/// The shared terms: (v, p, p_lo, n, x < 0) with e^(−|x|) = (p + p_lo)·2^n ≈ v.
+/// The shared terms: v ≈ e^(−|x|) = (p + p_lo)·2^n, and the lanes where x < 0.
 /// Callers clamp x below at −200 first, where both f and f' are 0 in f32, so that
 /// x = −inf gives (−)0 rather than inf·0.
 #[inline(always)]
-fn terms<S: Simd>(s: S, x: S::V) -> (S::V, S::V, S::V, S::V, S::M) {
+fn terms<S: Simd>(s: S, x: S::V) -> Terms<S> {
     let (p, pl, n) = exp_parts_lo(s, neg(s, abs(s, x)), s.splat(0.0));
-    (s.scale_small(p, n), p, pl, n, s.lt(x, s.splat(0.0)))
+    Terms { v: s.scale_small(p, n), p, pl, n, neg_x: s.lt(x, s.splat(0.0)) }
+}
+
+struct Terms<S: Simd> {
+    v: S::V,
+    p: S::V,
+    pl: S::V,
+    n: S::V,
+    neg_x: S::M,
 }
 
 impl Kernel for Mish {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         let x = s.max(x, s.splat(-200.0));
-        let (v, p, pl, n, neg_x) = terms(s, x);
+        let Terms { v, p, pl, n, neg_x } = terms(s, x);
         let one = s.splat(1.0);
         let two = s.splat(2.0);
         let vp2 = s.add(v, two);
@@ -48,7 +56,7 @@ impl Kernel for Mish {
     fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
         // f'(x) is 1 in f32 from x = 20 on; the clamp keeps inf·0 out of x·v².
         let x = s.min(s.max(x, s.splat(-200.0)), s.splat(50.0));
-        let (v, p, pl, n, neg_x) = terms(s, x);
+        let Terms { v, p, pl, n, neg_x } = terms(s, x);
         let v_lo = s.scale_small(pl, n);
         let one = s.splat(1.0);
         let two = s.splat(2.0);

@@ -62,7 +62,8 @@ pub(crate) fn exp_parts_lo<S: Simd>(s: S, x: S::V, lo: S::V) -> (S::V, S::V, S::
     (p, pl, n)
 }
 
-/// e^x. Worst error: see the README's table (`exp` row).
+/// e^x. Worst error over all 2^32 inputs: 1 ULP on scalar, portable, AVX2 and AVX-512
+/// (exhaustive sweep, `ulp --exhaustive --kernels math:exp`).
 #[inline(always)]
 #[allow(dead_code)]
 pub(crate) fn exp<S: Simd>(s: S, x: S::V) -> S::V {
@@ -70,8 +71,9 @@ pub(crate) fn exp<S: Simd>(s: S, x: S::V) -> S::V {
     s.scale(p, n)
 }
 
-/// e^x − 1, accurate to a relative error of about 1 ULP also near 0 (where it is x, and
-/// keeps the sign of ±0). Saturates to −1 below −17.4 and overflows to +inf above 88.72.
+/// e^x − 1, accurate also near 0 (where it is x, and keeps the sign of ±0). Saturates to −1
+/// below −17.4 and overflows to +inf above 88.72. Worst error over all 2^32 inputs: 1 ULP on
+/// scalar, portable, AVX2 and AVX-512 (exhaustive sweep).
 #[inline(always)]
 pub(crate) fn expm1<S: Simd>(s: S, x: S::V) -> S::V {
     let xc = s.min(s.max(x, s.splat(-26.0)), s.splat(89.0));

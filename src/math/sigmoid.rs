@@ -16,7 +16,8 @@ pub(crate) fn sigmoid_parts<S: Simd>(s: S, x: S::V) -> (S::V, S::V, S::V) {
     (s.select(neg_x, p, s.splat(1.0)), s.select(neg_x, n, s.splat(0.0)), den)
 }
 
-/// σ(x). Worst error: see the README's table (`sigmoid` row).
+/// σ(x). Worst error over all 2^32 inputs: 2 ULP on scalar, portable, AVX2 and AVX-512
+/// (exhaustive sweep), subnormal results included.
 #[inline(always)]
 #[allow(dead_code)]
 pub(crate) fn sigmoid<S: Simd>(s: S, x: S::V) -> S::V {

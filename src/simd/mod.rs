@@ -79,8 +79,6 @@ pub(crate) trait Simd: Copy {
 
     fn lt(self, a: Self::V, b: Self::V) -> Self::M;
     fn le(self, a: Self::V, b: Self::V) -> Self::M;
-    /// Lanes where `a` is NaN.
-    fn is_nan(self, a: Self::V) -> Self::M;
     /// `m ? a : b` per lane.
     fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V;
 }
@@ -150,4 +148,12 @@ fn split<S: Simd>(s: S, a: S::V) -> (S::V, S::V) {
     let c = s.mul(s.splat(4097.0), a);
     let hi = s.sub(c, s.sub(c, a));
     (hi, s.sub(a, hi))
+}
+
+/// The exact sum `a + b = hi + lo` (Knuth's two-sum, any order of magnitude).
+#[inline(always)]
+pub(crate) fn two_sum<S: Simd>(s: S, a: S::V, b: S::V) -> (S::V, S::V) {
+    let hi = s.add(a, b);
+    let bb = s.sub(hi, a);
+    (hi, s.add(s.sub(a, s.sub(hi, bb)), s.sub(b, bb)))
 }

@@ -142,11 +142,6 @@ impl Simd for Neon {
         unsafe { vcleq_f32(a, b) }
     }
     #[inline(always)]
-    fn is_nan(self, a: float32x4_t) -> uint32x4_t {
-        // SAFETY: NEON is part of the aarch64 baseline.
-        unsafe { vmvnq_u32(vceqq_f32(a, a)) }
-    }
-    #[inline(always)]
     fn select(self, m: uint32x4_t, a: float32x4_t, b: float32x4_t) -> float32x4_t {
         // SAFETY: NEON is part of the aarch64 baseline.
         unsafe { vbslq_f32(m, a, b) }

@@ -123,10 +123,6 @@ impl Simd for Portable {
         a.simd_le(b)
     }
     #[inline(always)]
-    fn is_nan(self, a: f32x8) -> f32x8 {
-        !a.simd_eq(a)
-    }
-    #[inline(always)]
     fn select(self, m: f32x8, a: f32x8, b: f32x8) -> f32x8 {
         m.select(a, b)
     }

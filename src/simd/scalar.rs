@@ -104,10 +104,6 @@ impl Simd for Scalar {
         a <= b
     }
     #[inline(always)]
-    fn is_nan(self, a: f32) -> bool {
-        a.is_nan()
-    }
-    #[inline(always)]
     fn select(self, m: bool, a: f32, b: f32) -> f32 {
         if m { a } else { b }
     }

@@ -86,10 +86,6 @@ impl<S: Simd> Simd for X2<S> {
         (self.0.le(a.0, b.0), self.0.le(a.1, b.1))
     }
     #[inline(always)]
-    fn is_nan(self, a: Self::V) -> Self::M {
-        (self.0.is_nan(a.0), self.0.is_nan(a.1))
-    }
-    #[inline(always)]
     fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V {
         (self.0.select(m.0, a.0, b.0), self.0.select(m.1, a.1, b.1))
     }
