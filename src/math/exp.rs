@@ -65,7 +65,6 @@ pub(crate) fn exp_parts_lo<S: Simd>(s: S, x: S::V, lo: S::V) -> (S::V, S::V, S::
 /// e^x. Worst error over all 2^32 inputs: 1 ULP on scalar, portable, AVX2 and AVX-512
 /// (exhaustive sweep, `ulp --exhaustive --kernels math:exp`).
 #[inline(always)]
-#[allow(dead_code)]
 pub(crate) fn exp<S: Simd>(s: S, x: S::V) -> S::V {
     let (p, n) = exp_parts(s, x, s.splat(0.0));
     s.scale(p, n)

@@ -75,7 +75,6 @@ pub(crate) fn log1p<S: Simd>(s: S, x: S::V) -> S::V {
 /// Worst error over all 2^32 inputs: 1 ULP on every ISA (scalar, portable, AVX2, AVX-512).
 /// Not in the probe's list: `reference::math` has no "log" yet.
 #[inline(always)]
-#[allow(dead_code)]
 pub(crate) fn log<S: Simd>(s: S, x: S::V) -> S::V {
     let sub = s.lt(x, s.splat(f32::MIN_POSITIVE));
     let xs = s.select(sub, s.mul(x, s.splat(16_777_216.0)), x);

@@ -19,7 +19,6 @@ pub(crate) fn sigmoid_parts<S: Simd>(s: S, x: S::V) -> (S::V, S::V, S::V) {
 /// σ(x). Worst error over all 2^32 inputs: 2 ULP on scalar, portable, AVX2 and AVX-512
 /// (exhaustive sweep), subnormal results included.
 #[inline(always)]
-#[allow(dead_code)]
 pub(crate) fn sigmoid<S: Simd>(s: S, x: S::V) -> S::V {
     let (num, k, den) = sigmoid_parts(s, x);
     s.scale(s.div(num, den), k)
