@@ -6,7 +6,8 @@
 //! with another dy per `common::backward_dy_ok` (backward_ok's bound on f', then 1 ULP for the
 //! product with dy).
 //!
-//! Under an emulator set `NNSIMD_QEMU=1`: case counts drop ~10x, the sweep stride becomes 65537.
+//! Under an emulator set `NNSIMD_QEMU=1`: proptest case counts drop ~10x (the sweeps keep their
+//! stride, so NEON gets the same dense sweep as x86).
 //! The exhaustive sweep over all 2^32 inputs is ignored by default; run it with
 //! `cargo test --release --test activations -- --ignored exhaustive --nocapture`.
 
