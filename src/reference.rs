@@ -48,6 +48,9 @@ fn finite(x: f64) -> f64 {
 /// f(x) in f64 for an activation (its f32 parameters taken exactly), or None if the
 /// reference does not cover it.
 pub fn forward(act: &Activation, x: f64) -> Option<f64> {
+    if x.is_nan() {
+        return forward(act, 0.0).map(|_| f64::NAN);
+    }
     let x = finite(x);
     Some(match *act {
         Activation::Elu { alpha } => {
@@ -64,6 +67,43 @@ pub fn forward(act: &Activation, x: f64) -> Option<f64> {
                 SELU_LAMBDA * SELU_ALPHA * libm::expm1(x)
             }
         }
+        Activation::Celu { alpha } => {
+            let a = alpha as f64;
+            if x > 0.0 { x } else { a * libm::expm1(x / a) }
+        }
+        Activation::Pelu { a, b } => {
+            let (a, b) = (a as f64, b as f64);
+            if x >= 0.0 { a / b * x } else { a * libm::expm1(x / b) }
+        }
+        Activation::Sigmoid => sigmoid(x),
+        Activation::Silu => x * sigmoid(x),
+        Activation::Swish { beta } => x * sigmoid(beta as f64 * x),
+        Activation::ESwish { beta } => beta as f64 * x * sigmoid(x),
+        Activation::LogSigmoid => -softplus(-x),
+        Activation::Softplus { beta, threshold } => {
+            let u = beta as f64 * x;
+            if u > threshold as f64 { x } else { softplus(u) / beta as f64 }
+        }
+        Activation::Tanh => libm::tanh(x),
+        Activation::Softsign => x / (1.0 + x.abs()),
+        Activation::Relu => {
+            if x > 0.0 {
+                x
+            } else {
+                0.0
+            }
+        }
+        Activation::Relu6 => x.clamp(0.0, 6.0),
+        Activation::HardTanh { min, max } => x.clamp(min as f64, max as f64),
+        Activation::LeakyRelu { slope } => {
+            if x > 0.0 {
+                x
+            } else {
+                slope as f64 * x
+            }
+        }
+        Activation::HardSigmoid => (x + 3.0).clamp(0.0, 6.0) / 6.0,
+        Activation::HardSwish => x * (x + 3.0).clamp(0.0, 6.0) / 6.0,
         Activation::Mish => x * libm::tanh(softplus(x)),
         Activation::GeluTanh => x * sigmoid(2.0 * SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)),
         _ => return None,
@@ -72,6 +112,10 @@ pub fn forward(act: &Activation, x: f64) -> Option<f64> {
 
 /// f'(x) in f64 (PyTorch's side at kinks).
 pub fn derivative(act: &Activation, x: f64) -> Option<f64> {
+    if x.is_nan() {
+        // NaN in, NaN out (DESIGN.md §5), also where PyTorch gives 0 or dy.
+        return derivative(act, 0.0).map(|_| f64::NAN);
+    }
     let x = finite(x);
     Some(match *act {
         Activation::Elu { alpha } => {
@@ -88,6 +132,58 @@ pub fn derivative(act: &Activation, x: f64) -> Option<f64> {
                 SELU_LAMBDA * SELU_ALPHA * libm::exp(x)
             }
         }
+        Activation::Celu { alpha } => {
+            if x > 0.0 {
+                1.0
+            } else {
+                libm::exp(x / alpha as f64)
+            }
+        }
+        Activation::Pelu { a, b } => {
+            let (a, b) = (a as f64, b as f64);
+            if x > 0.0 { a / b } else { a / b * libm::exp(x / b) }
+        }
+        Activation::Sigmoid => sigmoid(x) * sigmoid(-x),
+        Activation::Silu => swish_derivative(x),
+        Activation::Swish { beta } => swish_derivative(beta as f64 * x),
+        Activation::ESwish { beta } => beta as f64 * swish_derivative(x),
+        Activation::LogSigmoid => sigmoid(-x),
+        Activation::Softplus { beta, threshold } => {
+            let u = beta as f64 * x;
+            if u > threshold as f64 { 1.0 } else { sigmoid(u) }
+        }
+        Activation::Tanh => {
+            // 1 − tanh² = 4e^(−2|x|)/(1 + e^(−2|x|))², without cancellation
+            let v = libm::exp(-2.0 * x.abs());
+            4.0 * v / ((1.0 + v) * (1.0 + v))
+        }
+        Activation::Softsign => 1.0 / ((1.0 + x.abs()) * (1.0 + x.abs())),
+        Activation::Relu => {
+            if x > 0.0 {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        Activation::Relu6 => inside(x, 0.0, 6.0),
+        Activation::HardTanh { min, max } => inside(x, min as f64, max as f64),
+        Activation::LeakyRelu { slope } => {
+            if x > 0.0 {
+                1.0
+            } else {
+                slope as f64
+            }
+        }
+        Activation::HardSigmoid => inside(x, -3.0, 3.0) / 6.0,
+        Activation::HardSwish => {
+            if x < -3.0 {
+                0.0
+            } else if x <= 3.0 {
+                (2.0 * x + 3.0) / 6.0
+            } else {
+                1.0
+            }
+        }
         Activation::Mish => {
             let w = libm::tanh(softplus(x));
             w + x * sigmoid(x) * (1.0 - w * w)
@@ -100,6 +196,17 @@ pub fn derivative(act: &Activation, x: f64) -> Option<f64> {
         }
         _ => return None,
     })
+}
+
+/// d/dx of x·σ(x) at u (for Swish(β) at u = βx, which is the same function of u):
+/// σ(u)·(1 + u·σ(−u)).
+fn swish_derivative(u: f64) -> f64 {
+    sigmoid(u) * (1.0 + u * sigmoid(-u))
+}
+
+/// 1 strictly inside (lo, hi), 0 at and beyond the ends (PyTorch's hardtanh_backward).
+fn inside(x: f64, lo: f64, hi: f64) -> f64 {
+    if lo < x && x < hi { 1.0 } else { 0.0 }
 }
 
 /// Whether f' of `act` has roots where its terms cancel, so that the absolute bound of

@@ -1,48 +1,83 @@
-//! ELU and SELU: f(x) = λ·x for x > 0, λ·α·(e^x − 1) otherwise.
+//! The exponential-linear family: f(x) = s₊·x for x > 0, s₋·(e^(x/b) − 1) otherwise, and
+//! f'(x) = s₊ for x > 0, (s₋/b)·e^(x/b) otherwise (the left side at the kink x = 0, as
+//! PyTorch).
 //!
-//! ELU (Clevert et al., 2015): λ = 1. SELU (Klambauer et al., 2017): λ = 1.0507009873554805,
-//! α = 1.6732632423543772, the fixed point of their self-normalizing analysis.
-//! f'(x) = λ for x > 0, λ·α·e^x otherwise (PyTorch's choice at the kink x = 0: the left side).
+//! - ELU (Clevert et al., 2015): s₊ = 1, s₋ = α, b = 1.
+//! - SELU (Klambauer et al., 2017): s₊ = λ, s₋ = λ·α, b = 1, with λ = 1.0507009873554805 and
+//!   α = 1.6732632423543772, the fixed point of their self-normalizing analysis.
+//! - CELU (Barron, 2017): s₊ = 1, s₋ = α, b = α.
+//! - PELU (Trottier et al., 2017): s₊ = a/b, s₋ = a, b.
+//!
+//! x/b is carried as hi + lo in the derivative, where e^(x/b) would multiply its rounding by
+//! |x/b|; in f itself e^u − 1 saturates at −1 and the rounding does not grow.
 
 use crate::kernel::Kernel;
 use crate::math::exp::{exp_parts, expm1};
-use crate::simd::Simd;
+use crate::simd::{Pair, Simd, two_prod};
 
 /// SELU's λ.
 pub const SELU_LAMBDA: f64 = 1.050_700_987_355_480_5;
 /// SELU's α.
 pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_2;
 
-/// λ·x and λ·α·(e^x − 1), with λ and λ·α rounded to f32 once.
-pub(crate) struct ScaledElu {
-    lambda: f32,
-    lambda_alpha: f32,
+pub(crate) struct ExpLinear {
+    pos: f32,
+    neg: f32,
+    /// s₋/b, for the derivative.
+    neg_over_b: f32,
+    /// 1/b as hi + lo.
+    inv_b: Pair,
+    /// Below this x, |x/b| > 200 and e^(x/b) is 0 in f32.
+    x_min: f32,
 }
 
-impl ScaledElu {
-    pub(crate) fn elu(alpha: f32) -> ScaledElu {
-        ScaledElu { lambda: 1.0, lambda_alpha: alpha }
+impl ExpLinear {
+    fn new(pos: f64, neg: f64, b: f64) -> ExpLinear {
+        ExpLinear {
+            pos: pos as f32,
+            neg: neg as f32,
+            neg_over_b: (neg / b) as f32,
+            inv_b: Pair::of(1.0 / b),
+            x_min: (-200.0 * b) as f32,
+        }
     }
 
-    pub(crate) fn selu() -> ScaledElu {
-        ScaledElu { lambda: SELU_LAMBDA as f32, lambda_alpha: (SELU_LAMBDA * SELU_ALPHA) as f32 }
+    pub(crate) fn elu(alpha: f32) -> ExpLinear {
+        ExpLinear::new(1.0, alpha as f64, 1.0)
+    }
+
+    pub(crate) fn selu() -> ExpLinear {
+        ExpLinear::new(SELU_LAMBDA, SELU_LAMBDA * SELU_ALPHA, 1.0)
+    }
+
+    pub(crate) fn celu(alpha: f32) -> ExpLinear {
+        ExpLinear::new(1.0, alpha as f64, alpha as f64)
+    }
+
+    pub(crate) fn pelu(a: f32, b: f32) -> ExpLinear {
+        ExpLinear::new(a as f64 / b as f64, a as f64, b as f64)
     }
 }
 
-impl Kernel for ScaledElu {
+impl Kernel for ExpLinear {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
-        let pos = s.mul(s.splat(self.lambda), x);
-        let neg = s.mul(s.splat(self.lambda_alpha), expm1(s, x));
+        let pos = s.mul(s.splat(self.pos), x);
+        let u = s.mul(x, s.splat(self.inv_b.hi));
+        let neg = s.mul(s.splat(self.neg), expm1(s, u));
         s.select(s.lt(s.splat(0.0), x), pos, neg)
     }
 
     #[inline(always)]
     fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
-        let pos = s.mul(dy, s.splat(self.lambda));
-        // dy·λα·e^x with the power of two applied last: e^x may be subnormal.
-        let (p, n) = exp_parts(s, s.min(x, s.splat(0.0)), s.splat(0.0));
-        let neg = s.scale(s.mul(s.mul(dy, s.splat(self.lambda_alpha)), p), n);
+        let pos = s.mul(dy, s.splat(self.pos));
+        // u = x/b as hi + lo, for x in [x_min, 0].
+        let xn = s.min(s.max(x, s.splat(self.x_min)), s.splat(0.0));
+        let (u, ul) = two_prod(s, xn, s.splat(self.inv_b.hi));
+        let ul = s.fma(xn, s.splat(self.inv_b.lo), ul);
+        // dy·(s₋/b)·e^u with the power of two applied last: e^u may be subnormal.
+        let (p, n) = exp_parts(s, u, ul);
+        let neg = s.scale(s.mul(s.mul(dy, s.splat(self.neg_over_b)), p), n);
         // NaN in x goes to the `neg` side (the compare is false) and stays NaN there.
         s.select(s.lt(s.splat(0.0), x), pos, neg)
     }

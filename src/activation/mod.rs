@@ -8,7 +8,10 @@
 
 mod elu;
 mod gelu_tanh;
+mod linear;
+mod logistic;
 mod mish;
+mod tanh;
 
 pub use elu::{SELU_ALPHA, SELU_LAMBDA};
 
@@ -123,20 +126,50 @@ const NAMES: [(&str, Activation); 21] = [
 
 /// A kernel chosen for an activation, with its parameters checked.
 enum Chosen {
-    ScaledElu(elu::ScaledElu),
+    ExpLinear(elu::ExpLinear),
     Mish(mish::Mish),
     GeluTanh(gelu_tanh::GeluTanh),
+    Sigmoid(logistic::Sigmoid),
+    Swish(logistic::Swish),
+    LogSigmoid(logistic::LogSigmoid),
+    Softplus(logistic::Softplus),
+    Tanh(tanh::Tanh),
+    Softsign(tanh::Softsign),
+    Relu(linear::Relu),
+    Clamp(linear::Clamp),
+    LeakyRelu(linear::LeakyRelu),
+    HardSigmoid(linear::HardSigmoid),
+    HardSwish(linear::HardSwish),
 }
 
 /// Calls `$body` with `$k` bound to the concrete kernel inside `$chosen`.
 macro_rules! with_kernel {
     ($chosen:expr, |$k:ident| $body:expr) => {
         match $chosen {
-            Chosen::ScaledElu($k) => $body,
+            Chosen::ExpLinear($k) => $body,
             Chosen::Mish($k) => $body,
             Chosen::GeluTanh($k) => $body,
+            Chosen::Sigmoid($k) => $body,
+            Chosen::Swish($k) => $body,
+            Chosen::LogSigmoid($k) => $body,
+            Chosen::Softplus($k) => $body,
+            Chosen::Tanh($k) => $body,
+            Chosen::Softsign($k) => $body,
+            Chosen::Relu($k) => $body,
+            Chosen::Clamp($k) => $body,
+            Chosen::LeakyRelu($k) => $body,
+            Chosen::HardSigmoid($k) => $body,
+            Chosen::HardSwish($k) => $body,
         }
     };
+}
+
+fn finite(name: &'static str, v: f32) -> Result<f32, Error> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(Error::InvalidParameter { name, value: v as f64, expected: "finite" })
+    }
 }
 
 fn positive_finite(name: &'static str, v: f32) -> Result<f32, Error> {
@@ -179,11 +212,50 @@ impl Activation {
     fn kernel(&self) -> Result<Chosen, Error> {
         Ok(match *self {
             Activation::Elu { alpha } => {
-                Chosen::ScaledElu(elu::ScaledElu::elu(positive_finite("alpha", alpha)?))
+                Chosen::ExpLinear(elu::ExpLinear::elu(positive_finite("alpha", alpha)?))
             }
-            Activation::Selu => Chosen::ScaledElu(elu::ScaledElu::selu()),
+            Activation::Selu => Chosen::ExpLinear(elu::ExpLinear::selu()),
+            Activation::Celu { alpha } => {
+                Chosen::ExpLinear(elu::ExpLinear::celu(positive_finite("alpha", alpha)?))
+            }
+            Activation::Pelu { a, b } => {
+                Chosen::ExpLinear(elu::ExpLinear::pelu(positive_finite("a", a)?, positive_finite("b", b)?))
+            }
             Activation::Mish => Chosen::Mish(mish::Mish),
             Activation::GeluTanh => Chosen::GeluTanh(gelu_tanh::GeluTanh),
+            Activation::Sigmoid => Chosen::Sigmoid(logistic::Sigmoid),
+            Activation::Silu => Chosen::Swish(logistic::Swish::new(1.0, 1.0)),
+            Activation::Swish { beta } => {
+                Chosen::Swish(logistic::Swish::new(positive_finite("beta", beta)?, 1.0))
+            }
+            Activation::ESwish { beta } => {
+                Chosen::Swish(logistic::Swish::new(1.0, positive_finite("beta", beta)?))
+            }
+            Activation::LogSigmoid => Chosen::LogSigmoid(logistic::LogSigmoid),
+            Activation::Softplus { beta, threshold } => Chosen::Softplus(logistic::Softplus::new(
+                positive_finite("beta", beta)?,
+                finite("threshold", threshold)?,
+            )),
+            Activation::Tanh => Chosen::Tanh(tanh::Tanh),
+            Activation::Softsign => Chosen::Softsign(tanh::Softsign),
+            Activation::Relu => Chosen::Relu(linear::Relu),
+            Activation::Relu6 => Chosen::Clamp(linear::Clamp { lo: 0.0, hi: 6.0 }),
+            Activation::HardTanh { min, max } => {
+                let (lo, hi) = (finite("min", min)?, finite("max", max)?);
+                if lo >= hi {
+                    return Err(Error::InvalidParameter {
+                        name: "min",
+                        value: lo as f64,
+                        expected: "less than max",
+                    });
+                }
+                Chosen::Clamp(linear::Clamp { lo, hi })
+            }
+            Activation::LeakyRelu { slope } => {
+                Chosen::LeakyRelu(linear::LeakyRelu { slope: finite("slope", slope)? })
+            }
+            Activation::HardSigmoid => Chosen::HardSigmoid(linear::HardSigmoid),
+            Activation::HardSwish => Chosen::HardSwish(linear::HardSwish),
             _ => return Err(Error::Unimplemented(self.name())),
         })
     }

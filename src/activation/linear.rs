@@ -1,0 +1,114 @@
+//! The piecewise-linear activations: ReLU, clamps (hard-tanh, ReLU6), leaky ReLU,
+//! hard-sigmoid and hard-swish, with PyTorch's forms and its choices at the kinks.
+//! Backward is dy·f'(x) as a product, so NaN propagates from x and from dy alike (PyTorch
+//! returns 0 for a NaN dy where f' is 0).
+
+use crate::kernel::Kernel;
+use crate::simd::Simd;
+
+/// `r`, or x itself where x is NaN.
+#[inline(always)]
+fn keep_nan<S: Simd>(s: S, x: S::V, r: S::V) -> S::V {
+    s.select(s.le(x, x), r, x)
+}
+
+/// dy·1 where lo < x < hi, dy·0 elsewhere, NaN where x is NaN.
+#[inline(always)]
+fn pass_inside<S: Simd>(s: S, x: S::V, dy: S::V, lo: f32, hi: f32) -> S::V {
+    let (zero, one) = (s.splat(0.0), s.splat(1.0));
+    let g = s.select(s.lt(s.splat(lo), x), one, zero);
+    keep_nan(s, x, s.mul(dy, s.select(s.lt(x, s.splat(hi)), g, zero)))
+}
+
+/// max(x, 0), NaN kept (PyTorch); f' = 1 for x > 0, 0 for x ≤ 0.
+pub(crate) struct Relu;
+
+impl Kernel for Relu {
+    #[inline(always)]
+    fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
+        s.select(s.lt(x, s.splat(0.0)), s.splat(0.0), x)
+    }
+
+    #[inline(always)]
+    fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
+        keep_nan(s, x, s.mul(dy, s.select(s.lt(s.splat(0.0), x), s.splat(1.0), s.splat(0.0))))
+    }
+}
+
+/// clamp(x, lo, hi): hard-tanh (−1, 1 by default) and ReLU6 (0, 6). f' = 1 strictly inside,
+/// 0 at and beyond the ends (PyTorch's hardtanh_backward).
+pub(crate) struct Clamp {
+    pub(crate) lo: f32,
+    pub(crate) hi: f32,
+}
+
+impl Kernel for Clamp {
+    #[inline(always)]
+    fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
+        s.min(s.max(x, s.splat(self.lo)), s.splat(self.hi))
+    }
+
+    #[inline(always)]
+    fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
+        pass_inside(s, x, dy, self.lo, self.hi)
+    }
+}
+
+/// x for x > 0, slope·x otherwise; f' = 1 or slope.
+pub(crate) struct LeakyRelu {
+    pub(crate) slope: f32,
+}
+
+impl Kernel for LeakyRelu {
+    #[inline(always)]
+    fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
+        s.select(s.lt(s.splat(0.0), x), x, s.mul(s.splat(self.slope), x))
+    }
+
+    #[inline(always)]
+    fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
+        let g = s.select(s.lt(s.splat(0.0), x), dy, s.mul(s.splat(self.slope), dy));
+        keep_nan(s, x, g)
+    }
+}
+
+/// relu6(x + 3)/6 (PyTorch's hard-sigmoid, not a clamp of σ); f' = 1/6 for −3 < x < 3.
+pub(crate) struct HardSigmoid;
+
+/// clamp(x + 3, 0, 6)/6, with the division as a product by 1/6 (x + 3 is exact near −3).
+#[inline(always)]
+fn relu6_shift<S: Simd>(s: S, x: S::V) -> S::V {
+    let t = s.min(s.max(s.add(x, s.splat(3.0)), s.splat(0.0)), s.splat(6.0));
+    s.mul(t, s.splat(1.0 / 6.0))
+}
+
+impl Kernel for HardSigmoid {
+    #[inline(always)]
+    fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
+        relu6_shift(s, x)
+    }
+
+    #[inline(always)]
+    fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
+        pass_inside(s, x, s.mul(dy, s.splat(1.0 / 6.0)), -3.0, 3.0)
+    }
+}
+
+/// x·relu6(x + 3)/6 (Howard et al., 2019). f' (PyTorch): 0 for x < −3, (2x + 3)/6 for
+/// −3 ≤ x ≤ 3, 1 above; 2x + 3 is exact around its root −1.5.
+pub(crate) struct HardSwish;
+
+impl Kernel for HardSwish {
+    #[inline(always)]
+    fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
+        // Below −3 the second factor is 0: x clamped at −4 keeps −inf from making 0·inf.
+        s.mul(s.max(x, s.splat(-4.0)), relu6_shift(s, x))
+    }
+
+    #[inline(always)]
+    fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
+        let mid = s.mul(s.fma(s.splat(2.0), x, s.splat(3.0)), s.splat(1.0 / 6.0));
+        let d = s.select(s.le(x, s.splat(3.0)), mid, s.splat(1.0));
+        keep_nan(s, x, s.mul(dy, s.select(s.lt(x, s.splat(-3.0)), s.splat(0.0), d)))
+    }
+}

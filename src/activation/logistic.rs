@@ -1,0 +1,160 @@
+//! The activations built on the logistic function σ(u) = 1/(1 + e^(−u)): sigmoid, the Swish
+//! family (SiLU, Swish(β), E-Swish(β)), log-sigmoid and softplus.
+//!
+//! All of them are written with v = e^(−|u|) = p·2^n, where σ(|u|) = 1/(1 + v) and
+//! σ(−|u|) = v/(1 + v): the factor 2^n of the small side is applied last (`scale_where`), so
+//! results that should be tiny stay accurate down into the subnormals. Where u = βx is not
+//! exact, it is carried as hi + lo (`two_prod`), since e^u multiplies an error in u by |u|.
+
+use crate::kernel::Kernel;
+use crate::math::exp::{exp_parts, exp_parts_lo};
+use crate::math::log1p::log1p;
+use crate::math::sigmoid::sigmoid;
+use crate::simd::{SIGN, Simd, abs, neg, scale_where, sign_of, two_prod};
+
+/// σ(x); σ'(x) = σ(x)·σ(−x) = v/(1 + v)².
+pub(crate) struct Sigmoid;
+
+impl Kernel for Sigmoid {
+    #[inline(always)]
+    fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
+        sigmoid(s, x)
+    }
+
+    #[inline(always)]
+    fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
+        let (p, n) = exp_parts(s, neg(s, abs(s, x)), s.splat(0.0));
+        let a = s.add(s.splat(1.0), s.scale_small(p, n));
+        s.scale(s.div(s.mul(dy, p), s.mul(a, a)), n)
+    }
+}
+
+/// f(x) = c·x·σ(βx): SiLU (β = c = 1), Swish(β) (c = 1), E-Swish(β) (β = 1, c = β).
+/// With u = βx: f'(x) = c·σ(u)·(1 + u·(1 − σ(u))), which is
+/// u ≥ 0: c·[(1 + v) + u·v]/(1 + v)²;  u < 0: c·v·[(1 + v) + u]/(1 + v)²,
+/// the last bracket evaluated in double-f32 where it cancels (u ≈ −1.28, the root of f').
+pub(crate) struct Swish {
+    beta: f32,
+    c: f32,
+    /// |x| beyond which |u| > 200: σ(u) is 0 or 1 in f32 there.
+    x_max: f32,
+}
+
+impl Swish {
+    pub(crate) fn new(beta: f32, c: f32) -> Swish {
+        Swish { beta, c, x_max: 200.0 / beta }
+    }
+}
+
+/// u = βx as hi + lo, its lanes u < 0, and e^(−|u|) = (p + p_lo)·2^n ≈ v, for x clamped to
+/// ±x_max.
+struct SwishTerms<S: Simd> {
+    xc: S::V,
+    u: S::V,
+    ul: S::V,
+    v: S::V,
+    v_lo: S::V,
+    p: S::V,
+    n: S::V,
+    neg_u: S::M,
+}
+
+#[inline(always)]
+fn swish_terms<S: Simd>(s: S, beta: f32, x_max: f32, x: S::V) -> SwishTerms<S> {
+    let xc = s.min(s.max(x, s.splat(-x_max)), s.splat(x_max));
+    let (u, ul) = two_prod(s, s.splat(beta), xc);
+    // −|u| as hi + lo: the low part takes the sign flip of the high part.
+    let lo = s.xor(neg(s, ul), sign_of(s, u));
+    let (p, pl, n) = exp_parts_lo(s, s.or(u, s.splat(SIGN)), lo);
+    SwishTerms {
+        xc,
+        u,
+        ul,
+        v: s.scale_small(p, n),
+        v_lo: s.scale_small(pl, n),
+        p,
+        n,
+        neg_u: s.lt(u, s.splat(0.0)),
+    }
+}
+
+impl Kernel for Swish {
+    #[inline(always)]
+    fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
+        let t = swish_terms(s, self.beta, self.x_max, x);
+        let num = s.select(t.neg_u, s.mul(t.xc, t.p), x);
+        let y = scale_where(s, t.neg_u, s.div(num, s.add(s.splat(1.0), t.v)), t.n);
+        s.mul(s.splat(self.c), y)
+    }
+
+    #[inline(always)]
+    fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
+        let t = swish_terms(s, self.beta, self.x_max, x);
+        let one = s.splat(1.0);
+        let a = s.add(one, t.v);
+        let al = s.add(s.sub(t.v, s.sub(a, one)), t.v_lo);
+        let num_neg = s.mul(t.p, s.add(s.add(a, t.u), s.add(al, t.ul)));
+        let num_pos = s.fma(t.u, t.v, a);
+        let num = s.select(t.neg_u, num_neg, num_pos);
+        let dyc = s.mul(dy, s.splat(self.c));
+        scale_where(s, t.neg_u, s.div(s.mul(dyc, num), s.mul(a, a)), t.n)
+    }
+}
+
+/// ln σ(x) = −ln(1 + e^(−x)): x − ln(1 + v) for x < 0, −ln(1 + v) for x ≥ 0 (v computed with
+/// one rounding, so that ln σ(100) ≈ −3.7e-44 is right). f'(x) = σ(−x).
+pub(crate) struct LogSigmoid;
+
+impl Kernel for LogSigmoid {
+    #[inline(always)]
+    fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
+        let (p, n) = exp_parts(s, neg(s, abs(s, x)), s.splat(0.0));
+        let l = log1p(s, s.scale(p, n));
+        s.select(s.lt(x, s.splat(0.0)), s.sub(x, l), neg(s, l))
+    }
+
+    #[inline(always)]
+    fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
+        let (p, n) = exp_parts(s, neg(s, abs(s, x)), s.splat(0.0));
+        let den = s.add(s.splat(1.0), s.scale_small(p, n));
+        let pos = s.le(s.splat(0.0), x);
+        let num = s.select(pos, s.mul(dy, p), dy);
+        scale_where(s, pos, s.div(num, den), n)
+    }
+}
+
+/// Softplus with PyTorch's parameters: f(x) = ln(1 + e^(βx))/β, and x where βx > threshold.
+/// With u = βx (hi + lo) and v = e^(−|u|): u ≥ 0: x + ln(1 + v)/β; u < 0: ln(1 + v)/β, which
+/// below u = −80 is v/β, scaled last. f'(x) = σ(βx) (1 past the threshold).
+pub(crate) struct Softplus {
+    beta: f32,
+    threshold: f32,
+    x_max: f32,
+}
+
+impl Softplus {
+    pub(crate) fn new(beta: f32, threshold: f32) -> Softplus {
+        Softplus { beta, threshold, x_max: 200.0 / beta }
+    }
+}
+
+impl Kernel for Softplus {
+    #[inline(always)]
+    fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
+        let t = swish_terms(s, self.beta, self.x_max, x);
+        let beta = s.splat(self.beta);
+        let l = s.div(log1p(s, t.v), beta);
+        let tail = s.scale(s.div(t.p, beta), t.n);
+        let neg_side = s.select(s.lt(t.u, s.splat(-80.0)), tail, l);
+        let y = s.select(t.neg_u, neg_side, s.add(x, l));
+        s.select(s.lt(s.splat(self.threshold), t.u), x, y)
+    }
+
+    #[inline(always)]
+    fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
+        let t = swish_terms(s, self.beta, self.x_max, x);
+        let num = s.select(t.neg_u, s.mul(dy, t.p), dy);
+        let g = scale_where(s, t.neg_u, s.div(num, s.add(s.splat(1.0), t.v)), t.n);
+        s.select(s.lt(s.splat(self.threshold), t.u), dy, g)
+    }
+}

@@ -1,0 +1,44 @@
+//! tanh and softsign.
+
+use crate::kernel::Kernel;
+use crate::math::exp::exp_parts;
+use crate::math::tanh::tanh;
+use crate::simd::{Simd, abs};
+
+/// tanh(x); f'(x) = 1 − tanh² = 4v/(1 + v)² with v = e^(−2|x|), scaled last so that the
+/// tails (tanh'(50) ≈ 1.5e-43) are not flushed.
+pub(crate) struct Tanh;
+
+impl Kernel for Tanh {
+    #[inline(always)]
+    fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
+        tanh(s, x)
+    }
+
+    #[inline(always)]
+    fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
+        let a = abs(s, x);
+        let (p, n) = exp_parts(s, s.sub(s.splat(0.0), s.add(a, a)), s.splat(0.0));
+        let d = s.add(s.splat(1.0), s.scale_small(p, n));
+        s.scale(s.div(s.mul(s.mul(dy, s.splat(4.0)), p), s.mul(d, d)), n)
+    }
+}
+
+/// x/(1 + |x|); f'(x) = 1/(1 + |x|)², squared after the division so that it does not
+/// overflow for huge x.
+pub(crate) struct Softsign;
+
+impl Kernel for Softsign {
+    #[inline(always)]
+    fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
+        // ±inf → ±1: the ratio is ±1 in f32 from |x| = 2^25 on anyway.
+        let xc = s.min(s.max(x, s.splat(-1e30)), s.splat(1e30));
+        s.div(xc, s.add(s.splat(1.0), abs(s, xc)))
+    }
+
+    #[inline(always)]
+    fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
+        let r = s.div(s.splat(1.0), s.add(s.splat(1.0), abs(s, x)));
+        s.mul(s.mul(dy, r), r)
+    }
+}
