@@ -33,15 +33,18 @@ impl Kernel for Sigmoid {
 /// With u = βx: f'(x) = c·σ(u)·(1 + u·(1 − σ(u))), which is
 /// u ≥ 0: c·[(1 + v) + u·v]/(1 + v)²;  u < 0: c·v·[(1 + v) + u]/(1 + v)²,
 /// the last bracket evaluated in double-f32 where it cancels (u ≈ −1.28, the root of f').
-pub(crate) struct Swish {
+///
+/// `UNIT` says β = 1 (SiLU, E-Swish): u = x is exact and the double-f32 work is compiled out.
+pub(crate) struct Swish<const UNIT: bool> {
     beta: f32,
     c: f32,
     /// |x| beyond which |u| > 200: σ(u) is 0 or 1 in f32 there.
     x_max: f32,
 }
 
-impl Swish {
-    pub(crate) fn new(beta: f32, c: f32) -> Swish {
+impl<const UNIT: bool> Swish<UNIT> {
+    pub(crate) fn new(beta: f32, c: f32) -> Self {
+        debug_assert!(!UNIT || beta == 1.0);
         Swish { beta, c, x_max: 200.0 / beta }
     }
 }
@@ -60,9 +63,9 @@ struct SwishTerms<S: Simd> {
 }
 
 #[inline(always)]
-fn swish_terms<S: Simd>(s: S, beta: f32, x_max: f32, x: S::V) -> SwishTerms<S> {
+fn swish_terms<S: Simd, const UNIT: bool>(s: S, beta: f32, x_max: f32, x: S::V) -> SwishTerms<S> {
     let xc = s.min(s.max(x, s.splat(-x_max)), s.splat(x_max));
-    let (u, ul) = two_prod(s, s.splat(beta), xc);
+    let (u, ul) = if UNIT { (xc, s.splat(0.0)) } else { two_prod(s, s.splat(beta), xc) };
     // −|u| as hi + lo: the low part takes the sign flip of the high part.
     let lo = s.xor(neg(s, ul), sign_of(s, u));
     let (p, pl, n) = exp_parts_lo(s, s.or(u, s.splat(SIGN)), lo);
@@ -78,10 +81,10 @@ fn swish_terms<S: Simd>(s: S, beta: f32, x_max: f32, x: S::V) -> SwishTerms<S> {
     }
 }
 
-impl Kernel for Swish {
+impl<const UNIT: bool> Kernel for Swish<UNIT> {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
-        let t = swish_terms(s, self.beta, self.x_max, x);
+        let t = swish_terms::<S, UNIT>(s, self.beta, self.x_max, x);
         let num = s.select(t.neg_u, s.mul(t.xc, t.p), x);
         let y = scale_where(s, t.neg_u, s.div(num, s.add(s.splat(1.0), t.v)), t.n);
         s.mul(s.splat(self.c), y)
@@ -89,7 +92,7 @@ impl Kernel for Swish {
 
     #[inline(always)]
     fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
-        let t = swish_terms(s, self.beta, self.x_max, x);
+        let t = swish_terms::<S, UNIT>(s, self.beta, self.x_max, x);
         let one = s.splat(1.0);
         let a = s.add(one, t.v);
         let al = s.add(s.sub(t.v, s.sub(a, one)), t.v_lo);
@@ -141,7 +144,7 @@ impl Softplus {
 impl Kernel for Softplus {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
-        let t = swish_terms(s, self.beta, self.x_max, x);
+        let t = swish_terms::<S, false>(s, self.beta, self.x_max, x);
         let beta = s.splat(self.beta);
         let l = s.div(log1p(s, t.v), beta);
         let tail = s.scale(s.div(t.p, beta), t.n);
@@ -152,7 +155,7 @@ impl Kernel for Softplus {
 
     #[inline(always)]
     fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
-        let t = swish_terms(s, self.beta, self.x_max, x);
+        let t = swish_terms::<S, false>(s, self.beta, self.x_max, x);
         let num = s.select(t.neg_u, s.mul(dy, t.p), dy);
         let g = scale_where(s, t.neg_u, s.div(num, s.add(s.splat(1.0), t.v)), t.n);
         s.select(s.lt(s.splat(self.threshold), t.u), dy, g)

@@ -130,7 +130,8 @@ enum Chosen {
     Mish(mish::Mish),
     GeluTanh(gelu_tanh::GeluTanh),
     Sigmoid(logistic::Sigmoid),
-    Swish(logistic::Swish),
+    Silu(logistic::Swish<true>),
+    Swish(logistic::Swish<false>),
     LogSigmoid(logistic::LogSigmoid),
     Softplus(logistic::Softplus),
     Tanh(tanh::Tanh),
@@ -150,6 +151,7 @@ macro_rules! with_kernel {
             Chosen::Mish($k) => $body,
             Chosen::GeluTanh($k) => $body,
             Chosen::Sigmoid($k) => $body,
+            Chosen::Silu($k) => $body,
             Chosen::Swish($k) => $body,
             Chosen::LogSigmoid($k) => $body,
             Chosen::Softplus($k) => $body,
@@ -224,7 +226,7 @@ impl Activation {
             Activation::Mish => Chosen::Mish(mish::Mish),
             Activation::GeluTanh => Chosen::GeluTanh(gelu_tanh::GeluTanh),
             Activation::Sigmoid => Chosen::Sigmoid(logistic::Sigmoid),
-            Activation::Silu => Chosen::Swish(logistic::Swish::new(1.0, 1.0)),
+            Activation::Silu => Chosen::Silu(logistic::Swish::new(1.0, 1.0)),
             Activation::Swish { beta } => {
                 Chosen::Swish(logistic::Swish::new(positive_finite("beta", beta)?, 1.0))
             }
