@@ -75,6 +75,7 @@ pub fn forward(act: &Activation, x: f64) -> Option<f64> {
             let (a, b) = (a as f64, b as f64);
             if x >= 0.0 { a / b * x } else { a * libm::expm1(x / b) }
         }
+        Activation::Gelu => 0.5 * x * libm::erfc(-x * core::f64::consts::FRAC_1_SQRT_2),
         Activation::Sigmoid => sigmoid(x),
         Activation::Silu => x * sigmoid(x),
         Activation::Swish { beta } => x * sigmoid(beta as f64 * x),
@@ -106,7 +107,6 @@ pub fn forward(act: &Activation, x: f64) -> Option<f64> {
         Activation::HardSwish => x * (x + 3.0).clamp(0.0, 6.0) / 6.0,
         Activation::Mish => x * libm::tanh(softplus(x)),
         Activation::GeluTanh => x * sigmoid(2.0 * SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)),
-        _ => return None,
     })
 }
 
@@ -142,6 +142,10 @@ pub fn derivative(act: &Activation, x: f64) -> Option<f64> {
         Activation::Pelu { a, b } => {
             let (a, b) = (a as f64, b as f64);
             if x > 0.0 { a / b } else { a / b * libm::exp(x / b) }
+        }
+        Activation::Gelu => {
+            let cdf = 0.5 * libm::erfc(-x * core::f64::consts::FRAC_1_SQRT_2);
+            cdf + x * libm::exp(-0.5 * x * x) * 0.398_942_280_401_432_7
         }
         Activation::Sigmoid => sigmoid(x) * sigmoid(-x),
         Activation::Silu => swish_derivative(x),
@@ -194,7 +198,6 @@ pub fn derivative(act: &Activation, x: f64) -> Option<f64> {
             let s = sigmoid(z);
             s + x * s * sigmoid(-z) * dz
         }
-        _ => return None,
     })
 }
 

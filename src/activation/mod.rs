@@ -7,6 +7,7 @@
 //! inputs and correctly scaled results.
 
 mod elu;
+mod gelu;
 mod gelu_tanh;
 mod linear;
 mod logistic;
@@ -129,6 +130,7 @@ enum Chosen {
     ExpLinear(elu::ExpLinear),
     Mish(mish::Mish),
     GeluTanh(gelu_tanh::GeluTanh),
+    Gelu(gelu::Gelu),
     Sigmoid(logistic::Sigmoid),
     Silu(logistic::Swish<true>),
     Swish(logistic::Swish<false>),
@@ -150,6 +152,7 @@ macro_rules! with_kernel {
             Chosen::ExpLinear($k) => $body,
             Chosen::Mish($k) => $body,
             Chosen::GeluTanh($k) => $body,
+            Chosen::Gelu($k) => $body,
             Chosen::Sigmoid($k) => $body,
             Chosen::Silu($k) => $body,
             Chosen::Swish($k) => $body,
@@ -225,6 +228,7 @@ impl Activation {
             }
             Activation::Mish => Chosen::Mish(mish::Mish),
             Activation::GeluTanh => Chosen::GeluTanh(gelu_tanh::GeluTanh),
+            Activation::Gelu => Chosen::Gelu(gelu::Gelu),
             Activation::Sigmoid => Chosen::Sigmoid(logistic::Sigmoid),
             Activation::Silu => Chosen::Silu(logistic::Swish::new(1.0, 1.0)),
             Activation::Swish { beta } => {
@@ -258,7 +262,6 @@ impl Activation {
             }
             Activation::HardSigmoid => Chosen::HardSigmoid(linear::HardSigmoid),
             Activation::HardSwish => Chosen::HardSwish(linear::HardSwish),
-            _ => return Err(Error::Unimplemented(self.name())),
         })
     }
 

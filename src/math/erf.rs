@@ -22,7 +22,7 @@ use crate::simd::{Simd, abs, neg, sign_of, two_prod};
 /// Where erf's polynomial in x² hands over to the exponential form.
 const T_ERF: f32 = 0.9;
 /// The same for erfc, where 1 − x − x·p(x²) would cancel too many bits further on.
-const T_ERFC: f32 = 0.625;
+pub(crate) const T_ERFC: f32 = 0.625;
 
 /// p(z) ≈ erf(√z)/√z − 1 on [0, 0.905²], degree 6.
 const P6: [f32; 7] =
@@ -48,11 +48,21 @@ const E4: [f32; 5] = [1.384_799_8e-3, 8.370_006e-3, 4.166_800_5e-2, 0.166_665_09
 /// erfc(a) for a in [0.6, 10.1]; other lanes get a finite or NaN value that callers discard.
 #[inline(always)]
 fn erfc_tail<S: Simd>(s: S, a: S::V) -> S::V {
+    let (y, n) = erfc_tail_parts(s, a, s.splat(0.0));
+    s.scale(y, n)
+}
+
+/// erfc(a + alo) = y·2^n for a double-f32 argument a + alo, a in [0.6, 10.1] (|alo| tiny
+/// against a): callers multiply into y and scale last, so that a product with a tiny erfc
+/// (GELU's tail) is rounded once.
+#[inline(always)]
+pub(crate) fn erfc_tail_parts<S: Simd>(s: S, a: S::V, alo: S::V) -> (S::V, S::V) {
     let two = s.splat(2.0);
     let u = s.add(two, a);
     let t = s.div(two, u);
-    // 2 + a = u + ulo exactly (Fast2Sum, larger operand first).
+    // 2 + a + alo = u + ulo (Fast2Sum, larger operand first, exact; then alo).
     let ulo = s.sub(s.min(a, two), s.sub(u, s.max(a, two)));
+    let ulo = s.add(ulo, alo);
     // r = 2 − t·(2 + a): t·(2 + a) is 2 within a few 2^-24.
     let r = if S::HAS_FMA {
         s.fma(neg(s, t), u, two)
@@ -63,6 +73,8 @@ fn erfc_tail<S: Simd>(s: S, a: S::V) -> S::V {
     let r = s.fma(neg(s, t), ulo, r);
     // −a² = −hi − lo = n·ln2 + rh + rl, rh exact (Cody and Waite), |rl| < 2^-11.
     let (hi, lo) = two_prod(s, a, a);
+    // (a + alo)² = hi + lo + 2·a·alo, to the precision that matters.
+    let lo = s.fma(s.add(a, a), alo, lo);
     let n = s.round(s.mul(hi, s.splat(-LOG2E)));
     let rh = s.fma(n, s.splat(-LN2_HI), neg(s, hi));
     let rl = s.fma(n, s.splat(-LN2_LO), neg(s, lo));
@@ -82,7 +94,16 @@ fn erfc_tail<S: Simd>(s: S, a: S::V) -> S::V {
         let (h, l) = two_prod(s, t, q);
         s.add(h, s.fma(h, g, l))
     };
-    s.scale(y, n)
+    (y, n)
+}
+
+/// erfc(x) for |x| < [`T_ERFC`]: the polynomial form of [`erfc`].
+#[inline(always)]
+pub(crate) fn erfc_small<S: Simd>(s: S, x: S::V) -> S::V {
+    let one = s.splat(1.0);
+    let p = horner(s, s.mul(x, x), P6);
+    let c = s.select(s.lt(x, s.splat(0.25)), one, s.splat(0.5));
+    s.add(c, s.fma(neg(s, x), p, s.sub(s.sub(one, c), x)))
 }
 
 /// erf(x). Odd, keeps ±0; erf(±inf) = ±1 (from |x| ≥ 3.92 on, erf rounds to ±1; |x| is
@@ -113,10 +134,7 @@ pub(crate) fn erf<S: Simd>(s: S, x: S::V) -> S::V {
 #[inline(always)]
 pub(crate) fn erfc<S: Simd>(s: S, x: S::V) -> S::V {
     let a = abs(s, x);
-    let one = s.splat(1.0);
-    let p = horner(s, s.mul(x, x), P6);
-    let c = s.select(s.lt(x, s.splat(0.25)), one, s.splat(0.5));
-    let small = s.add(c, s.fma(neg(s, x), p, s.sub(s.sub(one, c), x)));
+    let small = erfc_small(s, x);
     let big = erfc_tail(s, s.min(a, s.splat(10.1)));
     let big = s.select(s.lt(x, s.splat(0.0)), s.sub(s.splat(2.0), big), big);
     s.select(s.lt(a, s.splat(T_ERFC)), small, big)
