@@ -55,20 +55,9 @@ const OPTIMIZERS: [&str; 13] = [
 ];
 const LIMITS: [&str; 2] = ["limit_copy", "limit_update3"];
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Pass {
-    Forward,
-    Backward,
-}
-
-impl Pass {
-    fn name(self) -> &'static str {
-        match self {
-            Pass::Forward => "forward",
-            Pass::Backward => "backward",
-        }
-    }
-}
+#[path = "common/pass.rs"]
+mod pass;
+use pass::Pass;
 
 fn usage(msg: &str) -> ! {
     eprintln!("speed: {msg}");

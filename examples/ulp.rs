@@ -70,20 +70,9 @@ const SPECIALS: [f32; 18] = [
 /// Bound for the math-core functions (DESIGN.md §5's forward bound).
 const MATH_BOUND: u64 = 4;
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Pass {
-    Forward,
-    Backward,
-}
-
-impl Pass {
-    fn name(self) -> &'static str {
-        match self {
-            Pass::Forward => "forward",
-            Pass::Backward => "backward",
-        }
-    }
-}
+#[path = "common/pass.rs"]
+mod pass;
+use pass::Pass;
 
 #[derive(Clone, Copy)]
 enum Kernel {
