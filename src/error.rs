@@ -37,6 +37,11 @@ pub enum Error {
     },
     /// The kernel is part of the API but not implemented yet in this version.
     Unimplemented(&'static str),
+    /// Optimizer state of this many f32 elements could not be allocated.
+    OutOfMemory {
+        /// The number of f32 elements asked for.
+        elements: usize,
+    },
 }
 
 /// A short copy of a name, so that [`Error`] needs no allocation (it works without `std`).
@@ -85,6 +90,9 @@ impl fmt::Display for Error {
                 write!(f, "`{}` is not a known {kind} name", name.as_str())
             }
             Error::Unimplemented(what) => write!(f, "`{what}` is not implemented yet"),
+            Error::OutOfMemory { elements } => {
+                write!(f, "could not allocate optimizer state of {elements} f32 elements")
+            }
         }
     }
 }

@@ -131,3 +131,92 @@ pub(crate) fn run_forward_inplace<K: Kernel>(isa: Isa, k: &K, x: &mut [f32]) {
 pub(crate) fn run_backward<K: Kernel>(isa: Isa, k: &K, x: &[f32], dy: &[f32], dx: &mut [f32]) {
     on_isa!(isa, backward(k, x, dy, dx))
 }
+
+/// In-place optimizer updates: one fused pass over parameters, gradients and `N` state slices.
+#[cfg(feature = "std")]
+pub(crate) mod update {
+    use super::*;
+    use crate::optim::sqrt::Sqrt;
+
+    /// One optimizer's element-wise step, written once over [`Simd`] (with a square root).
+    pub(crate) trait Update<const N: usize>: Sync {
+        /// Returns the new parameters from `p` and `g`, updating the `N` state vectors in place.
+        fn update<S: Sqrt>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V;
+    }
+
+    /// Loads lane block `i` of every slice, updates it and stores it back; the tail goes through
+    /// partial loads and stores, so each element is read and written exactly once.
+    #[inline(always)]
+    fn update_inplace<S: Sqrt, K: Update<N>, const N: usize>(
+        s: S,
+        k: &K,
+        p: &mut [f32],
+        g: &[f32],
+        st: &mut [&mut [f32]; N],
+    ) {
+        let n = p.len();
+        let g = &g[..n];
+        let i = blocks!(S, n, |i| {
+            let mut v = [s.splat(0.0); N];
+            for (v, x) in v.iter_mut().zip(st.iter()) {
+                *v = s.load(&x[i..]);
+            }
+            let r = k.update(s, s.load(&p[i..]), s.load(&g[i..]), &mut v);
+            s.store(r, &mut p[i..]);
+            for (v, x) in v.iter().zip(st.iter_mut()) {
+                s.store(*v, &mut x[i..]);
+            }
+        });
+        if i < n {
+            let mut v = [s.splat(0.0); N];
+            for (v, x) in v.iter_mut().zip(st.iter()) {
+                *v = s.load_partial(&x[i..n]);
+            }
+            let r = k.update(s, s.load_partial(&p[i..]), s.load_partial(&g[i..]), &mut v);
+            s.store_partial(r, &mut p[i..]);
+            for (v, x) in v.iter().zip(st.iter_mut()) {
+                s.store_partial(*v, &mut x[i..n]);
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    macro_rules! update_entries {
+        ($mod:ident, $feat:literal, $token:expr) => {
+            pub(crate) mod $mod {
+                use super::*;
+                #[target_feature(enable = $feat)]
+                pub(crate) fn update_inplace<K: Update<N>, const N: usize>(
+                    k: &K,
+                    p: &mut [f32],
+                    g: &[f32],
+                    st: &mut [&mut [f32]; N],
+                ) {
+                    // SAFETY: this function only runs where its features are enabled.
+                    super::update_inplace(unsafe { $token }, k, p, g, st)
+                }
+            }
+        };
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    update_entries!(avx2, "avx2,fma", X2(crate::simd::avx2::Avx2::new_unchecked()));
+    #[cfg(target_arch = "x86_64")]
+    update_entries!(
+        avx512,
+        "avx512f,avx512bw,avx512dq,avx512vl",
+        X2(crate::simd::avx512::Avx512::new_unchecked())
+    );
+
+    /// Runs `k` over `p`, `g` and `st` on an available `isa`, serially. `g` and every state
+    /// slice must be at least as long as `p`.
+    pub(crate) fn run_update<K: Update<N>, const N: usize>(
+        isa: Isa,
+        k: &K,
+        p: &mut [f32],
+        g: &[f32],
+        st: &mut [&mut [f32]; N],
+    ) {
+        on_isa!(isa, update_inplace(k, p, g, st))
+    }
+}

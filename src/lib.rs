@@ -28,6 +28,8 @@ mod isa;
 mod kernel;
 #[doc(hidden)]
 pub mod math;
+#[cfg(feature = "std")]
+pub mod optim;
 pub mod parallel;
 #[doc(hidden)]
 pub mod reference;

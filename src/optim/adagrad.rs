@@ -1,0 +1,119 @@
+//! Adagrad with learning-rate decay, weight decay and maximize.
+
+use super::{Optimizer, check_step, filled, non_negative, run};
+use crate::error::Error;
+use crate::isa::Isa;
+use crate::kernel::update::Update;
+use crate::optim::sqrt::Sqrt;
+use crate::simd::neg;
+use std::vec::Vec;
+
+/// Adagrad's hyperparameters, PyTorch `torch.optim.Adagrad` names and defaults.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdagradConfig {
+    /// Learning rate (default 0.01), finite and ≥ 0.
+    pub lr: f64,
+    /// Learning-rate decay (default 0), finite and ≥ 0.
+    pub lr_decay: f64,
+    /// L2 penalty λ added to the gradient (default 0), finite and ≥ 0.
+    pub weight_decay: f64,
+    /// The starting value of the sum of squares (default 0), finite and ≥ 0.
+    pub initial_accumulator_value: f64,
+    /// ε, added after the square root (default 1e-10), finite and ≥ 0.
+    pub eps: f64,
+    /// Maximize the objective instead of minimizing it (default false).
+    pub maximize: bool,
+}
+
+impl Default for AdagradConfig {
+    fn default() -> AdagradConfig {
+        AdagradConfig {
+            lr: 0.01,
+            lr_decay: 0.0,
+            weight_decay: 0.0,
+            initial_accumulator_value: 0.0,
+            eps: 1e-10,
+            maximize: false,
+        }
+    }
+}
+
+/// Adagrad, PyTorch `torch.optim.Adagrad` semantics (`foreach=False`), at step t (from 1):
+///
+/// ```text
+/// g ← −g if maximize;  g ← g + λ·p if λ ≠ 0
+/// s ← s + g²
+/// p ← p − lr/(1 + (t − 1)·lr_decay) · g / (√s + ε)
+/// ```
+///
+/// ε is added after the square root; the effective learning rate is computed in f64.
+#[derive(Clone, Debug)]
+pub struct Adagrad {
+    cfg: AdagradConfig,
+    len: usize,
+    steps: u64,
+    sum: Vec<f32>,
+}
+
+impl Adagrad {
+    /// A fresh state for `len` parameters (the sums start at `initial_accumulator_value`).
+    pub fn new(cfg: AdagradConfig, len: usize) -> Result<Adagrad, Error> {
+        non_negative("lr", cfg.lr)?;
+        non_negative("lr_decay", cfg.lr_decay)?;
+        non_negative("weight_decay", cfg.weight_decay)?;
+        non_negative("initial_accumulator_value", cfg.initial_accumulator_value)?;
+        non_negative("eps", cfg.eps)?;
+        let sum = filled(len, cfg.initial_accumulator_value as f32)?;
+        Ok(Adagrad { cfg, len, steps: 0, sum })
+    }
+
+    /// The hyperparameters.
+    pub fn config(&self) -> &AdagradConfig {
+        &self.cfg
+    }
+}
+
+/// The per-step scalars, rounded to f32. State: `[s]`.
+struct Kernel {
+    maximize: bool,
+    wd: f32,
+    eps: f32,
+    neg_clr: f32,
+}
+
+impl Update<1> for Kernel {
+    #[inline(always)]
+    fn update<S: Sqrt>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; 1]) -> S::V {
+        let g = if self.maximize { neg(s, g) } else { g };
+        let g = if self.wd != 0.0 { s.fma(s.splat(self.wd), p, g) } else { g };
+        let sum = s.fma(g, g, st[0]);
+        st[0] = sum;
+        let std = s.add(s.sqrt(sum), s.splat(self.eps));
+        s.fma(s.splat(self.neg_clr), s.div(g, std), p)
+    }
+}
+
+impl Optimizer for Adagrad {
+    fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
+        let isa = check_step(isa, self.len, params, grads)?;
+        let c = &self.cfg;
+        let t = self.steps.saturating_add(1);
+        let k = Kernel {
+            maximize: c.maximize,
+            wd: c.weight_decay as f32,
+            eps: c.eps as f32,
+            neg_clr: (-c.lr / (1.0 + (t - 1) as f64 * c.lr_decay)) as f32,
+        };
+        run(isa, &k, params, grads, [&mut self.sum[..]]);
+        self.steps = t;
+        Ok(())
+    }
+
+    fn num_params(&self) -> usize {
+        self.len
+    }
+
+    fn steps(&self) -> u64 {
+        self.steps
+    }
+}

@@ -1,0 +1,218 @@
+//! Adam (with L2 weight decay and AMSGrad) and AdamW (decoupled weight decay), one kernel.
+
+use super::{Optimizer, beta, check_step, filled, non_negative, run};
+use crate::error::Error;
+use crate::isa::Isa;
+use crate::kernel::update::Update;
+use crate::optim::sqrt::Sqrt;
+use crate::simd::neg;
+use std::vec::Vec;
+
+/// Adam's hyperparameters, PyTorch `torch.optim.Adam` names and defaults (`betas` split).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamConfig {
+    /// Learning rate (default 0.001), finite and ≥ 0.
+    pub lr: f64,
+    /// β1, the decay of the first moment (default 0.9), in [0, 1).
+    pub beta1: f64,
+    /// β2, the decay of the second moment (default 0.999), in [0, 1).
+    pub beta2: f64,
+    /// ε, added after the square root (default 1e-8), finite and ≥ 0.
+    pub eps: f64,
+    /// L2 penalty λ added to the gradient (default 0), finite and ≥ 0.
+    pub weight_decay: f64,
+    /// Keep the running maximum of v and use it in the denominator (default false).
+    pub amsgrad: bool,
+    /// Maximize the objective instead of minimizing it (default false).
+    pub maximize: bool,
+}
+
+impl Default for AdamConfig {
+    fn default() -> AdamConfig {
+        AdamConfig {
+            lr: 0.001,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            amsgrad: false,
+            maximize: false,
+        }
+    }
+}
+
+/// AdamW's hyperparameters, PyTorch `torch.optim.AdamW` names and defaults: those of
+/// [`AdamConfig`], but `weight_decay` defaults to 0.01 and is decoupled.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamWConfig {
+    /// Learning rate (default 0.001), finite and ≥ 0.
+    pub lr: f64,
+    /// β1 (default 0.9), in [0, 1).
+    pub beta1: f64,
+    /// β2 (default 0.999), in [0, 1).
+    pub beta2: f64,
+    /// ε, added after the square root (default 1e-8), finite and ≥ 0.
+    pub eps: f64,
+    /// Decoupled weight decay λ: p ← p·(1 − lr·λ) before the update (default 0.01).
+    pub weight_decay: f64,
+    /// AMSGrad (default false).
+    pub amsgrad: bool,
+    /// Maximize the objective instead of minimizing it (default false).
+    pub maximize: bool,
+}
+
+impl Default for AdamWConfig {
+    fn default() -> AdamWConfig {
+        AdamWConfig {
+            lr: 0.001,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+            amsgrad: false,
+            maximize: false,
+        }
+    }
+}
+
+/// Adam and AdamW, PyTorch `torch.optim.Adam` / `torch.optim.AdamW` semantics
+/// (`foreach=False`), at step t (counted from 1):
+///
+/// ```text
+/// g ← −g if maximize
+/// Adam:  g ← g + λ·p if λ ≠ 0          AdamW:  p ← p·(1 − lr·λ)
+/// m ← m + (1 − β1)·(g − m)             (PyTorch's lerp)
+/// v ← β2·v + (1 − β2)·g²
+/// v̂ ← max(v̂, v) if amsgrad, else v̂ = v
+/// p ← p − lr/(1 − β1^t) · m / (√v̂ / √(1 − β2^t) + ε)
+/// ```
+///
+/// ε is added after the square root of the bias-corrected second moment (some write-ups put
+/// it inside); AMSGrad keeps the maximum of the raw v and bias-corrects that maximum. The bias
+/// corrections are computed in f64 once per step.
+#[derive(Clone, Debug)]
+pub struct Adam {
+    cfg: AdamConfig,
+    decoupled: bool,
+    len: usize,
+    steps: u64,
+    m: Vec<f32>,
+    v: Vec<f32>,
+    vmax: Vec<f32>,
+}
+
+impl Adam {
+    /// A fresh Adam state for `len` parameters, after checking `cfg`.
+    pub fn new(cfg: AdamConfig, len: usize) -> Result<Adam, Error> {
+        Adam::build(cfg, false, len)
+    }
+
+    /// A fresh AdamW state (decoupled weight decay) for `len` parameters, after checking `cfg`.
+    pub fn adamw(cfg: AdamWConfig, len: usize) -> Result<Adam, Error> {
+        let AdamWConfig { lr, beta1, beta2, eps, weight_decay, amsgrad, maximize } = cfg;
+        Adam::build(AdamConfig { lr, beta1, beta2, eps, weight_decay, amsgrad, maximize }, true, len)
+    }
+
+    fn build(cfg: AdamConfig, decoupled: bool, len: usize) -> Result<Adam, Error> {
+        non_negative("lr", cfg.lr)?;
+        beta("beta1", cfg.beta1)?;
+        beta("beta2", cfg.beta2)?;
+        non_negative("eps", cfg.eps)?;
+        non_negative("weight_decay", cfg.weight_decay)?;
+        let m = filled(len, 0.0)?;
+        let v = filled(len, 0.0)?;
+        let vmax = if cfg.amsgrad { filled(len, 0.0)? } else { Vec::new() };
+        Ok(Adam { cfg, decoupled, len, steps: 0, m, v, vmax })
+    }
+
+    /// The hyperparameters (for AdamW, `weight_decay` is the decoupled one).
+    pub fn config(&self) -> &AdamConfig {
+        &self.cfg
+    }
+
+    /// Whether the weight decay is decoupled (AdamW).
+    pub fn is_decoupled(&self) -> bool {
+        self.decoupled
+    }
+}
+
+/// The per-step scalars, rounded to f32. State: `[m, v]`, or `[m, v, v̂]` with AMSGrad.
+struct Kernel {
+    maximize: bool,
+    /// L2 weight decay (0 for AdamW).
+    wd: f32,
+    /// 1 − lr·λ for AdamW, 1 otherwise (then not applied).
+    decay: f32,
+    decoupled: bool,
+    w1: f32,
+    beta2: f32,
+    c2: f32,
+    /// √(1 − β2^t).
+    bc2_sqrt: f32,
+    eps: f32,
+    /// −lr / (1 − β1^t).
+    neg_step: f32,
+}
+
+impl<const N: usize> Update<N> for Kernel {
+    #[inline(always)]
+    fn update<S: Sqrt>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V {
+        let g = if self.maximize { neg(s, g) } else { g };
+        let (p, g) = if self.decoupled {
+            (s.mul(p, s.splat(self.decay)), g)
+        } else if self.wd != 0.0 {
+            (p, s.fma(s.splat(self.wd), p, g))
+        } else {
+            (p, g)
+        };
+        let m = s.fma(s.splat(self.w1), s.sub(g, st[0]), st[0]);
+        let v = s.fma(s.splat(self.c2), s.mul(g, g), s.mul(st[1], s.splat(self.beta2)));
+        st[0] = m;
+        st[1] = v;
+        let vhat = if N > 2 {
+            st[N - 1] = s.max(v, st[N - 1]);
+            st[N - 1]
+        } else {
+            v
+        };
+        let denom = s.add(s.div(s.sqrt(vhat), s.splat(self.bc2_sqrt)), s.splat(self.eps));
+        s.fma(s.splat(self.neg_step), s.div(m, denom), p)
+    }
+}
+
+impl Optimizer for Adam {
+    fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
+        let isa = check_step(isa, self.len, params, grads)?;
+        let c = &self.cfg;
+        let t = self.steps.saturating_add(1);
+        let bc1 = 1.0 - c.beta1.powf(t as f64);
+        let bc2 = 1.0 - c.beta2.powf(t as f64);
+        let k = Kernel {
+            maximize: c.maximize,
+            wd: if self.decoupled { 0.0 } else { c.weight_decay as f32 },
+            decay: (1.0 - c.lr * c.weight_decay) as f32,
+            decoupled: self.decoupled,
+            w1: (1.0 - c.beta1) as f32,
+            beta2: c.beta2 as f32,
+            c2: (1.0 - c.beta2) as f32,
+            bc2_sqrt: bc2.sqrt() as f32,
+            eps: c.eps as f32,
+            neg_step: (-c.lr / bc1) as f32,
+        };
+        if c.amsgrad {
+            run(isa, &k, params, grads, [&mut self.m[..], &mut self.v[..], &mut self.vmax[..]]);
+        } else {
+            run(isa, &k, params, grads, [&mut self.m[..], &mut self.v[..]]);
+        }
+        self.steps = t;
+        Ok(())
+    }
+
+    fn num_params(&self) -> usize {
+        self.len
+    }
+
+    fn steps(&self) -> u64 {
+        self.steps
+    }
+}

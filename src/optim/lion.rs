@@ -1,0 +1,122 @@
+//! Lion (Chen et al., 2023, "Symbolic Discovery of Optimization Algorithms").
+
+use super::{Optimizer, beta, check_step, filled, non_negative, run};
+use crate::error::Error;
+use crate::isa::Isa;
+use crate::kernel::update::Update;
+use crate::optim::sqrt::Sqrt;
+use crate::simd::neg;
+use std::vec::Vec;
+
+/// Lion's hyperparameters, with the names and defaults of its paper's reference code.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LionConfig {
+    /// Learning rate (default 0.0001), finite and ≥ 0.
+    pub lr: f64,
+    /// β1, the interpolation of the update direction (default 0.9), in [0, 1).
+    pub beta1: f64,
+    /// β2, the decay of the momentum (default 0.99), in [0, 1).
+    pub beta2: f64,
+    /// Decoupled weight decay λ: p ← p·(1 − lr·λ) (default 0), finite and ≥ 0.
+    pub weight_decay: f64,
+    /// Maximize the objective instead of minimizing it (default false).
+    pub maximize: bool,
+}
+
+impl Default for LionConfig {
+    fn default() -> LionConfig {
+        LionConfig { lr: 1e-4, beta1: 0.9, beta2: 0.99, weight_decay: 0.0, maximize: false }
+    }
+}
+
+/// Lion, the update rule of its paper (PyTorch has no `torch.optim.Lion`; the golden data
+/// follows the paper's reference in f32 tensor ops):
+///
+/// ```text
+/// g ← −g if maximize
+/// c ← β1·m + (1 − β1)·g           (two rounded products and a rounded sum, never an FMA)
+/// p ← p·(1 − lr·λ) − lr·sign(c)   (sign(0) = 0, sign(NaN) = NaN)
+/// m ← β2·m + (1 − β2)·g           (likewise without FMA)
+/// ```
+///
+/// c is computed the same way on every ISA, so sign(c) never differs between them: a c near 0
+/// that flipped sign would move p by 2·lr.
+#[derive(Clone, Debug)]
+pub struct Lion {
+    cfg: LionConfig,
+    len: usize,
+    steps: u64,
+    m: Vec<f32>,
+}
+
+impl Lion {
+    /// A fresh state for `len` parameters, after checking `cfg`.
+    pub fn new(cfg: LionConfig, len: usize) -> Result<Lion, Error> {
+        non_negative("lr", cfg.lr)?;
+        beta("beta1", cfg.beta1)?;
+        beta("beta2", cfg.beta2)?;
+        non_negative("weight_decay", cfg.weight_decay)?;
+        let m = filled(len, 0.0)?;
+        Ok(Lion { cfg, len, steps: 0, m })
+    }
+
+    /// The hyperparameters.
+    pub fn config(&self) -> &LionConfig {
+        &self.cfg
+    }
+}
+
+/// The per-step scalars, rounded to f32. State: `[m]`.
+struct Kernel {
+    maximize: bool,
+    beta1: f32,
+    c1: f32,
+    beta2: f32,
+    c2: f32,
+    decay: f32,
+    neg_lr: f32,
+}
+
+impl Update<1> for Kernel {
+    #[inline(always)]
+    fn update<S: Sqrt>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; 1]) -> S::V {
+        let g = if self.maximize { neg(s, g) } else { g };
+        let m = st[0];
+        let c = s.add(s.mul(m, s.splat(self.beta1)), s.mul(g, s.splat(self.c1)));
+        let zero = s.splat(0.0);
+        // sign(c): ±1, and c·0 (±0, or NaN for NaN) where c is neither > 0 nor < 0.
+        let sign =
+            s.select(s.lt(zero, c), s.splat(1.0), s.select(s.lt(c, zero), s.splat(-1.0), s.mul(c, zero)));
+        st[0] = s.add(s.mul(m, s.splat(self.beta2)), s.mul(g, s.splat(self.c2)));
+        let p = if self.decay != 1.0 { s.mul(p, s.splat(self.decay)) } else { p };
+        // lr·sign(c) is exact, so the FMA rounds like the reference's subtraction.
+        s.fma(s.splat(self.neg_lr), sign, p)
+    }
+}
+
+impl Optimizer for Lion {
+    fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
+        let isa = check_step(isa, self.len, params, grads)?;
+        let c = &self.cfg;
+        let k = Kernel {
+            maximize: c.maximize,
+            beta1: c.beta1 as f32,
+            c1: (1.0 - c.beta1) as f32,
+            beta2: c.beta2 as f32,
+            c2: (1.0 - c.beta2) as f32,
+            decay: (1.0 - c.lr * c.weight_decay) as f32,
+            neg_lr: -c.lr as f32,
+        };
+        run(isa, &k, params, grads, [&mut self.m[..]]);
+        self.steps = self.steps.saturating_add(1);
+        Ok(())
+    }
+
+    fn num_params(&self) -> usize {
+        self.len
+    }
+
+    fn steps(&self) -> u64 {
+        self.steps
+    }
+}

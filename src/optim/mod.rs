@@ -1,0 +1,129 @@
+//! Fused optimizer steps with PyTorch's `torch.optim` semantics, on every ISA.
+//!
+//! Each optimizer has a config struct with PyTorch's argument names and defaults (`betas` split
+//! into `beta1`, `beta2`), validated by its `new(config, len)` into an [`Error`], and a state
+//! type that implements [`Optimizer`]. A step is one fused pass over parameters, gradients and
+//! state: every element is read and written once, in SIMD with a partial tail.
+//!
+//! Hyperparameters are `f64`, as PyTorch's Python floats are: the per-step scalars (bias
+//! corrections, effective learning rates, `1 − β`) are computed once per step in f64 and
+//! rounded to f32 for the kernel, as PyTorch rounds a Python scalar into an f32 tensor op.
+//!
+//! Every check (ISA, lengths) happens before the first write: on `Err` neither parameters nor
+//! state have changed, and the step counter has not advanced. Work is split over rayon (feature
+//! `rayon`) in fixed chunks of [`parallel::CHUNK`](crate::parallel::CHUNK) elements, so the
+//! results are bitwise identical for any number of threads. A step allocates nothing.
+//!
+//! NaN: the updates are element-wise, so a NaN gradient poisons only its own parameter and
+//! state elements.
+
+mod adagrad;
+mod adam;
+mod lion;
+mod rmsprop;
+mod sgd;
+pub(crate) mod sqrt;
+
+pub use adagrad::{Adagrad, AdagradConfig};
+pub use adam::{Adam, AdamConfig, AdamWConfig};
+pub use lion::{Lion, LionConfig};
+pub use rmsprop::{RmsProp, RmsPropConfig};
+pub use sgd::{Sgd, SgdConfig};
+
+use crate::error::{Error, check_len};
+use crate::isa::Isa;
+use crate::kernel::update::{Update, run_update};
+
+/// An optimizer that owns its state: a fused, in-place step over one parameter tensor.
+pub trait Optimizer: Send {
+    /// One step on the detected ISA ([`Isa::detect`]): updates `params` in place from `grads`.
+    /// Both must have [`Optimizer::num_params`] elements, else [`Error::LengthMismatch`] and
+    /// nothing changes.
+    fn step(&mut self, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
+        self.step_with(Isa::detect(), params, grads)
+    }
+
+    /// One step on `isa`: [`Error::IsaUnavailable`] if the CPU lacks it (nothing changes).
+    fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error>;
+
+    /// The number of parameters the state was built for.
+    fn num_params(&self) -> usize;
+
+    /// The number of steps taken so far.
+    fn steps(&self) -> u64;
+}
+
+/// Checks everything a step needs before it writes: the ISA, and that `params` and `grads`
+/// have the `len` elements the state was built for.
+pub(crate) fn check_step(isa: Isa, len: usize, params: &[f32], grads: &[f32]) -> Result<Isa, Error> {
+    let isa = isa.check()?;
+    check_len("params", len, params.len())?;
+    check_len("grads", len, grads.len())?;
+    Ok(isa)
+}
+
+fn invalid(name: &'static str, value: f64, expected: &'static str) -> Error {
+    Error::InvalidParameter { name, value, expected }
+}
+
+/// A learning rate, weight decay, eps, ...: finite and ≥ 0.
+pub(crate) fn non_negative(name: &'static str, v: f64) -> Result<f64, Error> {
+    if v.is_finite() && v >= 0.0 { Ok(v) } else { Err(invalid(name, v, "finite and >= 0")) }
+}
+
+/// A decay rate β: in [0, 1).
+pub(crate) fn beta(name: &'static str, v: f64) -> Result<f64, Error> {
+    if (0.0..1.0).contains(&v) { Ok(v) } else { Err(invalid(name, v, "in [0, 1)")) }
+}
+
+/// A weight in [0, 1] (dampening, RMSprop's α).
+pub(crate) fn unit(name: &'static str, v: f64) -> Result<f64, Error> {
+    if (0.0..=1.0).contains(&v) { Ok(v) } else { Err(invalid(name, v, "in [0, 1]")) }
+}
+
+/// `len` copies of `init`, or [`Error::OutOfMemory`] (not an abort) if they do not fit.
+pub(crate) fn filled(len: usize, init: f32) -> Result<Vec<f32>, Error> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| Error::OutOfMemory { elements: len })?;
+    v.resize(len, init);
+    Ok(v)
+}
+
+/// Runs the update `k` over `p`, `g` and the state slices `st` (all of the same length, checked
+/// by the caller), in parallel over fixed chunks where that pays.
+pub(crate) fn run<K: Update<N>, const N: usize>(
+    isa: Isa,
+    k: &K,
+    p: &mut [f32],
+    g: &[f32],
+    st: [&mut [f32]; N],
+) {
+    debug_assert!(g.len() == p.len() && st.iter().all(|s| s.len() == p.len()));
+    #[cfg(feature = "rayon")]
+    if p.len() >= 2 * crate::parallel::CHUNK && rayon::current_num_threads() > 1 {
+        return split(isa, k, p, g, st);
+    }
+    let mut st = st;
+    run_update(isa, k, p, g, &mut st)
+}
+
+/// Halves the work at a chunk boundary until one chunk is left, so that the pieces are the
+/// same fixed chunks whatever the number of threads.
+#[cfg(feature = "rayon")]
+fn split<K: Update<N>, const N: usize>(isa: Isa, k: &K, p: &mut [f32], g: &[f32], st: [&mut [f32]; N]) {
+    use crate::parallel::CHUNK;
+    let n = p.len();
+    if n <= CHUNK {
+        let mut st = st;
+        return run_update(isa, k, p, g, &mut st);
+    }
+    let mid = n.div_ceil(CHUNK) / 2 * CHUNK;
+    let (p0, p1) = p.split_at_mut(mid);
+    let (g0, g1) = g.split_at(mid);
+    let mut a: [&mut [f32]; N] = core::array::from_fn(|_| <&mut [f32]>::default());
+    let mut b: [&mut [f32]; N] = core::array::from_fn(|_| <&mut [f32]>::default());
+    for (j, s) in st.into_iter().enumerate() {
+        (a[j], b[j]) = s.split_at_mut(mid);
+    }
+    rayon::join(|| split(isa, k, p0, g0, a), || split(isa, k, p1, g1, b));
+}

@@ -1,0 +1,157 @@
+//! RMSprop, plain or centered, with momentum, weight decay and maximize.
+
+use super::{Optimizer, check_step, filled, non_negative, run, unit};
+use crate::error::Error;
+use crate::isa::Isa;
+use crate::kernel::update::Update;
+use crate::optim::sqrt::Sqrt;
+use crate::simd::neg;
+use std::vec::Vec;
+
+/// RMSprop's hyperparameters, PyTorch `torch.optim.RMSprop` names and defaults.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RmsPropConfig {
+    /// Learning rate (default 0.01), finite and ≥ 0.
+    pub lr: f64,
+    /// α, the decay of the mean square (default 0.99), in [0, 1].
+    pub alpha: f64,
+    /// ε, added after the square root (default 1e-8), finite and ≥ 0.
+    pub eps: f64,
+    /// L2 penalty λ added to the gradient (default 0), finite and ≥ 0.
+    pub weight_decay: f64,
+    /// Momentum μ (default 0), finite and ≥ 0.
+    pub momentum: f64,
+    /// Subtract the squared running mean of g inside the square root (default false).
+    pub centered: bool,
+    /// Maximize the objective instead of minimizing it (default false).
+    pub maximize: bool,
+}
+
+impl Default for RmsPropConfig {
+    fn default() -> RmsPropConfig {
+        RmsPropConfig {
+            lr: 0.01,
+            alpha: 0.99,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            momentum: 0.0,
+            centered: false,
+            maximize: false,
+        }
+    }
+}
+
+/// RMSprop, PyTorch `torch.optim.RMSprop` semantics (`foreach=False`):
+///
+/// ```text
+/// g ← −g if maximize;  g ← g + λ·p if λ ≠ 0
+/// v ← α·v + (1 − α)·g²
+/// centered: ḡ ← ḡ + (1 − α)·(g − ḡ),  d ← √(v − ḡ²) + ε;   else d ← √v + ε
+/// μ > 0:    b ← μ·b + g/d,  p ← p − lr·b;                   else p ← p − lr·g/d
+/// ```
+///
+/// ε is added after the square root; with momentum the buffer holds g/d. The state is v, then
+/// ḡ if centered, then b if μ > 0.
+#[derive(Clone, Debug)]
+pub struct RmsProp {
+    cfg: RmsPropConfig,
+    len: usize,
+    steps: u64,
+    square_avg: Vec<f32>,
+    grad_avg: Vec<f32>,
+    buf: Vec<f32>,
+}
+
+impl RmsProp {
+    /// A fresh state for `len` parameters, after checking `cfg`.
+    pub fn new(cfg: RmsPropConfig, len: usize) -> Result<RmsProp, Error> {
+        non_negative("lr", cfg.lr)?;
+        unit("alpha", cfg.alpha)?;
+        non_negative("eps", cfg.eps)?;
+        non_negative("weight_decay", cfg.weight_decay)?;
+        non_negative("momentum", cfg.momentum)?;
+        let square_avg = filled(len, 0.0)?;
+        let grad_avg = if cfg.centered { filled(len, 0.0)? } else { Vec::new() };
+        let buf = if cfg.momentum > 0.0 { filled(len, 0.0)? } else { Vec::new() };
+        Ok(RmsProp { cfg, len, steps: 0, square_avg, grad_avg, buf })
+    }
+
+    /// The hyperparameters.
+    pub fn config(&self) -> &RmsPropConfig {
+        &self.cfg
+    }
+}
+
+/// The per-step scalars, rounded to f32. State: `[v]`, `[v, ḡ]`, `[v, b]` or `[v, ḡ, b]`.
+struct Kernel {
+    maximize: bool,
+    wd: f32,
+    alpha: f32,
+    c: f32,
+    eps: f32,
+    centered: bool,
+    momentum: Option<f32>,
+    neg_lr: f32,
+}
+
+impl<const N: usize> Update<N> for Kernel {
+    #[inline(always)]
+    fn update<S: Sqrt>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V {
+        let g = if self.maximize { neg(s, g) } else { g };
+        let g = if self.wd != 0.0 { s.fma(s.splat(self.wd), p, g) } else { g };
+        let c = s.splat(self.c);
+        let v = s.fma(c, s.mul(g, g), s.mul(st[0], s.splat(self.alpha)));
+        st[0] = v;
+        let avg = if self.centered {
+            let ga = s.fma(c, s.sub(g, st[1]), st[1]);
+            st[1] = ga;
+            s.sqrt(s.sub(v, s.mul(ga, ga)))
+        } else {
+            s.sqrt(v)
+        };
+        let q = s.div(g, s.add(avg, s.splat(self.eps)));
+        let d = match self.momentum {
+            Some(mu) => {
+                let b = s.fma(s.splat(mu), st[N - 1], q);
+                st[N - 1] = b;
+                b
+            }
+            None => q,
+        };
+        s.fma(s.splat(self.neg_lr), d, p)
+    }
+}
+
+impl Optimizer for RmsProp {
+    fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
+        let isa = check_step(isa, self.len, params, grads)?;
+        let c = &self.cfg;
+        let k = Kernel {
+            maximize: c.maximize,
+            wd: c.weight_decay as f32,
+            alpha: c.alpha as f32,
+            c: (1.0 - c.alpha) as f32,
+            eps: c.eps as f32,
+            centered: c.centered,
+            momentum: (c.momentum > 0.0).then_some(c.momentum as f32),
+            neg_lr: -c.lr as f32,
+        };
+        let (v, ga, b) = (&mut self.square_avg[..], &mut self.grad_avg[..], &mut self.buf[..]);
+        match (c.centered, c.momentum > 0.0) {
+            (false, false) => run(isa, &k, params, grads, [v]),
+            (true, false) => run(isa, &k, params, grads, [v, ga]),
+            (false, true) => run(isa, &k, params, grads, [v, b]),
+            (true, true) => run(isa, &k, params, grads, [v, ga, b]),
+        }
+        self.steps = self.steps.saturating_add(1);
+        Ok(())
+    }
+
+    fn num_params(&self) -> usize {
+        self.len
+    }
+
+    fn steps(&self) -> u64 {
+        self.steps
+    }
+}

@@ -1,0 +1,159 @@
+//! SGD with momentum, dampening, Nesterov, weight decay and maximize.
+
+use super::{Optimizer, check_step, filled, non_negative, run, unit};
+use crate::error::Error;
+use crate::isa::Isa;
+use crate::kernel::update::Update;
+use crate::optim::sqrt::Sqrt;
+use crate::simd::neg;
+use std::vec::Vec;
+
+/// SGD's hyperparameters, PyTorch `torch.optim.SGD` names and defaults.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgdConfig {
+    /// Learning rate (default 0.001), finite and ≥ 0.
+    pub lr: f64,
+    /// Momentum factor μ (default 0), finite and ≥ 0.
+    pub momentum: f64,
+    /// Dampening τ (default 0), in [0, 1].
+    pub dampening: f64,
+    /// L2 penalty λ added to the gradient (default 0), finite and ≥ 0.
+    pub weight_decay: f64,
+    /// Nesterov momentum (default false); needs momentum > 0 and dampening 0.
+    pub nesterov: bool,
+    /// Maximize the objective instead of minimizing it (default false).
+    pub maximize: bool,
+}
+
+impl Default for SgdConfig {
+    fn default() -> SgdConfig {
+        SgdConfig {
+            lr: 0.001,
+            momentum: 0.0,
+            dampening: 0.0,
+            weight_decay: 0.0,
+            nesterov: false,
+            maximize: false,
+        }
+    }
+}
+
+/// Stochastic gradient descent, PyTorch `torch.optim.SGD` semantics (`foreach=False`):
+///
+/// ```text
+/// g ← −g if maximize;  g ← g + λ·p if λ ≠ 0
+/// if μ ≠ 0:  b ← g on the first step, else b ← μ·b + (1 − τ)·g
+///            g ← g + μ·b if nesterov, else g ← b
+/// p ← p − lr·g
+/// ```
+///
+/// The state is the momentum buffer `b` (none when μ = 0).
+#[derive(Clone, Debug)]
+pub struct Sgd {
+    cfg: SgdConfig,
+    len: usize,
+    steps: u64,
+    buf: Vec<f32>,
+}
+
+impl Sgd {
+    /// A fresh state for `len` parameters, after checking `cfg`.
+    pub fn new(cfg: SgdConfig, len: usize) -> Result<Sgd, Error> {
+        non_negative("lr", cfg.lr)?;
+        non_negative("momentum", cfg.momentum)?;
+        unit("dampening", cfg.dampening)?;
+        non_negative("weight_decay", cfg.weight_decay)?;
+        if cfg.nesterov && cfg.momentum <= 0.0 {
+            return Err(Error::InvalidParameter {
+                name: "momentum",
+                value: cfg.momentum,
+                expected: "> 0 with nesterov",
+            });
+        }
+        if cfg.nesterov && cfg.dampening != 0.0 {
+            return Err(Error::InvalidParameter {
+                name: "dampening",
+                value: cfg.dampening,
+                expected: "0 with nesterov",
+            });
+        }
+        let buf = if cfg.momentum != 0.0 { filled(len, 0.0)? } else { Vec::new() };
+        Ok(Sgd { cfg, len, steps: 0, buf })
+    }
+
+    /// The hyperparameters.
+    pub fn config(&self) -> &SgdConfig {
+        &self.cfg
+    }
+}
+
+/// The per-step scalars, rounded to f32.
+struct Kernel {
+    neg_lr: f32,
+    wd: f32,
+    maximize: bool,
+    momentum: f32,
+    keep: f32,
+    first: bool,
+    nesterov: bool,
+}
+
+impl Kernel {
+    /// The gradient after maximize and weight decay.
+    #[inline(always)]
+    fn grad<S: Sqrt>(&self, s: S, p: S::V, g: S::V) -> S::V {
+        let g = if self.maximize { neg(s, g) } else { g };
+        if self.wd != 0.0 { s.fma(s.splat(self.wd), p, g) } else { g }
+    }
+}
+
+impl Update<0> for Kernel {
+    #[inline(always)]
+    fn update<S: Sqrt>(&self, s: S, p: S::V, g: S::V, _: &mut [S::V; 0]) -> S::V {
+        let g = self.grad(s, p, g);
+        s.fma(s.splat(self.neg_lr), g, p)
+    }
+}
+
+impl Update<1> for Kernel {
+    #[inline(always)]
+    fn update<S: Sqrt>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; 1]) -> S::V {
+        let g = self.grad(s, p, g);
+        let b =
+            if self.first { g } else { s.fma(s.splat(self.keep), g, s.mul(st[0], s.splat(self.momentum))) };
+        st[0] = b;
+        let d = if self.nesterov { s.fma(s.splat(self.momentum), b, g) } else { b };
+        s.fma(s.splat(self.neg_lr), d, p)
+    }
+}
+
+impl Optimizer for Sgd {
+    fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
+        let isa = check_step(isa, self.len, params, grads)?;
+        let c = &self.cfg;
+        let k = Kernel {
+            neg_lr: -c.lr as f32,
+            wd: c.weight_decay as f32,
+            maximize: c.maximize,
+            momentum: c.momentum as f32,
+            keep: (1.0 - c.dampening) as f32,
+            first: self.steps == 0,
+            nesterov: c.nesterov,
+        };
+        if c.momentum != 0.0 {
+            run(isa, &k, params, grads, [&mut self.buf[..]]);
+        } else {
+            run(isa, &k, params, grads, []);
+        }
+        self.steps += 1;
+        Ok(())
+    }
+
+    fn num_params(&self) -> usize {
+        self.len
+    }
+
+    fn steps(&self) -> u64 {
+        self.steps
+    }
+}

@@ -1,0 +1,401 @@
+//! Optimizer steps (DESIGN.md §8): golden PyTorch trajectories replayed on every available ISA,
+//! plus properties (bad lengths change nothing, a zero gradient leaves plain SGD unchanged,
+//! results are bitwise identical for 1 and 2 threads).
+//!
+//! Golden data: `tests/golden/NAME.json` + `NAME.bin`, copied from `../shared/golden/optim`
+//! (format in its README: little-endian f32 params0, then per step the gradient and the
+//! parameters after the step; produced by `torch.optim` in f32 with `foreach=False`).
+//! Tolerance: every element of every step within 1e-5·|expected| + 1e-6. The worst fraction
+//! of that tolerance is printed per case and ISA (`--nocapture`).
+
+#![cfg(feature = "std")]
+
+use nnsimd::Isa;
+use nnsimd::optim::{
+    Adagrad, AdagradConfig, Adam, AdamConfig, AdamWConfig, Lion, LionConfig, Optimizer, RmsProp,
+    RmsPropConfig, Sgd, SgdConfig,
+};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// A golden case's JSON fields that the replay needs.
+struct Case {
+    name: String,
+    optimizer: String,
+    hyper: BTreeMap<String, f64>,
+    len: usize,
+    steps: usize,
+}
+
+/// The value after `"key":` in `json` (up to the matching bracket, brace, or the next comma).
+fn field<'a>(json: &'a str, key: &str) -> &'a str {
+    let at = json.find(&format!("\"{key}\"")).unwrap_or_else(|| panic!("no {key}"));
+    let rest = json[at + key.len() + 2..].trim_start().strip_prefix(':').unwrap().trim_start();
+    let end = match rest.as_bytes()[0] {
+        b'{' => rest.find('}').unwrap() + 1,
+        b'[' => rest.find(']').unwrap() + 1,
+        _ => rest.find([',', '\n', '}']).unwrap_or(rest.len()),
+    };
+    rest[..end].trim()
+}
+
+/// Reads a flat JSON object of numbers and booleans (true → 1, false → 0).
+fn flat_object(s: &str) -> BTreeMap<String, f64> {
+    let body = s.trim().trim_start_matches('{').trim_end_matches('}');
+    body.split(',')
+        .filter(|kv| !kv.trim().is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once(':').unwrap();
+            let v = match v.trim() {
+                "true" => 1.0,
+                "false" => 0.0,
+                v => v.parse().unwrap_or_else(|_| panic!("bad value {v}")),
+            };
+            (k.trim().trim_matches('"').to_string(), v)
+        })
+        .collect()
+}
+
+fn golden_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+fn load(name: &str) -> (Case, Vec<f32>) {
+    let json = std::fs::read_to_string(golden_dir().join(format!("{name}.json"))).unwrap();
+    let shape = field(&json, "shape");
+    let len = shape.trim_matches(['[', ']']).split(',').map(|d| d.trim().parse::<usize>().unwrap()).product();
+    let case = Case {
+        name: name.to_string(),
+        optimizer: field(&json, "optimizer").trim_matches('"').to_string(),
+        hyper: flat_object(field(&json, "hyperparameters")),
+        len,
+        steps: field(&json, "steps").parse().unwrap(),
+    };
+    let bytes = std::fs::read(golden_dir().join(format!("{name}.bin"))).unwrap();
+    let data: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
+    assert_eq!(data.len(), len * (1 + 2 * case.steps), "{name}: .bin size");
+    (case, data)
+}
+
+/// The optimizer a golden case names, with its hyperparameters over the defaults; `None` for
+/// an optimizer this version does not implement.
+fn build(case: &Case) -> Option<Box<dyn Optimizer>> {
+    let h = &case.hyper;
+    let get = |k: &str, d: f64| h.get(k).copied().unwrap_or(d);
+    let flag = |k: &str| get(k, 0.0) != 0.0;
+    let n = case.len;
+    Some(match case.optimizer.as_str() {
+        "sgd" => {
+            let d = SgdConfig::default();
+            Box::new(
+                Sgd::new(
+                    SgdConfig {
+                        lr: get("lr", d.lr),
+                        momentum: get("momentum", d.momentum),
+                        dampening: get("dampening", d.dampening),
+                        weight_decay: get("weight_decay", d.weight_decay),
+                        nesterov: flag("nesterov"),
+                        maximize: flag("maximize"),
+                    },
+                    n,
+                )
+                .unwrap(),
+            )
+        }
+        "adam" => {
+            let d = AdamConfig::default();
+            Box::new(
+                Adam::new(
+                    AdamConfig {
+                        lr: get("lr", d.lr),
+                        beta1: get("beta1", d.beta1),
+                        beta2: get("beta2", d.beta2),
+                        eps: get("eps", d.eps),
+                        weight_decay: get("weight_decay", d.weight_decay),
+                        amsgrad: flag("amsgrad"),
+                        maximize: flag("maximize"),
+                    },
+                    n,
+                )
+                .unwrap(),
+            )
+        }
+        "adamw" => {
+            let d = AdamWConfig::default();
+            Box::new(
+                Adam::adamw(
+                    AdamWConfig {
+                        lr: get("lr", d.lr),
+                        beta1: get("beta1", d.beta1),
+                        beta2: get("beta2", d.beta2),
+                        eps: get("eps", d.eps),
+                        weight_decay: get("weight_decay", d.weight_decay),
+                        amsgrad: flag("amsgrad"),
+                        maximize: flag("maximize"),
+                    },
+                    n,
+                )
+                .unwrap(),
+            )
+        }
+        "adagrad" => {
+            let d = AdagradConfig::default();
+            Box::new(
+                Adagrad::new(
+                    AdagradConfig {
+                        lr: get("lr", d.lr),
+                        lr_decay: get("lr_decay", d.lr_decay),
+                        weight_decay: get("weight_decay", d.weight_decay),
+                        initial_accumulator_value: get(
+                            "initial_accumulator_value",
+                            d.initial_accumulator_value,
+                        ),
+                        eps: get("eps", d.eps),
+                        maximize: flag("maximize"),
+                    },
+                    n,
+                )
+                .unwrap(),
+            )
+        }
+        "rmsprop" => {
+            let d = RmsPropConfig::default();
+            Box::new(
+                RmsProp::new(
+                    RmsPropConfig {
+                        lr: get("lr", d.lr),
+                        alpha: get("alpha", d.alpha),
+                        eps: get("eps", d.eps),
+                        weight_decay: get("weight_decay", d.weight_decay),
+                        momentum: get("momentum", d.momentum),
+                        centered: flag("centered"),
+                        maximize: flag("maximize"),
+                    },
+                    n,
+                )
+                .unwrap(),
+            )
+        }
+        "lion" => {
+            let d = LionConfig::default();
+            Box::new(
+                Lion::new(
+                    LionConfig {
+                        lr: get("lr", d.lr),
+                        beta1: get("beta1", d.beta1),
+                        beta2: get("beta2", d.beta2),
+                        weight_decay: get("weight_decay", d.weight_decay),
+                        maximize: flag("maximize"),
+                    },
+                    n,
+                )
+                .unwrap(),
+            )
+        }
+        _ => return None,
+    })
+}
+
+/// Replays `case` on `isa`; returns the worst |got − expected| / (1e-5·|expected| + 1e-6).
+fn replay(case: &Case, data: &[f32], isa: Isa) -> f64 {
+    let n = case.len;
+    let mut opt = build(case).unwrap();
+    let mut p = data[..n].to_vec();
+    let mut worst = 0.0f64;
+    for t in 0..case.steps {
+        let base = n + 2 * n * t;
+        let (g, want) = (&data[base..base + n], &data[base + n..base + 2 * n]);
+        opt.step_with(isa, &mut p, g).unwrap();
+        for (i, (&got, &w)) in p.iter().zip(want).enumerate() {
+            let tol = 1e-5 * (w as f64).abs() + 1e-6;
+            let frac = (got as f64 - w as f64).abs() / tol;
+            assert!(
+                frac <= 1.0,
+                "{} on {isa}: step {} element {i}: got {got:e}, want {w:e} ({frac:.3} of tolerance)",
+                case.name,
+                t + 1
+            );
+            worst = worst.max(frac);
+        }
+    }
+    assert_eq!(opt.steps(), case.steps as u64);
+    worst
+}
+
+#[test]
+fn golden_trajectories() {
+    let mut names: Vec<String> = std::fs::read_dir(golden_dir())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok()?.strip_suffix(".json").map(String::from))
+        .collect();
+    names.sort();
+    let mut replayed = 0;
+    for name in &names {
+        let (case, data) = load(name);
+        if build(&case).is_none() {
+            println!("{name:18} ({}) not implemented yet: skipped", case.optimizer);
+            continue;
+        }
+        for isa in Isa::available() {
+            let worst = replay(&case, &data, isa);
+            println!("{name:18} {isa:9} worst {worst:.4} of tolerance");
+        }
+        replayed += 1;
+    }
+    assert!(replayed >= 8, "only {replayed} golden cases replayed");
+}
+
+/// A deterministic mix of values for the property tests (exact zeros included).
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if i % 11 == 0 { 0.0 } else { ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 4.0 }
+        })
+        .collect()
+}
+
+/// Every optimizer in a non-default configuration that uses all of its state.
+fn all_optimizers(n: usize) -> Vec<(&'static str, Box<dyn Optimizer>)> {
+    vec![
+        ("sgd", Box::new(Sgd::new(SgdConfig { lr: 0.01, ..Default::default() }, n).unwrap())),
+        (
+            "sgd_nesterov",
+            Box::new(
+                Sgd::new(
+                    SgdConfig {
+                        lr: 0.01,
+                        momentum: 0.9,
+                        nesterov: true,
+                        weight_decay: 1e-3,
+                        ..Default::default()
+                    },
+                    n,
+                )
+                .unwrap(),
+            ),
+        ),
+        (
+            "adam",
+            Box::new(
+                Adam::new(AdamConfig { amsgrad: true, weight_decay: 0.1, ..Default::default() }, n).unwrap(),
+            ),
+        ),
+        ("adamw", Box::new(Adam::adamw(AdamWConfig { maximize: true, ..Default::default() }, n).unwrap())),
+        (
+            "adagrad",
+            Box::new(Adagrad::new(AdagradConfig { lr_decay: 0.01, ..Default::default() }, n).unwrap()),
+        ),
+        (
+            "rmsprop",
+            Box::new(
+                RmsProp::new(RmsPropConfig { centered: true, momentum: 0.9, ..Default::default() }, n)
+                    .unwrap(),
+            ),
+        ),
+        ("lion", Box::new(Lion::new(LionConfig { weight_decay: 0.1, ..Default::default() }, n).unwrap())),
+    ]
+}
+
+#[test]
+fn bad_lengths_change_nothing() {
+    let n = 37;
+    for isa in Isa::available() {
+        for ((name, mut a), (_, mut b)) in all_optimizers(n).into_iter().zip(all_optimizers(n)) {
+            let mut p = values(n, 1);
+            let g = values(n, 2);
+            let mut q = p.clone();
+            a.step_with(isa, &mut p, &g).unwrap();
+            b.step_with(isa, &mut q, &g).unwrap();
+            // Bad calls on `a` only: wrong params length, wrong grads length.
+            let before = p.clone();
+            let mut longer = p.clone();
+            longer.push(1.0);
+            assert!(a.step_with(isa, &mut longer, &g).is_err(), "{name}");
+            assert_eq!(&longer[..n], &before[..], "{name}: params written on Err");
+            assert!(a.step_with(isa, &mut p, &g[..n - 1]).is_err(), "{name}");
+            assert!(a.step_with(isa, &mut p[..n - 1], &g[..n - 1]).is_err(), "{name}");
+            assert_eq!(p, before, "{name}: params written on Err");
+            assert_eq!(a.steps(), 1, "{name}: step counted on Err");
+            // The next valid step gives what it gives without the bad calls: state unchanged.
+            let g2 = values(n, 3);
+            a.step_with(isa, &mut p, &g2).unwrap();
+            b.step_with(isa, &mut q, &g2).unwrap();
+            assert_eq!(
+                p.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                q.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                "{name} on {isa}: state changed by a failed step"
+            );
+        }
+    }
+}
+
+#[test]
+fn zero_gradient_leaves_plain_sgd_unchanged() {
+    for n in [0, 1, 7, 16, 33, 1000] {
+        for isa in Isa::available() {
+            for momentum in [0.0, 0.9] {
+                let mut opt = Sgd::new(SgdConfig { lr: 0.1, momentum, ..Default::default() }, n).unwrap();
+                let p0 = values(n, 5);
+                let mut p = p0.clone();
+                for _ in 0..3 {
+                    opt.step_with(isa, &mut p, &vec![0.0; n]).unwrap();
+                }
+                assert_eq!(p, p0, "n {n} on {isa}, momentum {momentum}");
+            }
+        }
+    }
+}
+
+#[test]
+fn invalid_hyperparameters() {
+    let n = 4;
+    assert!(Sgd::new(SgdConfig { lr: -1.0, ..Default::default() }, n).is_err());
+    assert!(Sgd::new(SgdConfig { lr: f64::NAN, ..Default::default() }, n).is_err());
+    assert!(Sgd::new(SgdConfig { nesterov: true, ..Default::default() }, n).is_err());
+    assert!(
+        Sgd::new(SgdConfig { nesterov: true, momentum: 0.9, dampening: 0.1, ..Default::default() }, n)
+            .is_err()
+    );
+    assert!(Adam::new(AdamConfig { beta1: 1.0, ..Default::default() }, n).is_err());
+    assert!(Adam::new(AdamConfig { beta2: -0.1, ..Default::default() }, n).is_err());
+    assert!(Adam::new(AdamConfig { eps: -1e-8, ..Default::default() }, n).is_err());
+    assert!(Adam::adamw(AdamWConfig { weight_decay: f64::INFINITY, ..Default::default() }, n).is_err());
+    assert!(Adagrad::new(AdagradConfig { lr_decay: -1.0, ..Default::default() }, n).is_err());
+    assert!(
+        Adagrad::new(AdagradConfig { initial_accumulator_value: -1.0, ..Default::default() }, n).is_err()
+    );
+    assert!(RmsProp::new(RmsPropConfig { alpha: 1.5, ..Default::default() }, n).is_err());
+    assert!(RmsProp::new(RmsPropConfig { momentum: -0.5, ..Default::default() }, n).is_err());
+    assert!(Lion::new(LionConfig { beta2: 1.0, ..Default::default() }, n).is_err());
+    let e = Adam::new(AdamConfig { lr: -1.0, ..Default::default() }, n).unwrap_err();
+    assert!(matches!(e, nnsimd::Error::InvalidParameter { name: "lr", .. }), "{e:?}");
+}
+
+#[cfg(feature = "rayon")]
+#[test]
+fn one_and_two_threads_bitwise_identical() {
+    let n = 100_000;
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            all_optimizers(n)
+                .into_iter()
+                .map(|(name, mut opt)| {
+                    let mut p = values(n, 7);
+                    for t in 0..3 {
+                        opt.step(&mut p, &values(n, 8 + t)).unwrap();
+                    }
+                    (name, p.iter().map(|x| x.to_bits()).collect::<Vec<u32>>())
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let (one, two) = (run(1), run(2));
+    for ((name, a), (_, b)) in one.iter().zip(&two) {
+        assert!(a == b, "{name}: 1 and 2 threads differ");
+    }
+}
