@@ -27,7 +27,7 @@
 //! Otherwise a table with the ratios to the naive loop and to `limit_copy`. Unknown kernel names
 //! exit with code 2; known names that this version does not implement are skipped with a note.
 
-use nnsimd::{Activation, Isa};
+use nnsimd::{Activation, Isa, optim};
 use rayon::prelude::*;
 use std::hint::black_box;
 use std::process::exit;
@@ -58,6 +58,28 @@ const LIMITS: [&str; 2] = ["limit_copy", "limit_update3"];
 #[path = "common/pass.rs"]
 mod pass;
 use pass::Pass;
+
+/// The optimizer behind a `speed` row name, at PyTorch's defaults (DESIGN.md §6), or None if
+/// this version does not have it.
+fn make_optimizer(name: &str, n: usize) -> Option<Box<dyn optim::Optimizer>> {
+    use optim::*;
+    let sgd = |momentum, nesterov| Sgd::new(SgdConfig { momentum, nesterov, ..SgdConfig::default() }, n);
+    let boxed: Result<Box<dyn Optimizer>, nnsimd::Error> = match name {
+        "sgd" => sgd(0.0, false).map(|o| Box::new(o) as _),
+        "sgd_momentum" => sgd(0.9, false).map(|o| Box::new(o) as _),
+        "sgd_nesterov" => sgd(0.9, true).map(|o| Box::new(o) as _),
+        "adagrad" => Adagrad::new(AdagradConfig::default(), n).map(|o| Box::new(o) as _),
+        "rmsprop" => RmsProp::new(RmsPropConfig::default(), n).map(|o| Box::new(o) as _),
+        "adam" => Adam::new(AdamConfig::default(), n).map(|o| Box::new(o) as _),
+        "adamw" => Adam::adamw(AdamWConfig::default(), n).map(|o| Box::new(o) as _),
+        "amsgrad" => {
+            Adam::new(AdamConfig { amsgrad: true, ..AdamConfig::default() }, n).map(|o| Box::new(o) as _)
+        }
+        "lion" => Lion::new(LionConfig::default(), n).map(|o| Box::new(o) as _),
+        _ => return None,
+    };
+    boxed.ok()
+}
 
 fn usage(msg: &str) -> ! {
     eprintln!("speed: {msg}");
@@ -556,8 +578,12 @@ fn main() {
 
     // Kernels.
     let mut acts: Vec<Activation> = Vec::new();
+    let mut opts: Vec<&str> = Vec::new();
     match &names {
-        None => acts.extend(Activation::all().filter(Activation::is_implemented)),
+        None => {
+            acts.extend(Activation::all().filter(Activation::is_implemented));
+            opts.extend(OPTIMIZERS.iter().copied().filter(|o| make_optimizer(o, 1).is_some()));
+        }
         Some(list) => {
             for n in list {
                 if LIMITS.contains(&n.as_str()) {
@@ -569,8 +595,12 @@ fn main() {
                     } else if !acts.contains(&a) {
                         acts.push(a);
                     }
-                } else if OPTIMIZERS.contains(&n.as_str()) {
-                    eprintln!("speed: skipping {n}: optimizers are not implemented yet");
+                } else if let Some(&o) = OPTIMIZERS.iter().find(|o| **o == n.as_str()) {
+                    if make_optimizer(o, 1).is_none() {
+                        eprintln!("speed: skipping {n}: not implemented yet");
+                    } else if !opts.contains(&o) {
+                        opts.push(o);
+                    }
                 } else {
                     eprintln!(
                         "speed: unknown kernel {n:?}; known: {}, {}, {}",
@@ -584,7 +614,7 @@ fn main() {
         }
     }
 
-    let per_size = 2 + acts.len() * 2 * (isas.len() + 1);
+    let per_size = 2 + acts.len() * 2 * (isas.len() + 1) + opts.len() * isas.len();
     let budget = (TOTAL_SECONDS / (per_size * sizes.len()) as f64).clamp(0.03, 0.1);
 
     let pool = rayon::ThreadPoolBuilder::new()
@@ -657,6 +687,19 @@ fn main() {
                         });
                         out.push(row(act.name(), pass.name(), isa.name(), s));
                     }
+                }
+            }
+
+            // Optimizer steps at their defaults, n parameters, g = dy (`n` counts parameters).
+            for &name in &opts {
+                for &isa in &isas {
+                    let Some(mut opt) = make_optimizer(name, n) else { continue };
+                    let p = &mut p_all[..n];
+                    let s = best_time(budget, || {
+                        opt.step_with(isa, p, black_box(dy)).expect("step");
+                        black_box(&mut *p);
+                    });
+                    out.push(row(name, "step", isa.name(), s));
                 }
             }
         }
