@@ -136,18 +136,17 @@ pub(crate) fn run_backward<K: Kernel>(isa: Isa, k: &K, x: &[f32], dy: &[f32], dx
 #[cfg(feature = "std")]
 pub(crate) mod update {
     use super::*;
-    use crate::optim::sqrt::Sqrt;
 
     /// One optimizer's element-wise step, written once over [`Simd`] (with a square root).
     pub(crate) trait Update<const N: usize>: Sync {
         /// Returns the new parameters from `p` and `g`, updating the `N` state vectors in place.
-        fn update<S: Sqrt>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V;
+        fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V;
     }
 
     /// Loads lane block `i` of every slice, updates it and stores it back; the tail goes through
     /// partial loads and stores, so each element is read and written exactly once.
     #[inline(always)]
-    fn update_inplace<S: Sqrt, K: Update<N>, const N: usize>(
+    fn update_inplace<S: Simd, K: Update<N>, const N: usize>(
         s: S,
         k: &K,
         p: &mut [f32],

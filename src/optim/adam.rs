@@ -4,7 +4,7 @@ use super::{Optimizer, beta, check_step, filled, non_negative, run};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
-use crate::optim::sqrt::Sqrt;
+use crate::simd::Simd;
 use crate::simd::neg;
 use std::vec::Vec;
 
@@ -156,7 +156,7 @@ struct Kernel {
 
 impl<const N: usize> Update<N> for Kernel {
     #[inline(always)]
-    fn update<S: Sqrt>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V {
+    fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V {
         let g = if self.maximize { neg(s, g) } else { g };
         let (p, g) = if self.decoupled {
             (s.mul(p, s.splat(self.decay)), g)

@@ -22,7 +22,6 @@ mod adam;
 mod lion;
 mod rmsprop;
 mod sgd;
-pub(crate) mod sqrt;
 
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig, AdamWConfig};

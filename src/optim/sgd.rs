@@ -4,7 +4,7 @@ use super::{Optimizer, check_step, filled, non_negative, run, unit};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
-use crate::optim::sqrt::Sqrt;
+use crate::simd::Simd;
 use crate::simd::neg;
 use std::vec::Vec;
 
@@ -101,7 +101,7 @@ struct Kernel {
 impl Kernel {
     /// The gradient after maximize and weight decay.
     #[inline(always)]
-    fn grad<S: Sqrt>(&self, s: S, p: S::V, g: S::V) -> S::V {
+    fn grad<S: Simd>(&self, s: S, p: S::V, g: S::V) -> S::V {
         let g = if self.maximize { neg(s, g) } else { g };
         if self.wd != 0.0 { s.fma(s.splat(self.wd), p, g) } else { g }
     }
@@ -109,7 +109,7 @@ impl Kernel {
 
 impl Update<0> for Kernel {
     #[inline(always)]
-    fn update<S: Sqrt>(&self, s: S, p: S::V, g: S::V, _: &mut [S::V; 0]) -> S::V {
+    fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, _: &mut [S::V; 0]) -> S::V {
         let g = self.grad(s, p, g);
         s.fma(s.splat(self.neg_lr), g, p)
     }
@@ -117,7 +117,7 @@ impl Update<0> for Kernel {
 
 impl Update<1> for Kernel {
     #[inline(always)]
-    fn update<S: Sqrt>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; 1]) -> S::V {
+    fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; 1]) -> S::V {
         let g = self.grad(s, p, g);
         let b =
             if self.first { g } else { s.fma(s.splat(self.keep), g, s.mul(st[0], s.splat(self.momentum))) };

@@ -83,6 +83,7 @@ impl Simd for Avx2 {
         sub(a, b) => _mm256_sub_ps;
         mul(a, b) => _mm256_mul_ps;
         div(a, b) => _mm256_div_ps;
+        sqrt(a) => _mm256_sqrt_ps;
         fma(a, b, c) => _mm256_fmadd_ps;
         and(a, b) => _mm256_and_ps;
         or(a, b) => _mm256_or_ps;

@@ -78,6 +78,7 @@ impl Simd for Avx512 {
         sub(a, b) => _mm512_sub_ps;
         mul(a, b) => _mm512_mul_ps;
         div(a, b) => _mm512_div_ps;
+        sqrt(a) => _mm512_sqrt_ps;
         fma(a, b, c) => _mm512_fmadd_ps;
         and(a, b) => _mm512_and_ps;
         or(a, b) => _mm512_or_ps;

@@ -77,6 +77,7 @@ impl Simd for Neon {
         sub(a, b) => vsubq_f32;
         mul(a, b) => vmulq_f32;
         div(a, b) => vdivq_f32;
+        sqrt(a) => vsqrtq_f32;
         round(a) => vrndnq_f32;
     }
 

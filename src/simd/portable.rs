@@ -70,6 +70,10 @@ impl Simd for Portable {
         a / b
     }
     #[inline(always)]
+    fn sqrt(self, a: f32x8) -> f32x8 {
+        a.sqrt()
+    }
+    #[inline(always)]
     fn fma(self, a: f32x8, b: f32x8, c: f32x8) -> f32x8 {
         a.mul_add(b, c)
     }

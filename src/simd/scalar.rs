@@ -49,6 +49,13 @@ impl Simd for Scalar {
         a / b
     }
     #[inline(always)]
+    fn sqrt(self, a: f32) -> f32 {
+        #[cfg(feature = "std")]
+        return a.sqrt();
+        #[cfg(not(feature = "std"))]
+        return libm::sqrtf(a);
+    }
+    #[inline(always)]
     fn fma(self, a: f32, b: f32, c: f32) -> f32 {
         // std's mul_add reaches the C library's fmaf, which uses the FMA instruction where
         // the CPU has one; libm's is a correct but slow software fallback for no_std.
