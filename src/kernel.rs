@@ -69,6 +69,16 @@ fn backward<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], dy: &[f32], dx: &mut [f3
     }
 }
 
+#[inline(always)]
+fn backward_inplace<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], dy: &mut [f32]) {
+    let n = x.len().min(dy.len());
+    let i = blocks!(S, n, |i| s.store(k.backward(s, s.load(&x[i..]), s.load(&dy[i..])), &mut dy[i..]));
+    if i < n {
+        let v = k.backward(s, s.load_partial(&x[i..n]), s.load_partial(&dy[i..n]));
+        s.store_partial(v, &mut dy[i..n]);
+    }
+}
+
 /// Entry points for one instruction set: the generic drivers compiled with its features.
 #[cfg(target_arch = "x86_64")]
 macro_rules! entries {
@@ -89,6 +99,11 @@ macro_rules! entries {
             pub(crate) fn backward<K: Kernel>(k: &K, x: &[f32], dy: &[f32], dx: &mut [f32]) {
                 // SAFETY: this function only runs where its features are enabled.
                 super::backward(unsafe { $token }, k, x, dy, dx)
+            }
+            #[target_feature(enable = $feat)]
+            pub(crate) fn backward_inplace<K: Kernel>(k: &K, x: &[f32], dy: &mut [f32]) {
+                // SAFETY: this function only runs where its features are enabled.
+                super::backward_inplace(unsafe { $token }, k, x, dy)
             }
         }
     };
@@ -130,6 +145,11 @@ pub(crate) fn run_forward_inplace<K: Kernel>(isa: Isa, k: &K, x: &mut [f32]) {
 /// dx = dy·f'(x) on an available `isa`, serially. Lengths must match.
 pub(crate) fn run_backward<K: Kernel>(isa: Isa, k: &K, x: &[f32], dy: &[f32], dx: &mut [f32]) {
     on_isa!(isa, backward(k, x, dy, dx))
+}
+
+/// dy = dy·f'(x) on an available `isa`, serially. Lengths must match.
+pub(crate) fn run_backward_inplace<K: Kernel>(isa: Isa, k: &K, x: &[f32], dy: &mut [f32]) {
+    on_isa!(isa, backward_inplace(k, x, dy))
 }
 
 /// In-place optimizer updates: one fused pass over parameters, gradients and `N` state slices.

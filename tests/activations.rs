@@ -674,3 +674,39 @@ fn exhaustive() {
     }
     assert!(fails.is_empty(), "{}", fails.join("\n"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Backward in place: dy overwritten by dx gives what backward gives (NaNs may differ in sign
+// or payload), on every ISA, every tail length, misaligned, and past the rayon split.
+
+#[test]
+fn backward_inplace_matches_backward() {
+    let mut rng = Rng(0xbac4);
+    for act in implemented() {
+        for isa in isas() {
+            for (off, n) in [(0usize, 0usize), (1, 1), (3, 17), (5, 63), (7, 300), (1, 40_000)] {
+                let x: Vec<f32> = (0..off + n).map(|_| rng.value()).collect();
+                let dy: Vec<f32> = (0..off + n).map(|_| rng.normal(1.0)).collect();
+                let (x, dy) = (&x[off..], &dy[off..]);
+                let mut dx = vec![0.0f32; n];
+                act.backward_with(isa, x, dy, &mut dx).unwrap();
+                let mut buf = dy.to_vec();
+                act.backward_inplace_with(isa, x, &mut buf).unwrap();
+                for i in 0..n {
+                    assert!(
+                        same_value(buf[i], dx[i]),
+                        "{} {isa} n={n}: backward_inplace at x={} gave {}, backward {}",
+                        act.name(),
+                        x[i],
+                        buf[i],
+                        dx[i]
+                    );
+                }
+            }
+            // A length mismatch is an error and leaves dy as it was.
+            let mut dy = vec![1.5f32; 9];
+            assert!(act.backward_inplace_with(isa, &[0.0; 8], &mut dy).is_err());
+            assert!(dy.iter().all(|&v| v == 1.5));
+        }
+    }
+}

@@ -18,7 +18,7 @@ pub use elu::{SELU_ALPHA, SELU_LAMBDA};
 
 use crate::error::{Error, NameBuf, check_len};
 use crate::isa::Isa;
-use crate::kernel::{Kernel, run_backward, run_forward, run_forward_inplace};
+use crate::kernel::{Kernel, run_backward, run_backward_inplace, run_forward, run_forward_inplace};
 use crate::parallel;
 
 /// An element-wise activation function with its parameters (PyTorch's defaults from
@@ -278,6 +278,21 @@ impl Activation {
     /// dx = dy · f'(x) on the detected ISA.
     pub fn backward(&self, x: &[f32], dy: &[f32], dx: &mut [f32]) -> Result<(), Error> {
         self.backward_with(Isa::detect(), x, dy, dx)
+    }
+
+    /// dy = dy · f'(x) on the detected ISA: backward in place, the incoming gradient overwritten
+    /// by the outgoing one.
+    pub fn backward_inplace(&self, x: &[f32], dy: &mut [f32]) -> Result<(), Error> {
+        self.backward_inplace_with(Isa::detect(), x, dy)
+    }
+
+    /// dy = dy · f'(x) on `isa`.
+    pub fn backward_inplace_with(&self, isa: Isa, x: &[f32], dy: &mut [f32]) -> Result<(), Error> {
+        let isa = isa.check()?;
+        check_len("dy", x.len(), dy.len())?;
+        let k = self.kernel()?;
+        with_kernel!(&k, |k| parallel::zip2(x, dy, |x, dy| run_backward_inplace(isa, k, x, dy)));
+        Ok(())
     }
 
     /// y = f(x) on `isa`: [`Error::IsaUnavailable`] if the CPU lacks it.
