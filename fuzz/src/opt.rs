@@ -1,0 +1,267 @@
+//! Optimizers for the fuzz targets: one table entry per optimizer (its hyperparameters with
+//! their allowed ranges, written from the config docs and DESIGN.md §4, independently of the
+//! crate's checks), decoding of hyperparameters, and the rules an `Err` must follow.
+//!
+//! Adding an optimizer is one [`spec!`] line in [`specs`].
+
+use arbitrary::{Result, Unstructured};
+use nnsimd::Error;
+use nnsimd::optim::{
+    Adagrad, AdagradConfig, Adam, AdamConfig, AdamWConfig, Lion, LionConfig, Optimizer, RmsProp,
+    RmsPropConfig, Sgd, SgdConfig,
+};
+
+/// The allowed range of a real hyperparameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Finite and ≥ 0 (lr, eps, weight decay, momentum, ...).
+    NonNeg,
+    /// A decay rate in [0, 1).
+    Beta,
+    /// A weight in [0, 1] (dampening, RMSprop's α).
+    Unit,
+}
+
+impl Kind {
+    pub fn allows(self, v: f64) -> bool {
+        match self {
+            Kind::NonNeg => v.is_finite() && v >= 0.0,
+            Kind::Beta => (0.0..1.0).contains(&v),
+            Kind::Unit => (0.0..=1.0).contains(&v),
+        }
+    }
+}
+
+/// Hyperparameters as set by the fuzzer, in the order of the spec's fields; `None` keeps the
+/// default.
+#[derive(Clone, Debug, Default)]
+pub struct Hyper {
+    pub reals: Vec<Option<f64>>,
+    pub flags: Vec<Option<bool>>,
+}
+
+/// The values in effect (defaults filled in), by name.
+pub struct Effective {
+    reals: Vec<(&'static str, f64)>,
+    flags: Vec<(&'static str, bool)>,
+}
+
+impl Effective {
+    pub fn real(&self, name: &str) -> f64 {
+        self.reals.iter().find(|r| r.0 == name).map(|r| r.1).expect("no such hyperparameter")
+    }
+    pub fn flag(&self, name: &str) -> bool {
+        self.flags.iter().find(|r| r.0 == name).map(|r| r.1).expect("no such flag")
+    }
+}
+
+/// One optimizer: its name (as in the golden JSON files), its hyperparameters, how to build it
+/// from its config struct, and the rules that tie several fields together.
+pub struct Spec {
+    pub name: &'static str,
+    pub reals: &'static [(&'static str, Kind)],
+    pub flags: &'static [&'static str],
+    pub build: fn(&Hyper, usize) -> core::result::Result<Box<dyn Optimizer>, Error>,
+    pub effective: fn(&Hyper) -> Effective,
+    /// Violations of rules across fields, as (field at fault, its value).
+    pub cross: fn(&Effective) -> Vec<(&'static str, f64)>,
+}
+
+/// A [`Spec`] over a config struct: `spec!(name, Config, constructor, [field: Kind, ...],
+/// [flag, ...], cross-field rules)`.
+macro_rules! spec {
+    ($name:literal, $cfg:ty, $new:path, [$($r:ident: $k:ident),*], [$($f:ident),*], $cross:expr) => {{
+        fn config(h: &Hyper) -> $cfg {
+            let mut c = <$cfg>::default();
+            let mut reals = h.reals.iter();
+            $(if let Some(Some(v)) = reals.next() { c.$r = *v; })*
+            #[allow(unused_mut, unused_variables)]
+            let mut flags = h.flags.iter();
+            $(if let Some(Some(v)) = flags.next() { c.$f = *v; })*
+            c
+        }
+        fn build(h: &Hyper, n: usize) -> core::result::Result<Box<dyn Optimizer>, Error> {
+            $new(config(h), n).map(|o| Box::new(o) as Box<dyn Optimizer>)
+        }
+        fn effective(h: &Hyper) -> Effective {
+            let _c = config(h);
+            Effective { reals: vec![$((stringify!($r), _c.$r)),*], flags: vec![$((stringify!($f), _c.$f)),*] }
+        }
+        Spec {
+            name: $name,
+            reals: &[$((stringify!($r), Kind::$k)),*],
+            flags: &[$(stringify!($f)),*],
+            build,
+            effective,
+            cross: $cross,
+        }
+    }};
+}
+
+fn no_cross(_: &Effective) -> Vec<(&'static str, f64)> {
+    Vec::new()
+}
+
+/// SGD: Nesterov needs momentum > 0 and no dampening (PyTorch's rule).
+fn sgd_cross(e: &Effective) -> Vec<(&'static str, f64)> {
+    let mut v = Vec::new();
+    if e.flag("nesterov") {
+        if e.real("momentum") <= 0.0 {
+            v.push(("momentum", e.real("momentum")));
+        }
+        if e.real("dampening") != 0.0 {
+            v.push(("dampening", e.real("dampening")));
+        }
+    }
+    v
+}
+
+/// Every optimizer the crate has.
+pub fn specs() -> Vec<Spec> {
+    vec![
+        spec!(
+            "sgd",
+            SgdConfig,
+            Sgd::new,
+            [lr: NonNeg, momentum: NonNeg, dampening: Unit, weight_decay: NonNeg],
+            [nesterov, maximize],
+            sgd_cross
+        ),
+        spec!(
+            "adam",
+            AdamConfig,
+            Adam::new,
+            [lr: NonNeg, beta1: Beta, beta2: Beta, eps: NonNeg, weight_decay: NonNeg],
+            [amsgrad, maximize],
+            no_cross
+        ),
+        spec!(
+            "adamw",
+            AdamWConfig,
+            Adam::adamw,
+            [lr: NonNeg, beta1: Beta, beta2: Beta, eps: NonNeg, weight_decay: NonNeg],
+            [amsgrad, maximize],
+            no_cross
+        ),
+        spec!(
+            "adagrad",
+            AdagradConfig,
+            Adagrad::new,
+            [lr: NonNeg, lr_decay: NonNeg, weight_decay: NonNeg, initial_accumulator_value: NonNeg, eps: NonNeg],
+            [maximize],
+            no_cross
+        ),
+        spec!(
+            "rmsprop",
+            RmsPropConfig,
+            RmsProp::new,
+            [lr: NonNeg, alpha: Unit, eps: NonNeg, weight_decay: NonNeg, momentum: NonNeg],
+            [centered, maximize],
+            no_cross
+        ),
+        spec!(
+            "lion",
+            LionConfig,
+            Lion::new,
+            [lr: NonNeg, beta1: Beta, beta2: Beta, weight_decay: NonNeg],
+            [maximize],
+            no_cross
+        ),
+    ]
+}
+
+/// How a hyperparameter was chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Default,
+    /// In its range, at values people use.
+    Plausible,
+    /// Any f64: NaN, infinities, negative, > 1, huge, subnormal.
+    Raw,
+}
+
+/// A value of `kind` as people set it (inside the range).
+pub fn plausible(u: &mut Unstructured, kind: Kind) -> Result<f64> {
+    const COMMON: [f64; 9] = [0.0, 1e-8, 1e-4, 1e-3, 0.01, 0.1, 0.5, 0.9, 0.999];
+    if u.arbitrary()? {
+        let v = COMMON[u.choose_index(COMMON.len())?];
+        return Ok(if kind == Kind::Unit && v == 0.999 { 1.0 } else { v });
+    }
+    Ok(u.int_in_range(0u16..=u16::MAX - 1)? as f64 / 65_536.0)
+}
+
+/// Any f64: a raw bit pattern or a value at or just past an edge of the ranges.
+pub fn raw(u: &mut Unstructured) -> Result<f64> {
+    const EDGES: [f64; 14] = [
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        -1.0,
+        -0.0,
+        0.0,
+        1.0,
+        1.0 + f64::EPSILON,
+        1.0 - f64::EPSILON / 2.0,
+        2.0,
+        1e300,
+        -1e-300,
+        5e-324,
+        f64::MAX,
+    ];
+    Ok(if u.arbitrary()? { f64::from_bits(u.arbitrary()?) } else { EDGES[u.choose_index(EDGES.len())?] })
+}
+
+/// Hyperparameters for `spec`, each default, plausible or raw; returns them with whether any
+/// is raw.
+pub fn hyper(u: &mut Unstructured, spec: &Spec) -> Result<(Hyper, bool)> {
+    let mut h = Hyper::default();
+    let mut any_raw = false;
+    for &(_, kind) in spec.reals {
+        h.reals.push(match u.int_in_range(0u8..=5)? {
+            0..=2 => None,
+            3 | 4 => Some(plausible(u, kind)?),
+            _ => {
+                any_raw = true;
+                Some(raw(u)?)
+            }
+        });
+    }
+    for _ in spec.flags {
+        h.flags.push(if u.arbitrary()? { Some(u.arbitrary()?) } else { None });
+    }
+    Ok((h, any_raw))
+}
+
+/// The hyperparameters that break a rule, as (name, value): each field's own range, then the
+/// spec's cross-field rules. Empty when the configuration is valid.
+pub fn violations(spec: &Spec, h: &Hyper) -> Vec<(&'static str, f64)> {
+    let e = (spec.effective)(h);
+    let mut v: Vec<(&'static str, f64)> = spec
+        .reals
+        .iter()
+        .map(|&(name, kind)| (name, kind, e.real(name)))
+        .filter(|&(_, kind, x)| !kind.allows(x))
+        .map(|(name, _, x)| (name, x))
+        .collect();
+    v.extend((spec.cross)(&e));
+    v
+}
+
+/// Whether `e` is the `InvalidParameter` error for one of `bad`, with its value.
+pub fn is_violation(e: &Error, bad: &[(&'static str, f64)]) -> bool {
+    match e {
+        Error::InvalidParameter { name, value, .. } => bad
+            .iter()
+            .any(|&(n, v)| n == *name && (value.to_bits() == v.to_bits() || (v.is_nan() && value.is_nan()))),
+        _ => false,
+    }
+}
+
+/// The tolerance of tests/optim.rs's golden replay: |got − want| ≤ 1e-5·|want| + 1e-6 (NaN
+/// agrees only with NaN, an infinity only with itself).
+pub fn within_tolerance(got: f32, want: f32) -> bool {
+    if got.is_nan() || want.is_nan() || got.is_infinite() || want.is_infinite() {
+        return got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan());
+    }
+    (got as f64 - want as f64).abs() <= 1e-5 * (want as f64).abs() + 1e-6
+}
