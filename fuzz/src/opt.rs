@@ -265,3 +265,94 @@ pub fn within_tolerance(got: f32, want: f32) -> bool {
     }
     (got as f64 - want as f64).abs() <= 1e-5 * (want as f64).abs() + 1e-6
 }
+
+/// A call that must fail and change nothing.
+#[derive(Debug)]
+pub enum Bad {
+    /// params of this (wrong) length.
+    ParamsLen(usize),
+    /// grads of this (wrong) length.
+    GradsLen(usize),
+    /// An ISA the CPU lacks.
+    Isa(nnsimd::Isa),
+}
+
+/// Steps: the gradients of each, and a bad call made just before it.
+pub type Steps = Vec<(Vec<f32>, Option<Bad>)>;
+
+/// Up to `max` steps of `n` gradients from `value`, one in 16 preceded by a bad call.
+pub fn steps(
+    u: &mut Unstructured,
+    n: usize,
+    max: usize,
+    value: fn(&mut Unstructured) -> Result<f32>,
+) -> Result<Steps> {
+    let mut steps = Vec::new();
+    for _ in 0..u.int_in_range(1..=max)? {
+        let bad = match u.int_in_range(0u8..=15)? {
+            0 => Some(Bad::ParamsLen(crate::input::other_length(u, n)?)),
+            1 => Some(Bad::GradsLen(crate::input::other_length(u, n)?)),
+            2 => crate::input::unavailable_isa(u)?.map(Bad::Isa),
+            _ => None,
+        };
+        steps.push((crate::input::long_values(u, n, value)?, bad));
+    }
+    Ok(steps)
+}
+
+fn step(o: &mut dyn Optimizer, isa: Option<nnsimd::Isa>, p: &mut [f32], g: &[f32]) -> core::result::Result<(), Error> {
+    match isa {
+        Some(i) => o.step_with(i, p, g),
+        None => o.step(p, g),
+    }
+}
+
+/// Makes a failing call on `o` and checks that it gives its error and changes nothing visible
+/// (params bitwise, the step count).
+fn bad_call(name: &str, o: &mut dyn Optimizer, isa: Option<nnsimd::Isa>, p: &mut [f32], g: &[f32], bad: &Bad) {
+    use crate::input::same_bits;
+    let (n, t) = (p.len(), o.steps());
+    let before = p.to_vec();
+    let (r, want) = match *bad {
+        Bad::ParamsLen(m) => {
+            let mut other: Vec<f32> = p.iter().copied().chain(core::iter::repeat(1.0)).take(m).collect();
+            let r = step(o, isa, &mut other, g);
+            assert!(same_bits(&other[..m.min(n)], &before[..m.min(n)]), "{name}: params written on Err");
+            (r, Error::LengthMismatch { arg: "params", expected: n, found: m })
+        }
+        Bad::GradsLen(m) => {
+            let g2: Vec<f32> = g.iter().copied().chain(core::iter::repeat(1.0)).take(m).collect();
+            (step(o, isa, p, &g2), Error::LengthMismatch { arg: "grads", expected: n, found: m })
+        }
+        Bad::Isa(i) => (o.step_with(i, p, g), Error::IsaUnavailable(i)),
+    };
+    assert_eq!(r, Err(want), "{name}: {bad:?}");
+    assert!(same_bits(p, &before), "{name}: params changed by {bad:?}");
+    assert_eq!(o.steps(), t, "{name}: {bad:?} counted as a step");
+}
+
+/// Runs `steps` on `o` (on `isa`, None: the detected one), with their bad calls, next to
+/// `twin`, built alike, which never sees a bad call: after every step their params must be
+/// bitwise equal, which shows that no failed call changed the state. Calls `each(t, p)` with
+/// the params after step t.
+pub fn run_steps(
+    name: &str,
+    o: &mut dyn Optimizer,
+    twin: &mut dyn Optimizer,
+    isa: Option<nnsimd::Isa>,
+    p0: &[f32],
+    steps: &Steps,
+    mut each: impl FnMut(usize, &[f32]),
+) {
+    let (mut p, mut q) = (p0.to_vec(), p0.to_vec());
+    for (t, (g, bad)) in steps.iter().enumerate() {
+        if let Some(bad) = bad {
+            bad_call(name, o, isa, &mut p, g, bad);
+        }
+        assert_eq!(step(o, isa, &mut p, g), Ok(()), "{name} step {}", t + 1);
+        assert_eq!(step(twin, isa, &mut q, g), Ok(()), "{name} step {}", t + 1);
+        assert_eq!(o.steps(), t as u64 + 1, "{name}: step count");
+        assert!(crate::input::same_bits(&p, &q), "{name} step {}: a failed call changed the state", t + 1);
+        each(t, &p);
+    }
+}
