@@ -51,7 +51,9 @@ fn check(c: &Case, spec: &Spec) {
     let built = (spec.build)(&c.hyper, n);
     if !bad.is_empty() {
         match built {
-            Err(e) => assert!(opt::is_violation(&e, &bad), "{name} {:?}: {e:?} is not one of {bad:?}", c.hyper),
+            Err(e) => {
+                assert!(opt::is_violation(&e, &bad), "{name} {:?}: {e:?} is not one of {bad:?}", c.hyper)
+            }
             Ok(_) => panic!("{name} {:?}: accepted, but {bad:?} break the rules", c.hyper),
         }
         return;

@@ -57,10 +57,13 @@ pub fn activation(u: &mut Unstructured) -> Result<(Activation, Params)> {
     Ok((a, mode))
 }
 
+/// Parameters at fault, as (name, value).
+pub type BadParams = Vec<(&'static str, f32)>;
+
 /// The parameters of `a` that break DESIGN.md §4's rules ("finite, sensible sign"; hard-tanh
 /// needs min < max, and then both ends are at fault), or `None` for a variant this table does
 /// not know (its result is then not judged).
-pub fn bad_params(a: &Activation) -> Option<Vec<(&'static str, f32)>> {
+pub fn bad_params(a: &Activation) -> Option<BadParams> {
     let finite = |n, v: f32| (!v.is_finite()).then_some((n, v));
     let positive = |n, v: f32| (!(v.is_finite() && v > 0.0)).then_some((n, v));
     let bad: Vec<Option<(&'static str, f32)>> = match *a {
@@ -100,9 +103,9 @@ pub fn bad_params(a: &Activation) -> Option<Vec<(&'static str, f32)>> {
 /// that parameter's value.
 pub fn is_param_error(e: &Error, bad: &[(&'static str, f32)]) -> bool {
     match e {
-        Error::InvalidParameter { name, value, .. } => bad
-            .iter()
-            .any(|&(n, v)| n == *name && (value.to_bits() == (v as f64).to_bits() || (v.is_nan() && value.is_nan()))),
+        Error::InvalidParameter { name, value, .. } => bad.iter().any(|&(n, v)| {
+            n == *name && (value.to_bits() == (v as f64).to_bits() || (v.is_nan() && value.is_nan()))
+        }),
         _ => false,
     }
 }
@@ -132,7 +135,8 @@ fn reference_covers(a: &Activation, x: f32, forward: bool) -> bool {
 
 /// A forward result against the oracle, with the test suite's bound (`forward_bound` ULP).
 pub fn forward_ok(a: &Activation, x: f32, y: f32) -> bool {
-    !reference_covers(a, x, true) || reference::ulp_distance(y, common::oracle_forward(a, x)) <= forward_bound(a)
+    !reference_covers(a, x, true)
+        || reference::ulp_distance(y, common::oracle_forward(a, x)) <= forward_bound(a)
 }
 
 /// A backward result against the oracle, with the test suite's rule (`backward_dy_ok`).
@@ -161,7 +165,8 @@ pub fn backward_agree(a: &Activation, x: f32, dy: f32, dx: f32, dx0: f32) -> boo
     const TINY: f64 = 1.401_298_464_324_817e-45;
     let (d, big) = ((dx as f64 - dx0 as f64).abs(), dx.abs().max(dx0.abs()) as f64);
     let dy = dy.abs() as f64;
-    let mut tol = (2 * BACKWARD_BOUND + 4) as f64 * ULP1 * big + (2.0 * BACKWARD_BOUND as f64 * dy + 4.0) * TINY;
+    let mut tol =
+        (2 * BACKWARD_BOUND + 4) as f64 * ULP1 * big + (2.0 * BACKWARD_BOUND as f64 * dy + 4.0) * TINY;
     if x.is_finite() && reference::derivative(a, x as f64).is_some_and(|w| reference::near_root(a, x, w)) {
         tol += 2.0 * NEAR_ROOT_ABS * dy;
     }

@@ -24,11 +24,7 @@ pub fn moderate_f32(u: &mut Unstructured) -> Result<f32> {
 }
 
 /// `n` values from `f`.
-pub fn values(
-    u: &mut Unstructured,
-    n: usize,
-    f: fn(&mut Unstructured) -> Result<f32>,
-) -> Result<Vec<f32>> {
+pub fn values(u: &mut Unstructured, n: usize, f: fn(&mut Unstructured) -> Result<f32>) -> Result<Vec<f32>> {
     (0..n).map(|_| f(u)).collect()
 }
 

@@ -55,13 +55,16 @@ impl Effective {
     }
 }
 
+/// A freshly built optimizer, or why not.
+pub type Built = core::result::Result<Box<dyn Optimizer>, Error>;
+
 /// One optimizer: its name (as in the golden JSON files), its hyperparameters, how to build it
 /// from its config struct, and the rules that tie several fields together.
 pub struct Spec {
     pub name: &'static str,
     pub reals: &'static [(&'static str, Kind)],
     pub flags: &'static [&'static str],
-    pub build: fn(&Hyper, usize) -> core::result::Result<Box<dyn Optimizer>, Error>,
+    pub build: fn(&Hyper, usize) -> Built,
     pub effective: fn(&Hyper) -> Effective,
     /// Violations of rules across fields, as (field at fault, its value).
     pub cross: fn(&Effective) -> Vec<(&'static str, f64)>,
@@ -80,7 +83,7 @@ macro_rules! spec {
             $(if let Some(Some(v)) = flags.next() { c.$f = *v; })*
             c
         }
-        fn build(h: &Hyper, n: usize) -> core::result::Result<Box<dyn Optimizer>, Error> {
+        fn build(h: &Hyper, n: usize) -> Built {
             $new(config(h), n).map(|o| Box::new(o) as Box<dyn Optimizer>)
         }
         fn effective(h: &Hyper) -> Effective {
@@ -300,7 +303,12 @@ pub fn steps(
     Ok(steps)
 }
 
-fn step(o: &mut dyn Optimizer, isa: Option<nnsimd::Isa>, p: &mut [f32], g: &[f32]) -> core::result::Result<(), Error> {
+fn step(
+    o: &mut dyn Optimizer,
+    isa: Option<nnsimd::Isa>,
+    p: &mut [f32],
+    g: &[f32],
+) -> core::result::Result<(), Error> {
     match isa {
         Some(i) => o.step_with(i, p, g),
         None => o.step(p, g),
@@ -309,7 +317,14 @@ fn step(o: &mut dyn Optimizer, isa: Option<nnsimd::Isa>, p: &mut [f32], g: &[f32
 
 /// Makes a failing call on `o` and checks that it gives its error and changes nothing visible
 /// (params bitwise, the step count).
-fn bad_call(name: &str, o: &mut dyn Optimizer, isa: Option<nnsimd::Isa>, p: &mut [f32], g: &[f32], bad: &Bad) {
+fn bad_call(
+    name: &str,
+    o: &mut dyn Optimizer,
+    isa: Option<nnsimd::Isa>,
+    p: &mut [f32],
+    g: &[f32],
+    bad: &Bad,
+) {
     use crate::input::same_bits;
     let (n, t) = (p.len(), o.steps());
     let before = p.to_vec();
