@@ -26,7 +26,8 @@ pub enum Error {
         /// What it must be, as a phrase (`"finite and > 0"`).
         expected: &'static str,
     },
-    /// The CPU (or this build) does not have the instruction set that was asked for.
+    /// The CPU (or this build) does not have the instruction set that was asked for; its
+    /// `Display` lists the ones it has ([`Isa::available`](crate::Isa::available)).
     IsaUnavailable(Isa),
     /// A name that does not denote a known activation, optimizer or ISA.
     UnknownName {
@@ -84,7 +85,14 @@ impl fmt::Display for Error {
                 write!(f, "parameter `{name}` is {value} but must be {expected}")
             }
             Error::IsaUnavailable(isa) => {
-                write!(f, "instruction set `{isa}` is not available on this CPU or build")
+                write!(f, "instruction set `{isa}` is not available on this CPU or build (available:")?;
+                // What the user may ask for instead, without allocating (no_std).
+                let mut sep = " ";
+                for i in Isa::ALL.iter().filter(|i| i.is_available()) {
+                    write!(f, "{sep}{i}")?;
+                    sep = ", ";
+                }
+                f.write_str(")")
             }
             Error::UnknownName { kind, name } => {
                 write!(f, "`{}` is not a known {kind} name", name.as_str())

@@ -557,7 +557,9 @@ fn same_bits_for_any_thread_count() {
                     act.forward_inplace_with(isa, &mut z).unwrap();
                     let mut dx = vec![0.0f32; n];
                     act.backward_with(isa, &x, &dy, &mut dx).unwrap();
-                    (bits(&y), bits(&z), bits(&dx))
+                    let mut d = dy.clone();
+                    act.backward_inplace_with(isa, &x, &mut d).unwrap();
+                    (bits(&y), bits(&z), bits(&dx), bits(&d))
                 }));
             }
             for (t, r) in runs.iter().enumerate().skip(1) {
@@ -576,6 +578,12 @@ fn same_bits_for_any_thread_count() {
                 assert!(
                     r.2 == runs[0].2,
                     "{} {isa}: backward differs between 1 and {} threads",
+                    act.name(),
+                    t + 1
+                );
+                assert!(
+                    r.3 == runs[0].3,
+                    "{} {isa}: backward_inplace differs between 1 and {} threads",
                     act.name(),
                     t + 1
                 );

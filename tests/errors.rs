@@ -255,3 +255,347 @@ fn display_is_one_sentence_naming_the_argument() {
         let _: &dyn std::error::Error = &e;
     }
 }
+
+/// The message of each error carries what fixes the call: the argument with the expected and
+/// the found length; the parameter with its value and its range; the ISA with the ones there are.
+#[test]
+fn display_gives_expected_and_found() {
+    let s = Error::LengthMismatch { arg: "grads", expected: 1000, found: 999 }.to_string();
+    assert!(s.contains("`grads`") && s.contains("1000") && s.contains("999"), "{s}");
+    let e = Adam::new(AdamConfig { beta2: 1.5, ..Default::default() }, 3).unwrap_err();
+    let s = e.to_string();
+    assert!(s.contains("`beta2`") && s.contains("1.5") && s.contains("[0, 1)"), "{s}");
+    let mut y = [0.0f32; 1];
+    let s = Activation::HardTanh { min: 2.0, max: 1.0 }.forward(&[0.0], &mut y).unwrap_err().to_string();
+    assert!(s.contains("`min`") && s.contains('2') && s.contains("max"), "{s}");
+    for missing in unavailable() {
+        let s = Error::IsaUnavailable(missing).to_string();
+        assert!(s.contains(&format!("`{missing}`")), "{s}");
+        for isa in isas() {
+            assert!(s.contains(isa.name()), "{s} does not list {isa}");
+        }
+        assert!(!s.trim_end_matches('.').contains(". ") && !s.contains('\n'), "{s}");
+    }
+    assert_eq!(
+        Error::OutOfMemory { elements: 1 << 62 }.to_string().matches(&(1u64 << 62).to_string()).count(),
+        1
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every entry point of an activation, one call: the plain form (None) or the `_with` form.
+
+/// The four passes, each writing one buffer: forward (y), forward in place (x), backward (dx),
+/// backward in place (dy).
+#[derive(Clone, Copy, Debug)]
+enum Pass {
+    Forward,
+    ForwardInplace,
+    Backward,
+    BackwardInplace,
+}
+
+const PASSES: [Pass; 4] = [Pass::Forward, Pass::ForwardInplace, Pass::Backward, Pass::BackwardInplace];
+
+/// Runs `pass` of `act` on `isa` over x (length n) with the written buffer `out` (whose length
+/// is the caller's choice) and `dy`.
+fn call(
+    act: &Activation,
+    isa: Option<Isa>,
+    pass: Pass,
+    x: &[f32],
+    dy: &[f32],
+    out: &mut [f32],
+) -> Result<(), Error> {
+    match (pass, isa) {
+        (Pass::Forward, _) => forward(act, isa, x, out),
+        (Pass::ForwardInplace, _) => forward_inplace(act, isa, out),
+        (Pass::Backward, _) => backward(act, isa, x, dy, out),
+        (Pass::BackwardInplace, Some(i)) => act.backward_inplace_with(i, x, out),
+        (Pass::BackwardInplace, None) => act.backward_inplace(x, out),
+    }
+}
+
+/// The ISAs this CPU lacks (on x86-64 at least NEON).
+fn unavailable() -> Vec<Isa> {
+    Isa::ALL.iter().copied().filter(|i| !i.is_available()).collect()
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|e| e.to_bits()).collect()
+}
+
+/// Runs `pass` expecting `want`; the written buffer starts as `init` and must end bitwise equal.
+fn assert_refused(act: &Activation, isa: Option<Isa>, pass: Pass, x: &[f32], init: &[f32], want: &Error) {
+    let dy = vec![0.5f32; x.len()];
+    let mut out = init.to_vec();
+    let r = call(act, isa, pass, x, &dy, &mut out);
+    assert_eq!(r.as_ref(), Err(want), "{:?} {isa:?} {pass:?}", act);
+    assert_eq!(bits(&out), bits(init), "{:?} {isa:?} {pass:?}: buffer written on {want:?}", act);
+}
+
+#[test]
+fn backward_inplace_length_mismatch() {
+    for (act, isa) in targets() {
+        for n in [0, 1, 17, 300] {
+            let x = xs(n);
+            for m in [n.saturating_sub(1), n + 1, n + 40] {
+                if m == n {
+                    continue;
+                }
+                let dy: Vec<f32> = (0..m).map(|i| i as f32 - 3.5).collect();
+                let want = Error::LengthMismatch { arg: "dy", expected: n, found: m };
+                assert_refused(&act, isa, Pass::BackwardInplace, &x, &dy, &want);
+            }
+        }
+    }
+}
+
+#[test]
+fn unavailable_isa_every_pass() {
+    let x = xs(70);
+    for act in Activation::all() {
+        for isa in unavailable() {
+            for pass in PASSES {
+                let init: Vec<f32> =
+                    if matches!(pass, Pass::ForwardInplace) { x.clone() } else { vec![SENTINEL; 70] };
+                assert_refused(&act, Some(isa), pass, &x, &init, &Error::IsaUnavailable(isa));
+            }
+        }
+    }
+}
+
+/// Activations with one parameter out of its range: (activation, the parameter, its value).
+fn bad_activations() -> Vec<(Activation, &'static str, f32)> {
+    let mut v = Vec::new();
+    // Finite is all these ask.
+    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+        v.push((Activation::HardTanh { min: bad, max: 1.0 }, "min", bad));
+        v.push((Activation::HardTanh { min: -1.0, max: bad }, "max", bad));
+        v.push((Activation::LeakyRelu { slope: bad }, "slope", bad));
+        v.push((Activation::Softplus { beta: 1.0, threshold: bad }, "threshold", bad));
+    }
+    // Finite and > 0.
+    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0, -1e-45, -1.0, -f32::MAX] {
+        v.push((Activation::Elu { alpha: bad }, "alpha", bad));
+        v.push((Activation::Celu { alpha: bad }, "alpha", bad));
+        v.push((Activation::Pelu { a: bad, b: 1.0 }, "a", bad));
+        v.push((Activation::Pelu { a: 1.0, b: bad }, "b", bad));
+        v.push((Activation::Swish { beta: bad }, "beta", bad));
+        v.push((Activation::ESwish { beta: bad }, "beta", bad));
+        v.push((Activation::Softplus { beta: bad, threshold: 20.0 }, "beta", bad));
+    }
+    // Hard-tanh's ends in the wrong order, or equal.
+    v.push((Activation::HardTanh { min: 1.0, max: 1.0 }, "min", 1.0));
+    v.push((Activation::HardTanh { min: 2.0, max: -2.0 }, "min", 2.0));
+    v
+}
+
+#[test]
+fn invalid_parameters_every_activation_and_pass() {
+    let x = xs(50);
+    for (act, name, value) in bad_activations() {
+        for isa in std::iter::once(None).chain(isas().into_iter().map(Some)) {
+            for pass in PASSES {
+                let init: Vec<f32> =
+                    if matches!(pass, Pass::ForwardInplace) { x.clone() } else { vec![SENTINEL; 50] };
+                let mut out = init.clone();
+                let r = call(&act, isa, pass, &x, &x, &mut out);
+                match r {
+                    Err(Error::InvalidParameter { name: got, value: v, expected }) => {
+                        assert_eq!(got, name, "{act:?} {pass:?}");
+                        assert!(
+                            v.to_bits() == (value as f64).to_bits() || (v.is_nan() && value.is_nan()),
+                            "{act:?} {pass:?}: value {v} reported, {value} given"
+                        );
+                        assert!(!expected.is_empty());
+                    }
+                    other => panic!("{act:?} {isa:?} {pass:?}: {other:?}, want InvalidParameter({name})"),
+                }
+                assert_eq!(bits(&out), bits(&init), "{act:?} {isa:?} {pass:?}: written on Err");
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Optimizers: invalid hyperparameters, wrong lengths, an unavailable ISA, state too large.
+// "No state byte changed" is checked on the state's Debug form, which prints every element.
+
+use nnsimd::optim::{
+    Adagrad, AdagradConfig, Adam, AdamConfig, AdamWConfig, Lion, LionConfig, Optimizer, RmsProp,
+    RmsPropConfig, Sgd, SgdConfig,
+};
+
+/// An optimizer whose whole state can be printed.
+trait Stateful: Optimizer + std::fmt::Debug {}
+impl<T: Optimizer + std::fmt::Debug> Stateful for T {}
+
+type Build = Box<dyn Fn(usize) -> Result<Box<dyn Stateful>, Error>>;
+
+fn boxed<T: Stateful + 'static>(r: Result<T, Error>) -> Result<Box<dyn Stateful>, Error> {
+    r.map(|o| Box::new(o) as Box<dyn Stateful>)
+}
+
+/// Every optimizer, in a configuration that uses all of its state.
+fn optimizers() -> Vec<(&'static str, Build)> {
+    vec![
+        ("sgd", Box::new(|n| boxed(Sgd::new(SgdConfig { lr: 0.1, ..Default::default() }, n)))),
+        (
+            "sgd_nesterov",
+            Box::new(|n| {
+                boxed(Sgd::new(
+                    SgdConfig { momentum: 0.9, nesterov: true, weight_decay: 0.01, ..Default::default() },
+                    n,
+                ))
+            }),
+        ),
+        ("adam", Box::new(|n| boxed(Adam::new(AdamConfig { amsgrad: true, ..Default::default() }, n)))),
+        ("adamw", Box::new(|n| boxed(Adam::adamw(AdamWConfig::default(), n)))),
+        ("adagrad", Box::new(|n| boxed(Adagrad::new(AdagradConfig::default(), n)))),
+        (
+            "rmsprop",
+            Box::new(|n| {
+                boxed(RmsProp::new(RmsPropConfig { centered: true, momentum: 0.5, ..Default::default() }, n))
+            }),
+        ),
+        ("lion", Box::new(|n| boxed(Lion::new(LionConfig::default(), n)))),
+    ]
+}
+
+/// One bad call on `o`: it must give `want` and leave params, the step count and the state
+/// (its Debug form) exactly as they were.
+fn assert_step_refused(label: &str, o: &mut dyn Stateful, isa: Isa, p: &mut [f32], g: &[f32], want: Error) {
+    let (before_p, before_state, before_steps) = (bits(p), format!("{o:?}"), o.steps());
+    assert_eq!(o.step_with(isa, p, g), Err(want.clone()), "{label}");
+    assert_eq!(bits(p), before_p, "{label}: params written on {want:?}");
+    assert_eq!(format!("{o:?}"), before_state, "{label}: state changed by {want:?}");
+    assert_eq!(o.steps(), before_steps, "{label}: {want:?} counted as a step");
+}
+
+#[test]
+fn optimizer_step_errors_change_nothing() {
+    for (name, build) in optimizers() {
+        for isa in isas() {
+            for n in [0usize, 1, 37, 2 * nnsimd::parallel::CHUNK + 3] {
+                let mut o = build(n).unwrap();
+                let mut p = xs(n);
+                let g: Vec<f32> = xs(n + 1)[1..].to_vec();
+                o.step_with(isa, &mut p, &g).unwrap();
+                let label = format!("{name} on {isa}, n {n}");
+                for m in [n.saturating_sub(1), n + 1] {
+                    if m == n {
+                        continue;
+                    }
+                    let mut wrong = xs(m);
+                    let want = Error::LengthMismatch { arg: "params", expected: n, found: m };
+                    let before = bits(&wrong);
+                    assert_step_refused(&label, &mut *o, isa, &mut wrong, &g, want);
+                    assert_eq!(bits(&wrong), before);
+                    let want = Error::LengthMismatch { arg: "grads", expected: n, found: m };
+                    assert_step_refused(&label, &mut *o, isa, &mut p, &xs(m), want);
+                }
+                for missing in unavailable() {
+                    assert_step_refused(&label, &mut *o, missing, &mut p, &g, Error::IsaUnavailable(missing));
+                }
+                // Still usable, and at step 2.
+                o.step_with(isa, &mut p, &g).unwrap();
+                assert_eq!(o.steps(), 2, "{label}");
+            }
+        }
+    }
+}
+
+/// A constructor with one hyperparameter set to a bad value: (optimizer, field, value, build).
+type BadConfig = (&'static str, &'static str, f64, Build);
+
+/// Pushes onto `$v`, for each listed field of `$cfg`, the config with that field set to `$bad`.
+macro_rules! bad_fields {
+    ($v:ident, $opt:literal, $new:path, $cfg:ident { $($field:ident),* }, $bad:expr) => {$(
+        let b: f64 = $bad;
+        $v.push(($opt, stringify!($field), b, Box::new(move |n| boxed($new($cfg { $field: b, ..Default::default() }, n)))));
+    )*};
+}
+
+/// Every hyperparameter of every optimizer, out of its range.
+fn bad_configs() -> Vec<BadConfig> {
+    let mut v: Vec<BadConfig> = Vec::new();
+    // lr and the other "finite and >= 0" fields: NaN, infinite, negative.
+    for bad in [f64::NAN, f64::INFINITY, -f64::INFINITY, -1.0, -1e-300] {
+        bad_fields!(v, "sgd", Sgd::new, SgdConfig { lr, momentum, weight_decay }, bad);
+        bad_fields!(v, "adam", Adam::new, AdamConfig { lr, eps, weight_decay }, bad);
+        bad_fields!(v, "adamw", Adam::adamw, AdamWConfig { lr, eps, weight_decay }, bad);
+        bad_fields!(
+            v,
+            "adagrad",
+            Adagrad::new,
+            AdagradConfig { lr, lr_decay, weight_decay, initial_accumulator_value, eps },
+            bad
+        );
+        bad_fields!(v, "rmsprop", RmsProp::new, RmsPropConfig { lr, eps, weight_decay, momentum }, bad);
+        bad_fields!(v, "lion", Lion::new, LionConfig { lr, weight_decay }, bad);
+    }
+    // Betas outside [0, 1).
+    for bad in [f64::NAN, -0.1, 1.0, 1.5, f64::INFINITY] {
+        bad_fields!(v, "adam", Adam::new, AdamConfig { beta1, beta2 }, bad);
+        bad_fields!(v, "adamw", Adam::adamw, AdamWConfig { beta1, beta2 }, bad);
+        bad_fields!(v, "lion", Lion::new, LionConfig { beta1, beta2 }, bad);
+    }
+    // Weights outside [0, 1].
+    for bad in [f64::NAN, -0.1, 1.0 + f64::EPSILON, 2.0] {
+        bad_fields!(v, "sgd", Sgd::new, SgdConfig { dampening }, bad);
+        bad_fields!(v, "rmsprop", RmsProp::new, RmsPropConfig { alpha }, bad);
+    }
+    // Nesterov needs momentum > 0 and no dampening.
+    v.push((
+        "sgd",
+        "momentum",
+        0.0,
+        Box::new(|n| boxed(Sgd::new(SgdConfig { nesterov: true, ..Default::default() }, n))),
+    ));
+    v.push((
+        "sgd",
+        "dampening",
+        0.5,
+        Box::new(|n| {
+            boxed(Sgd::new(
+                SgdConfig { nesterov: true, momentum: 0.9, dampening: 0.5, ..Default::default() },
+                n,
+            ))
+        }),
+    ));
+    v
+}
+
+#[test]
+fn optimizer_invalid_hyperparameters() {
+    for (opt, field, value, build) in bad_configs() {
+        for n in [0, 10] {
+            match build(n) {
+                Err(e @ Error::InvalidParameter { name, value: v, expected }) => {
+                    assert_eq!(name, field, "{opt} {field}={value}: {e:?}");
+                    assert!(v.to_bits() == value.to_bits() || (v.is_nan() && value.is_nan()), "{opt}: {e:?}");
+                    assert!(!expected.is_empty());
+                    let s = e.to_string();
+                    assert!(s.contains(&format!("`{field}`")) && s.contains(expected), "{opt}: {s}");
+                }
+                Err(e) => panic!("{opt} {field}={value}: {e:?}, want InvalidParameter"),
+                Ok(_) => panic!("{opt} {field}={value}: accepted"),
+            }
+        }
+    }
+}
+
+/// State that cannot be allocated is an `OutOfMemory` error, not an abort.
+#[test]
+fn optimizer_state_too_large() {
+    for n in [usize::MAX, usize::MAX / 4 + 1, 1 << 61] {
+        for (name, build) in optimizers() {
+            match build(n) {
+                Err(e) => assert_eq!(e, Error::OutOfMemory { elements: n }, "{name}"),
+                // Plain SGD keeps no state.
+                Ok(o) => assert!(name == "sgd" && o.num_params() == n, "{name}: state of {n} built"),
+            }
+        }
+    }
+}

@@ -1,6 +1,6 @@
 //! Optimizer steps (DESIGN.md §8): golden PyTorch trajectories replayed on every available ISA,
 //! plus properties (bad lengths change nothing, a zero gradient leaves plain SGD unchanged,
-//! results are bitwise identical for 1 and 2 threads).
+//! results are bitwise identical for 1, 2 and 3 threads).
 //!
 //! Golden data: `tests/golden/NAME.json` + `NAME.bin`, copied from `../shared/golden/optim`
 //! (format in its README: little-endian f32 params0, then per step the gradient and the
@@ -375,11 +375,13 @@ fn invalid_hyperparameters() {
     assert!(matches!(e, nnsimd::Error::InvalidParameter { name: "lr", .. }), "{e:?}");
 }
 
+/// Every optimizer on every ISA gives bitwise the same params for 1, 2 and 3 threads, on a
+/// length that splits into several chunks (and a partial last one).
 #[cfg(feature = "rayon")]
 #[test]
-fn one_and_two_threads_bitwise_identical() {
-    let n = 100_000;
-    let run = |threads: usize| {
+fn one_two_and_three_threads_bitwise_identical() {
+    let n = 6 * nnsimd::parallel::CHUNK + 1001;
+    let run = |threads: usize, isa: Isa| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
             all_optimizers(n)
@@ -387,15 +389,19 @@ fn one_and_two_threads_bitwise_identical() {
                 .map(|(name, mut opt)| {
                     let mut p = values(n, 7);
                     for t in 0..3 {
-                        opt.step(&mut p, &values(n, 8 + t)).unwrap();
+                        opt.step_with(isa, &mut p, &values(n, 8 + t)).unwrap();
                     }
                     (name, p.iter().map(|x| x.to_bits()).collect::<Vec<u32>>())
                 })
                 .collect::<Vec<_>>()
         })
     };
-    let (one, two) = (run(1), run(2));
-    for ((name, a), (_, b)) in one.iter().zip(&two) {
-        assert!(a == b, "{name}: 1 and 2 threads differ");
+    for isa in Isa::available() {
+        let one = run(1, isa);
+        for threads in [2, 3] {
+            for ((name, a), (_, b)) in one.iter().zip(&run(threads, isa)) {
+                assert!(a == b, "{name} on {isa}: 1 and {threads} threads differ");
+            }
+        }
     }
 }
