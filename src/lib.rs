@@ -20,7 +20,10 @@
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
+// `unsafe` stays in small blocks (SIMD intrinsics, the feature-checked entry points), each
+// with a `// SAFETY:` comment that clippy enforces; unsafe fns state their contract.
 #![forbid(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 pub mod activation;
 mod error;

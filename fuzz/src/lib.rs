@@ -4,6 +4,8 @@
 //! The oracles and acceptance rules are the test suite's own (`tests/common`, included below),
 //! so the targets hold kernels to exactly the bounds `cargo test` does.
 
+#![forbid(unsafe_code)]
+
 #[path = "../../tests/common/mod.rs"]
 pub mod common;
 
