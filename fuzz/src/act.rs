@@ -153,9 +153,10 @@ pub fn forward_agree(a: &Activation, y: f32, y0: f32) -> bool {
 /// Two backward results (an ISA's, the scalar backend's) within what two results that each
 /// pass `backward_dy_ok` may differ by: each is dy·g rounded (±1 ULP) with g within 8 ULP of
 /// f', so |dx − dx0| ≤ (2·8 + 2·2)·2^-23·max(|dx|, |dx0|), plus 2^-149 per ULP where f' or dx is
-/// subnormal, plus 2·2^-23·|dy| near a root of f' (the absolute rule). NaN agrees only with NaN.
+/// subnormal, plus 2·2^-23·|dy| near a root of f' (the absolute rule). NaN agrees only with NaN
+/// (of any sign and payload).
 pub fn backward_agree(a: &Activation, x: f32, dy: f32, dx: f32, dx0: f32) -> bool {
-    if !dy_in_domain(dy) || dx.to_bits() == dx0.to_bits() {
+    if !dy_in_domain(dy) || dx.to_bits() == dx0.to_bits() || (dx.is_nan() && dx0.is_nan()) {
         return true;
     }
     if dx.is_nan() || dx0.is_nan() {
