@@ -46,12 +46,14 @@ impl Default for RmsPropConfig {
 /// ```text
 /// g ← −g if maximize;  g ← g + λ·p if λ ≠ 0
 /// v ← α·v + (1 − α)·g²
-/// centered: ḡ ← ḡ + (1 − α)·(g − ḡ),  d ← √(v − ḡ²) + ε;   else d ← √v + ε
+/// centered: ḡ ← ḡ + (1 − α)·(g − ḡ),  d ← √max(v − ḡ², 0) + ε;   else d ← √v + ε
 /// μ > 0:    b ← μ·b + g/d,  p ← p − lr·b;                   else p ← p − lr·g/d
 /// ```
 ///
 /// ε is added after the square root; with momentum the buffer holds g/d. The state is v, then
-/// ḡ if centered, then b if μ > 0.
+/// ḡ if centered, then b if μ > 0. Centered, v − ḡ² (a variance, ≥ 0 exactly) cancels when the
+/// gradient is steady and can round below 0; PyTorch then takes √ of it and gives NaN, here it
+/// is clamped to 0 (the step is then lr·g/ε, the limit of the exact formula).
 #[derive(Clone, Debug)]
 pub struct RmsProp {
     cfg: RmsPropConfig,
@@ -105,7 +107,8 @@ impl<const N: usize> Update<N> for Kernel {
         let avg = if self.centered {
             let ga = s.fma(c, s.sub(g, st[1]), st[1]);
             st[1] = ga;
-            s.sqrt(s.sub(v, s.mul(ga, ga)))
+            // v − ḡ² ≥ 0 exactly, but may round below 0 when it cancels (steady gradients).
+            s.sqrt(s.max(s.sub(v, s.mul(ga, ga)), s.splat(0.0)))
         } else {
             s.sqrt(v)
         };
