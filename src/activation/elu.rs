@@ -13,7 +13,10 @@
 
 use crate::kernel::Kernel;
 use crate::math::exp::{exp_parts, expm1};
-use crate::simd::{Pair, Simd, two_prod};
+use crate::simd::{Pair, Simd, abs, two_prod};
+
+/// 2^-24: below it in magnitude, e^u − 1 rounds to u.
+const TINY_U: f32 = 1.0 / 16_777_216.0;
 
 /// SELU's λ.
 pub const SELU_LAMBDA: f64 = 1.050_700_987_355_480_5;
@@ -65,6 +68,10 @@ impl Kernel for ExpLinear {
         let pos = s.mul(s.splat(self.pos), x);
         let u = s.mul(x, s.splat(self.inv_b.hi));
         let neg = s.mul(s.splat(self.neg), expm1(s, u));
+        // Where |u| < 2^-24, e^u − 1 = u to half an ULP, and u may be subnormal, its rounding
+        // then a large relative error that s₋ would multiply: take (s₋/b)·x, rounded once.
+        let tiny = s.lt(abs(s, u), s.splat(TINY_U));
+        let neg = s.select(tiny, s.mul(s.splat(self.neg_over_b), x), neg);
         s.select(s.lt(s.splat(0.0), x), pos, neg)
     }
 

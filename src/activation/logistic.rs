@@ -86,8 +86,18 @@ impl<const UNIT: bool> Kernel for Swish<UNIT> {
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         let t = swish_terms::<S, UNIT>(s, self.beta, self.x_max, x);
         let num = s.select(t.neg_u, s.mul(t.xc, t.p), x);
-        let y = scale_where(s, t.neg_u, s.div(num, s.add(s.splat(1.0), t.v)), t.n);
-        s.mul(s.splat(self.c), y)
+        let a = s.add(s.splat(1.0), t.v);
+        if self.c == 1.0 {
+            return scale_where(s, t.neg_u, s.div(num, a), t.n);
+        }
+        // E-Swish: c goes in before the last rounding (the division for tiny x, the scaling by
+        // 2^n for very negative x), which may fall in the subnormals, where c times its error
+        // would be several ULP; last only where c·num overflows (c beyond ~1e36).
+        let c = s.splat(self.c);
+        let cnum = s.mul(c, num);
+        let early = scale_where(s, t.neg_u, s.div(cnum, a), t.n);
+        let late = s.mul(c, scale_where(s, t.neg_u, s.div(num, a), t.n));
+        s.select(s.lt(abs(s, cnum), s.splat(f32::INFINITY)), early, late)
     }
 
     #[inline(always)]
