@@ -401,6 +401,42 @@ fn subnormal_inputs_with_large_and_small_parameters() {
     assert!(fails.is_empty(), "{} failures:\n{}", fails.len(), fails.join("\n"));
 }
 
+/// Parameters near f32::MAX: the portable tier (no FMA) splits β·x exactly with Veltkamp's
+/// split, whose 4097·β overflowed past 2^115 and made NaN (found by activation_diff:
+/// Softplus(β = 1.3693595e38) backward at x = 0, dy = 0 gave NaN on portable, 0 on scalar).
+#[test]
+fn huge_parameters() {
+    let acts = [
+        Activation::Softplus { beta: 1.369_359_5e38, threshold: 0.000_121_481_72 },
+        Activation::Softplus { beta: f32::MAX, threshold: 20.0 },
+        Activation::Swish { beta: 1e38 },
+        Activation::Swish { beta: 3e35 },
+    ];
+    let xs = [0.0f32, -0.0, 1e-45, -1e-45, 1e-38, -1e-38, 1e-30, -1e-30, 1.0, -1.0, 100.0, -100.0];
+    let mut fails = Vec::new();
+    for act in &acts {
+        for isa in isas() {
+            for &x in &xs {
+                let want = reference::forward(act, x as f64).unwrap();
+                let y = run_forward(act, isa, x);
+                if ulp_distance(y, want) > forward_bound(act) {
+                    fails.push(format!("{act:?} {isa} f({}) = {}, want {want:e}", show(x), show(y)));
+                }
+                let d = reference::derivative(act, x as f64).unwrap();
+                let dx = run_backward(act, isa, x, 1.0);
+                if !reference::backward_ok(act, x, dx, d) {
+                    fails.push(format!("{act:?} {isa} f'({}) = {}, want {d:e}", show(x), show(dx)));
+                }
+                let dx = run_backward(act, isa, x, 0.0);
+                if dx != 0.0 {
+                    fails.push(format!("{act:?} {isa} backward x={} dy=0: {}", show(x), show(dx)));
+                }
+            }
+        }
+    }
+    assert!(fails.is_empty(), "{} failures:\n{}", fails.len(), fails.join("\n"));
+}
+
 /// The oracle itself at the edges: `reference::forward`/`derivative` at ±inf, rounded to f32
 /// (the reference is defined as its f32 rounding, DESIGN.md §5), must give the limits of the
 /// definitions, zeros with their sign; −0 kept; NaN for NaN. (A failure here is a bug in

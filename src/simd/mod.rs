@@ -144,11 +144,17 @@ pub(crate) fn two_prod<S: Simd>(s: S, a: S::V, b: S::V) -> (S::V, S::V) {
     }
 }
 
-/// Veltkamp's split of `a` into two halves of 12 significant bits each (|a| < 2^115).
+/// Veltkamp's split of a finite `a` into two halves of 12 significant bits each. 4097·a
+/// overflows past 2^115 (a parameter such as softplus's β can be near f32::MAX), so beyond
+/// 2^100 the halves come from truncation instead: the significand's low 12 bits cleared,
+/// which is exact and cannot overflow.
 #[inline(always)]
 fn split<S: Simd>(s: S, a: S::V) -> (S::V, S::V) {
+    const BIG: f32 = 1.267_650_6e30; // 2^100
     let c = s.mul(s.splat(4097.0), a);
     let hi = s.sub(c, s.sub(c, a));
+    let truncated = s.and(a, s.splat(f32::from_bits(0xffff_f000)));
+    let hi = s.select(s.lt(s.splat(BIG), abs(s, a)), truncated, hi);
     (hi, s.sub(a, hi))
 }
 
