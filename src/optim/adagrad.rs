@@ -89,7 +89,7 @@ impl Update<1> for Kernel {
         let sum = s.fma(g, g, st[0]);
         st[0] = sum;
         let std = s.add(s.sqrt(sum), s.splat(self.eps));
-        s.fma(s.splat(self.neg_clr), s.div(g, std), p)
+        s.fma(s.splat(self.neg_clr), s.div_fast(g, std), p)
     }
 }
 

@@ -99,6 +99,21 @@ impl Simd for Avx512 {
         unsafe { _mm512_max_ps(b, a) }
     }
     #[inline(always)]
+    fn div_fast(self, a: __m512, b: __m512) -> __m512 {
+        // q0 = a·rcp14(b) is within 2^-14 and exact in the special cases (rcp14 gives ±inf for
+        // ±0 and ±0 for ±inf); one correction with the residual a − b·q0 (exact from the FMA)
+        // takes it to within 1 ULP. Where that gives NaN (the special cases and an overflowing
+        // quotient, where the residual is infinite or NaN), q0 stands.
+        // SAFETY: AVX-512F is available.
+        unsafe {
+            let r = _mm512_rcp14_ps(b);
+            let q0 = _mm512_mul_ps(a, r);
+            let e = _mm512_fnmadd_ps(b, q0, a);
+            let q = _mm512_fmadd_ps(e, r, q0);
+            _mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_UNORD_Q>(q, q), q, q0)
+        }
+    }
+    #[inline(always)]
     fn pow2i(self, n: __m512) -> __m512 {
         self.scale(self.splat(1.0), n)
     }

@@ -63,6 +63,7 @@ impl<S: Simd> Simd for X2<S> {
         sub(a, b);
         mul(a, b);
         div(a, b);
+        div_fast(a, b);
         sqrt(a);
         fma(a, b, c);
         min(a, b);
