@@ -1,6 +1,7 @@
 //! Adagrad with learning-rate decay, weight decay and maximize.
 
-use super::{Optimizer, check_step, filled, non_negative, run};
+use super::state::{State, state_methods};
+use super::{Optimizer, filled, non_negative, run};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
@@ -50,8 +51,7 @@ impl Default for AdagradConfig {
 #[derive(Clone, Debug)]
 pub struct Adagrad {
     cfg: AdagradConfig,
-    len: usize,
-    steps: u64,
+    state: State,
     sum: Vec<f32>,
 }
 
@@ -64,7 +64,7 @@ impl Adagrad {
         non_negative("initial_accumulator_value", cfg.initial_accumulator_value)?;
         non_negative("eps", cfg.eps)?;
         let sum = filled(len, cfg.initial_accumulator_value as f32)?;
-        Ok(Adagrad { cfg, len, steps: 0, sum })
+        Ok(Adagrad { cfg, state: State::new(len), sum })
     }
 
     /// The hyperparameters.
@@ -95,9 +95,8 @@ impl Update<1> for Kernel {
 
 impl Optimizer for Adagrad {
     fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        let isa = check_step(isa, self.len, params, grads)?;
+        let (isa, t) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
-        let t = self.steps.saturating_add(1);
         let k = Kernel {
             maximize: c.maximize,
             wd: c.weight_decay as f32,
@@ -105,15 +104,9 @@ impl Optimizer for Adagrad {
             neg_clr: (-c.lr / (1.0 + (t - 1) as f64 * c.lr_decay)) as f32,
         };
         run(isa, &k, params, grads, [&mut self.sum[..]]);
-        self.steps = t;
+        self.state.finish(t);
         Ok(())
     }
 
-    fn num_params(&self) -> usize {
-        self.len
-    }
-
-    fn steps(&self) -> u64 {
-        self.steps
-    }
+    state_methods!();
 }

@@ -1,6 +1,7 @@
 //! Adam (with L2 weight decay and AMSGrad) and AdamW (decoupled weight decay), one kernel.
 
-use super::{Optimizer, beta, check_step, filled, non_negative, run};
+use super::state::{State, state_methods};
+use super::{Optimizer, beta, filled, non_negative, run};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
@@ -94,8 +95,7 @@ impl Default for AdamWConfig {
 pub struct Adam {
     cfg: AdamConfig,
     decoupled: bool,
-    len: usize,
-    steps: u64,
+    state: State,
     m: Vec<f32>,
     v: Vec<f32>,
     vmax: Vec<f32>,
@@ -122,7 +122,7 @@ impl Adam {
         let m = filled(len, 0.0)?;
         let v = filled(len, 0.0)?;
         let vmax = if cfg.amsgrad { filled(len, 0.0)? } else { Vec::new() };
-        Ok(Adam { cfg, decoupled, len, steps: 0, m, v, vmax })
+        Ok(Adam { cfg, decoupled, state: State::new(len), m, v, vmax })
     }
 
     /// The hyperparameters (for AdamW, `weight_decay` is the decoupled one).
@@ -182,9 +182,8 @@ impl<const N: usize> Update<N> for Kernel {
 
 impl Optimizer for Adam {
     fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        let isa = check_step(isa, self.len, params, grads)?;
+        let (isa, t) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
-        let t = self.steps.saturating_add(1);
         let bc1 = 1.0 - c.beta1.powf(t as f64);
         let bc2 = 1.0 - c.beta2.powf(t as f64);
         let k = Kernel {
@@ -204,15 +203,9 @@ impl Optimizer for Adam {
         } else {
             run(isa, &k, params, grads, [&mut self.m[..], &mut self.v[..]]);
         }
-        self.steps = t;
+        self.state.finish(t);
         Ok(())
     }
 
-    fn num_params(&self) -> usize {
-        self.len
-    }
-
-    fn steps(&self) -> u64 {
-        self.steps
-    }
+    state_methods!();
 }

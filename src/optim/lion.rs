@@ -1,6 +1,7 @@
 //! Lion (Chen et al., 2023, "Symbolic Discovery of Optimization Algorithms").
 
-use super::{Optimizer, beta, check_step, filled, non_negative, run};
+use super::state::{State, state_methods};
+use super::{Optimizer, beta, filled, non_negative, run};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
@@ -44,8 +45,7 @@ impl Default for LionConfig {
 #[derive(Clone, Debug)]
 pub struct Lion {
     cfg: LionConfig,
-    len: usize,
-    steps: u64,
+    state: State,
     m: Vec<f32>,
 }
 
@@ -57,7 +57,7 @@ impl Lion {
         beta("beta2", cfg.beta2)?;
         non_negative("weight_decay", cfg.weight_decay)?;
         let m = filled(len, 0.0)?;
-        Ok(Lion { cfg, len, steps: 0, m })
+        Ok(Lion { cfg, state: State::new(len), m })
     }
 
     /// The hyperparameters.
@@ -96,7 +96,7 @@ impl Update<1> for Kernel {
 
 impl Optimizer for Lion {
     fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        let isa = check_step(isa, self.len, params, grads)?;
+        let (isa, t) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
         let k = Kernel {
             maximize: c.maximize,
@@ -108,15 +108,9 @@ impl Optimizer for Lion {
             neg_lr: -c.lr as f32,
         };
         run(isa, &k, params, grads, [&mut self.m[..]]);
-        self.steps = self.steps.saturating_add(1);
+        self.state.finish(t);
         Ok(())
     }
 
-    fn num_params(&self) -> usize {
-        self.len
-    }
-
-    fn steps(&self) -> u64 {
-        self.steps
-    }
+    state_methods!();
 }

@@ -22,6 +22,7 @@ mod adam;
 mod lion;
 mod rmsprop;
 mod sgd;
+mod state;
 
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig, AdamWConfig};

@@ -1,6 +1,7 @@
 //! RMSprop, plain or centered, with momentum, weight decay and maximize.
 
-use super::{Optimizer, check_step, filled, non_negative, run, unit};
+use super::state::{State, state_methods};
+use super::{Optimizer, filled, non_negative, run, unit};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
@@ -55,8 +56,7 @@ impl Default for RmsPropConfig {
 #[derive(Clone, Debug)]
 pub struct RmsProp {
     cfg: RmsPropConfig,
-    len: usize,
-    steps: u64,
+    state: State,
     square_avg: Vec<f32>,
     grad_avg: Vec<f32>,
     buf: Vec<f32>,
@@ -73,7 +73,7 @@ impl RmsProp {
         let square_avg = filled(len, 0.0)?;
         let grad_avg = if cfg.centered { filled(len, 0.0)? } else { Vec::new() };
         let buf = if cfg.momentum > 0.0 { filled(len, 0.0)? } else { Vec::new() };
-        Ok(RmsProp { cfg, len, steps: 0, square_avg, grad_avg, buf })
+        Ok(RmsProp { cfg, state: State::new(len), square_avg, grad_avg, buf })
     }
 
     /// The hyperparameters.
@@ -124,7 +124,7 @@ impl<const N: usize> Update<N> for Kernel {
 
 impl Optimizer for RmsProp {
     fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        let isa = check_step(isa, self.len, params, grads)?;
+        let (isa, t) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
         let k = Kernel {
             maximize: c.maximize,
@@ -143,15 +143,9 @@ impl Optimizer for RmsProp {
             (false, true) => run(isa, &k, params, grads, [v, b]),
             (true, true) => run(isa, &k, params, grads, [v, ga, b]),
         }
-        self.steps = self.steps.saturating_add(1);
+        self.state.finish(t);
         Ok(())
     }
 
-    fn num_params(&self) -> usize {
-        self.len
-    }
-
-    fn steps(&self) -> u64 {
-        self.steps
-    }
+    state_methods!();
 }

@@ -1,6 +1,7 @@
 //! SGD with momentum, dampening, Nesterov, weight decay and maximize.
 
-use super::{Optimizer, check_step, filled, non_negative, run, unit};
+use super::state::{State, state_methods};
+use super::{Optimizer, filled, non_negative, run, unit};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
@@ -51,8 +52,7 @@ impl Default for SgdConfig {
 #[derive(Clone, Debug)]
 pub struct Sgd {
     cfg: SgdConfig,
-    len: usize,
-    steps: u64,
+    state: State,
     buf: Vec<f32>,
 }
 
@@ -78,7 +78,7 @@ impl Sgd {
             });
         }
         let buf = if cfg.momentum != 0.0 { filled(len, 0.0)? } else { Vec::new() };
-        Ok(Sgd { cfg, len, steps: 0, buf })
+        Ok(Sgd { cfg, state: State::new(len), buf })
     }
 
     /// The hyperparameters.
@@ -129,7 +129,7 @@ impl Update<1> for Kernel {
 
 impl Optimizer for Sgd {
     fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        let isa = check_step(isa, self.len, params, grads)?;
+        let (isa, t) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
         let k = Kernel {
             neg_lr: -c.lr as f32,
@@ -137,7 +137,7 @@ impl Optimizer for Sgd {
             maximize: c.maximize,
             momentum: c.momentum as f32,
             keep: (1.0 - c.dampening) as f32,
-            first: self.steps == 0,
+            first: t == 1,
             nesterov: c.nesterov,
         };
         if c.momentum != 0.0 {
@@ -145,15 +145,9 @@ impl Optimizer for Sgd {
         } else {
             run(isa, &k, params, grads, []);
         }
-        self.steps += 1;
+        self.state.finish(t);
         Ok(())
     }
 
-    fn num_params(&self) -> usize {
-        self.len
-    }
-
-    fn steps(&self) -> u64 {
-        self.steps
-    }
+    state_methods!();
 }
