@@ -12,8 +12,8 @@
 
 use nnsimd::Isa;
 use nnsimd::optim::{
-    Adagrad, AdagradConfig, Adam, AdamConfig, AdamWConfig, Lion, LionConfig, Optimizer, RmsProp,
-    RmsPropConfig, Sgd, SgdConfig,
+    Adadelta, AdadeltaConfig, Adagrad, AdagradConfig, Adam, AdamConfig, AdamWConfig, Adamax, AdamaxConfig,
+    Lion, LionConfig, NAdam, NAdamConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -192,6 +192,58 @@ fn build(case: &Case) -> Option<Box<dyn Optimizer>> {
                 .unwrap(),
             )
         }
+        "adadelta" => {
+            let d = AdadeltaConfig::default();
+            Box::new(
+                Adadelta::new(
+                    AdadeltaConfig {
+                        lr: get("lr", d.lr),
+                        rho: get("rho", d.rho),
+                        eps: get("eps", d.eps),
+                        weight_decay: get("weight_decay", d.weight_decay),
+                        maximize: flag("maximize"),
+                    },
+                    n,
+                )
+                .unwrap(),
+            )
+        }
+        "adamax" => {
+            let d = AdamaxConfig::default();
+            Box::new(
+                Adamax::new(
+                    AdamaxConfig {
+                        lr: get("lr", d.lr),
+                        beta1: get("beta1", d.beta1),
+                        beta2: get("beta2", d.beta2),
+                        eps: get("eps", d.eps),
+                        weight_decay: get("weight_decay", d.weight_decay),
+                        maximize: flag("maximize"),
+                    },
+                    n,
+                )
+                .unwrap(),
+            )
+        }
+        "nadam" => {
+            let d = NAdamConfig::default();
+            Box::new(
+                NAdam::new(
+                    NAdamConfig {
+                        lr: get("lr", d.lr),
+                        beta1: get("beta1", d.beta1),
+                        beta2: get("beta2", d.beta2),
+                        eps: get("eps", d.eps),
+                        weight_decay: get("weight_decay", d.weight_decay),
+                        momentum_decay: get("momentum_decay", d.momentum_decay),
+                        decoupled_weight_decay: flag("decoupled_weight_decay"),
+                        maximize: flag("maximize"),
+                    },
+                    n,
+                )
+                .unwrap(),
+            )
+        }
         _ => return None,
     })
 }
@@ -222,6 +274,21 @@ fn replay(case: &Case, data: &[f32], isa: Isa) -> f64 {
     worst
 }
 
+/// The thread counts the replays run on (a case of 1000 parameters stays on the calling
+/// thread whatever the pool; `one_and_two_threads_bitwise_identical` covers the split).
+const THREADS: [usize; 2] = [1, 2];
+
+/// `f()` in a rayon pool of `threads` threads (directly without the `rayon` feature).
+fn on_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    #[cfg(feature = "rayon")]
+    return rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(f);
+    #[cfg(not(feature = "rayon"))]
+    {
+        let _ = threads;
+        f()
+    }
+}
+
 #[test]
 fn golden_trajectories() {
     let mut names: Vec<String> = std::fs::read_dir(golden_dir())
@@ -236,13 +303,15 @@ fn golden_trajectories() {
             println!("{name:18} ({}) not implemented yet: skipped", case.optimizer);
             continue;
         }
-        for isa in Isa::available() {
-            let worst = replay(&case, &data, isa);
-            println!("{name:18} {isa:9} worst {worst:.4} of tolerance");
+        for threads in THREADS {
+            for isa in Isa::available() {
+                let worst = on_threads(threads, || replay(&case, &data, isa));
+                println!("{name:18} {isa:9} {threads} thread(s): worst {worst:.4} of tolerance");
+            }
         }
         replayed += 1;
     }
-    assert!(replayed >= 8, "only {replayed} golden cases replayed");
+    assert!(replayed >= 12, "only {replayed} golden cases replayed");
 }
 
 /// A deterministic mix of values for the property tests (exact zeros included).
@@ -297,6 +366,28 @@ fn all_optimizers(n: usize) -> Vec<(&'static str, Box<dyn Optimizer>)> {
             ),
         ),
         ("lion", Box::new(Lion::new(LionConfig { weight_decay: 0.1, ..Default::default() }, n).unwrap())),
+        (
+            "adadelta",
+            Box::new(
+                Adadelta::new(AdadeltaConfig { weight_decay: 0.1, maximize: true, ..Default::default() }, n)
+                    .unwrap(),
+            ),
+        ),
+        (
+            "adamax",
+            Box::new(Adamax::new(AdamaxConfig { weight_decay: 0.1, ..Default::default() }, n).unwrap()),
+        ),
+        ("nadam", Box::new(NAdam::new(NAdamConfig { weight_decay: 0.1, ..Default::default() }, n).unwrap())),
+        (
+            "nadam_decoupled",
+            Box::new(
+                NAdam::new(
+                    NAdamConfig { weight_decay: 0.1, decoupled_weight_decay: true, ..Default::default() },
+                    n,
+                )
+                .unwrap(),
+            ),
+        ),
     ]
 }
 
@@ -371,6 +462,12 @@ fn invalid_hyperparameters() {
     assert!(RmsProp::new(RmsPropConfig { alpha: 1.5, ..Default::default() }, n).is_err());
     assert!(RmsProp::new(RmsPropConfig { momentum: -0.5, ..Default::default() }, n).is_err());
     assert!(Lion::new(LionConfig { beta2: 1.0, ..Default::default() }, n).is_err());
+    assert!(Adadelta::new(AdadeltaConfig { rho: 1.5, ..Default::default() }, n).is_err());
+    assert!(Adadelta::new(AdadeltaConfig { eps: f64::NAN, ..Default::default() }, n).is_err());
+    assert!(Adamax::new(AdamaxConfig { beta1: 1.0, ..Default::default() }, n).is_err());
+    assert!(Adamax::new(AdamaxConfig { lr: f64::INFINITY, ..Default::default() }, n).is_err());
+    assert!(NAdam::new(NAdamConfig { momentum_decay: -0.1, ..Default::default() }, n).is_err());
+    assert!(NAdam::new(NAdamConfig { beta2: 1.0, ..Default::default() }, n).is_err());
     let e = Adam::new(AdamConfig { lr: -1.0, ..Default::default() }, n).unwrap_err();
     assert!(matches!(e, nnsimd::Error::InvalidParameter { name: "lr", .. }), "{e:?}");
 }

@@ -17,16 +17,22 @@
 //! NaN: the updates are element-wise, so a NaN gradient poisons only its own parameter and
 //! state elements.
 
+mod adadelta;
 mod adagrad;
 mod adam;
+mod adamax;
 mod lion;
+mod nadam;
 mod rmsprop;
 mod sgd;
 mod state;
 
+pub use adadelta::{Adadelta, AdadeltaConfig};
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig, AdamWConfig};
+pub use adamax::{Adamax, AdamaxConfig};
 pub use lion::{Lion, LionConfig};
+pub use nadam::{NAdam, NAdamConfig};
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use sgd::{Sgd, SgdConfig};
 
