@@ -13,7 +13,7 @@
 use nnsimd::Isa;
 use nnsimd::optim::{
     Adadelta, AdadeltaConfig, Adagrad, AdagradConfig, Adam, AdamConfig, AdamWConfig, Adamax, AdamaxConfig,
-    Lion, LionConfig, NAdam, NAdamConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
+    Checkpoint, Lion, LionConfig, NAdam, NAdamConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -494,5 +494,117 @@ fn one_and_two_threads_bitwise_identical() {
     let (one, two) = (run(1), run(2));
     for ((name, a), (_, b)) in one.iter().zip(&two) {
         assert!(a == b, "{name}: 1 and 2 threads differ");
+    }
+}
+
+/// An exported state copied into owned memory, as a checkpoint file would hold it.
+struct Saved {
+    steps: u64,
+    scalars: Vec<(String, f64)>,
+    buffers: Vec<(String, Vec<f32>)>,
+}
+
+impl Saved {
+    fn of(opt: &dyn Optimizer) -> Saved {
+        let c = opt.export();
+        Saved {
+            steps: c.steps,
+            scalars: c.scalars.iter().map(|&(k, v)| (k.to_string(), v)).collect(),
+            buffers: c.buffers.iter().map(|&(k, b)| (k.to_string(), b.to_vec())).collect(),
+        }
+    }
+
+    fn checkpoint(&self) -> Checkpoint<'_> {
+        Checkpoint {
+            steps: self.steps,
+            scalars: self.scalars.iter().map(|(k, v)| (k.as_str(), *v)).collect(),
+            buffers: self.buffers.iter().map(|(k, b)| (k.as_str(), &b[..])).collect(),
+        }
+    }
+}
+
+fn bits(x: &[f32]) -> Vec<u32> {
+    x.iter().map(|v| v.to_bits()).collect()
+}
+
+#[test]
+fn checkpoint_and_resume_is_exact() {
+    let (n, k, more) = (1003, 4, 3);
+    for isa in Isa::available() {
+        for ((name, mut whole), (_, mut first)) in all_optimizers(n).into_iter().zip(all_optimizers(n)) {
+            let mut p = values(n, 21);
+            for t in 0..k {
+                let g = values(n, 30 + t);
+                whole.step_with(isa, &mut p, &g).unwrap();
+            }
+            let mut q = values(n, 21);
+            for t in 0..k {
+                first.step_with(isa, &mut q, &values(n, 30 + t)).unwrap();
+            }
+            let saved = Saved::of(&*first);
+            assert_eq!(saved.steps, k);
+            drop(first);
+            // A fresh optimizer of the same configuration resumes from the saved state.
+            let (_, mut resumed) = all_optimizers(n).into_iter().find(|(m, _)| *m == name).unwrap();
+            resumed.import(&saved.checkpoint()).unwrap();
+            assert_eq!(resumed.steps(), k, "{name}");
+            for t in k..k + more {
+                let g = values(n, 30 + t);
+                whole.step_with(isa, &mut p, &g).unwrap();
+                resumed.step_with(isa, &mut q, &g).unwrap();
+            }
+            assert!(bits(&p) == bits(&q), "{name} on {isa}: resumed run differs");
+            assert_eq!(whole.export(), resumed.export(), "{name} on {isa}: states differ");
+        }
+    }
+}
+
+#[test]
+fn bad_imports_change_nothing() {
+    let n = 40;
+    for (name, mut opt) in all_optimizers(n) {
+        let mut p = values(n, 1);
+        opt.step(&mut p, &values(n, 2)).unwrap();
+        let good = Saved::of(&*opt);
+        let mut bad: Vec<(&str, Saved)> = Vec::new();
+        let mut s = Saved::of(&*opt);
+        s.buffers.push(("extra".into(), vec![0.0; n]));
+        bad.push(("one buffer too many", s));
+        let mut s = Saved::of(&*opt);
+        s.scalars.push(("extra".into(), 1.0));
+        bad.push(("one scalar too many", s));
+        if !good.buffers.is_empty() {
+            let mut s = Saved::of(&*opt);
+            s.buffers.pop();
+            bad.push(("one buffer too few", s));
+            let mut s = Saved::of(&*opt);
+            s.buffers[0].1.pop();
+            bad.push(("a short buffer", s));
+            let mut s = Saved::of(&*opt);
+            s.buffers.last_mut().unwrap().1.push(0.0);
+            bad.push(("a long buffer", s));
+            let mut s = Saved::of(&*opt);
+            s.buffers[0].0.push('x');
+            bad.push(("a renamed buffer", s));
+        }
+        if !good.scalars.is_empty() {
+            let mut s = Saved::of(&*opt);
+            s.scalars[0].1 = f64::NAN;
+            bad.push(("a NaN scalar", s));
+            let mut s = Saved::of(&*opt);
+            s.scalars[0].0 = "mu".into();
+            bad.push(("a renamed scalar", s));
+        }
+        for (what, mut s) in bad {
+            s.steps = 99;
+            for b in &mut s.buffers {
+                b.1.iter_mut().for_each(|x| *x = 7.0);
+            }
+            assert!(opt.import(&s.checkpoint()).is_err(), "{name}: {what} accepted");
+            let now = Saved::of(&*opt);
+            assert_eq!(now.steps, good.steps, "{name}: {what} changed the step count");
+            assert_eq!(now.scalars, good.scalars, "{name}: {what} changed a scalar");
+            assert_eq!(now.buffers, good.buffers, "{name}: {what} changed a buffer");
+        }
     }
 }

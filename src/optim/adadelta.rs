@@ -1,13 +1,12 @@
 //! Adadelta (Zeiler, 2012) with weight decay and maximize.
 
 use super::state::{State, state_methods};
-use super::{Optimizer, filled, non_negative, run, unit};
+use super::{Optimizer, non_negative, run, unit};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
 use crate::simd::Simd;
 use crate::simd::neg;
-use std::vec::Vec;
 
 /// Adadelta's hyperparameters, PyTorch `torch.optim.Adadelta` names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -41,13 +40,12 @@ impl Default for AdadeltaConfig {
 /// ```
 ///
 /// ε is inside both square roots, and u (the running mean of squared steps) enters δ before it
-/// is updated, as in PyTorch. The state is `[v, u]` (PyTorch's `square_avg`, `acc_delta`).
+/// is updated, as in PyTorch. Exported state ([`Optimizer::export`]):
+/// `square_avg` (v), `acc_delta` (u).
 #[derive(Clone, Debug)]
 pub struct Adadelta {
     cfg: AdadeltaConfig,
     state: State,
-    square_avg: Vec<f32>,
-    acc_delta: Vec<f32>,
 }
 
 impl Adadelta {
@@ -57,9 +55,8 @@ impl Adadelta {
         unit("rho", cfg.rho)?;
         non_negative("eps", cfg.eps)?;
         non_negative("weight_decay", cfg.weight_decay)?;
-        let square_avg = filled(len, 0.0)?;
-        let acc_delta = filled(len, 0.0)?;
-        Ok(Adadelta { cfg, state: State::new(len), square_avg, acc_delta })
+        let state = State::new(len, [("square_avg", 0.0), ("acc_delta", 0.0)])?;
+        Ok(Adadelta { cfg, state })
     }
 
     /// The hyperparameters.
@@ -105,7 +102,7 @@ impl Optimizer for Adadelta {
             eps: c.eps as f32,
             neg_lr: -c.lr as f32,
         };
-        run(isa, &k, params, grads, [&mut self.square_avg[..], &mut self.acc_delta[..]]);
+        run(isa, &k, params, grads, self.state.buffers());
         self.state.finish(t);
         Ok(())
     }

@@ -1,13 +1,12 @@
 //! Adagrad with learning-rate decay, weight decay and maximize.
 
 use super::state::{State, state_methods};
-use super::{Optimizer, filled, non_negative, run};
+use super::{Optimizer, non_negative, run};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
 use crate::simd::Simd;
 use crate::simd::neg;
-use std::vec::Vec;
 
 /// Adagrad's hyperparameters, PyTorch `torch.optim.Adagrad` names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -48,11 +47,11 @@ impl Default for AdagradConfig {
 /// ```
 ///
 /// ε is added after the square root; the effective learning rate is computed in f64.
+/// Exported state ([`Optimizer::export`]): `sum` (s).
 #[derive(Clone, Debug)]
 pub struct Adagrad {
     cfg: AdagradConfig,
     state: State,
-    sum: Vec<f32>,
 }
 
 impl Adagrad {
@@ -63,8 +62,8 @@ impl Adagrad {
         non_negative("weight_decay", cfg.weight_decay)?;
         non_negative("initial_accumulator_value", cfg.initial_accumulator_value)?;
         non_negative("eps", cfg.eps)?;
-        let sum = filled(len, cfg.initial_accumulator_value as f32)?;
-        Ok(Adagrad { cfg, state: State::new(len), sum })
+        let state = State::new(len, [("sum", cfg.initial_accumulator_value as f32)])?;
+        Ok(Adagrad { cfg, state })
     }
 
     /// The hyperparameters.
@@ -103,7 +102,7 @@ impl Optimizer for Adagrad {
             eps: c.eps as f32,
             neg_clr: (-c.lr / (1.0 + (t - 1) as f64 * c.lr_decay)) as f32,
         };
-        run(isa, &k, params, grads, [&mut self.sum[..]]);
+        run(isa, &k, params, grads, self.state.buffers());
         self.state.finish(t);
         Ok(())
     }

@@ -1,13 +1,12 @@
 //! Adam (with L2 weight decay and AMSGrad) and AdamW (decoupled weight decay), one kernel.
 
 use super::state::{State, state_methods};
-use super::{Optimizer, beta, filled, non_negative, run};
+use super::{Optimizer, beta, non_negative, run};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
 use crate::simd::Simd;
 use crate::simd::neg;
-use std::vec::Vec;
 
 /// Adam's hyperparameters, PyTorch `torch.optim.Adam` names and defaults (`betas` split).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -90,15 +89,13 @@ impl Default for AdamWConfig {
 ///
 /// ε is added after the square root of the bias-corrected second moment (some write-ups put
 /// it inside); AMSGrad keeps the maximum of the raw v and bias-corrects that maximum. The bias
-/// corrections are computed in f64 once per step.
+/// corrections are computed in f64 once per step. Exported state ([`Optimizer::export`]):
+/// `exp_avg` (m), `exp_avg_sq` (v), and `max_exp_avg_sq` (v̂) with AMSGrad.
 #[derive(Clone, Debug)]
 pub struct Adam {
     cfg: AdamConfig,
     decoupled: bool,
     state: State,
-    m: Vec<f32>,
-    v: Vec<f32>,
-    vmax: Vec<f32>,
 }
 
 impl Adam {
@@ -119,10 +116,9 @@ impl Adam {
         beta("beta2", cfg.beta2)?;
         non_negative("eps", cfg.eps)?;
         non_negative("weight_decay", cfg.weight_decay)?;
-        let m = filled(len, 0.0)?;
-        let v = filled(len, 0.0)?;
-        let vmax = if cfg.amsgrad { filled(len, 0.0)? } else { Vec::new() };
-        Ok(Adam { cfg, decoupled, state: State::new(len), m, v, vmax })
+        let buffers = [("exp_avg", 0.0), ("exp_avg_sq", 0.0), ("max_exp_avg_sq", 0.0)];
+        let state = State::new(len, buffers.into_iter().take(if cfg.amsgrad { 3 } else { 2 }))?;
+        Ok(Adam { cfg, decoupled, state })
     }
 
     /// The hyperparameters (for AdamW, `weight_decay` is the decoupled one).
@@ -199,9 +195,9 @@ impl Optimizer for Adam {
             neg_step: (-c.lr / bc1) as f32,
         };
         if c.amsgrad {
-            run(isa, &k, params, grads, [&mut self.m[..], &mut self.v[..], &mut self.vmax[..]]);
+            run::<_, 3>(isa, &k, params, grads, self.state.buffers());
         } else {
-            run(isa, &k, params, grads, [&mut self.m[..], &mut self.v[..]]);
+            run::<_, 2>(isa, &k, params, grads, self.state.buffers());
         }
         self.state.finish(t);
         Ok(())

@@ -1,13 +1,12 @@
 //! Adamax (Kingma & Ba, 2015, §7.1): Adam with an infinity-norm second moment.
 
 use super::state::{State, state_methods};
-use super::{Optimizer, beta, filled, non_negative, run};
+use super::{Optimizer, beta, non_negative, run};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
 use crate::simd::Simd;
 use crate::simd::{abs, neg};
-use std::vec::Vec;
 
 /// Adamax's hyperparameters, PyTorch `torch.optim.Adamax` names and defaults (`betas` split).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -42,14 +41,12 @@ impl Default for AdamaxConfig {
 /// ```
 ///
 /// ε is added to |g| inside the maximum, as PyTorch does (the paper has no ε). The bias
-/// correction is computed in f64 once per step. The state is `[m, u]` (PyTorch's `exp_avg`,
-/// `exp_inf`).
+/// correction is computed in f64 once per step. Exported state ([`Optimizer::export`]):
+/// `exp_avg` (m), `exp_inf` (u).
 #[derive(Clone, Debug)]
 pub struct Adamax {
     cfg: AdamaxConfig,
     state: State,
-    exp_avg: Vec<f32>,
-    exp_inf: Vec<f32>,
 }
 
 impl Adamax {
@@ -60,9 +57,8 @@ impl Adamax {
         beta("beta2", cfg.beta2)?;
         non_negative("eps", cfg.eps)?;
         non_negative("weight_decay", cfg.weight_decay)?;
-        let exp_avg = filled(len, 0.0)?;
-        let exp_inf = filled(len, 0.0)?;
-        Ok(Adamax { cfg, state: State::new(len), exp_avg, exp_inf })
+        let state = State::new(len, [("exp_avg", 0.0), ("exp_inf", 0.0)])?;
+        Ok(Adamax { cfg, state })
     }
 
     /// The hyperparameters.
@@ -111,7 +107,7 @@ impl Optimizer for Adamax {
             eps: c.eps as f32,
             neg_clr: (-c.lr / (1.0 - c.beta1.powf(t as f64))) as f32,
         };
-        run(isa, &k, params, grads, [&mut self.exp_avg[..], &mut self.exp_inf[..]]);
+        run(isa, &k, params, grads, self.state.buffers());
         self.state.finish(t);
         Ok(())
     }

@@ -1,13 +1,12 @@
 //! Lion (Chen et al., 2023, "Symbolic Discovery of Optimization Algorithms").
 
 use super::state::{State, state_methods};
-use super::{Optimizer, beta, filled, non_negative, run};
+use super::{Optimizer, beta, non_negative, run};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
 use crate::simd::Simd;
 use crate::simd::neg;
-use std::vec::Vec;
 
 /// Lion's hyperparameters, with the names and defaults of its paper's reference code.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -41,12 +40,11 @@ impl Default for LionConfig {
 /// ```
 ///
 /// c is computed the same way on every ISA, so sign(c) never differs between them: a c near 0
-/// that flipped sign would move p by 2·lr.
+/// that flipped sign would move p by 2·lr. Exported state ([`Optimizer::export`]): `exp_avg` (m).
 #[derive(Clone, Debug)]
 pub struct Lion {
     cfg: LionConfig,
     state: State,
-    m: Vec<f32>,
 }
 
 impl Lion {
@@ -56,8 +54,8 @@ impl Lion {
         beta("beta1", cfg.beta1)?;
         beta("beta2", cfg.beta2)?;
         non_negative("weight_decay", cfg.weight_decay)?;
-        let m = filled(len, 0.0)?;
-        Ok(Lion { cfg, state: State::new(len), m })
+        let state = State::new(len, [("exp_avg", 0.0)])?;
+        Ok(Lion { cfg, state })
     }
 
     /// The hyperparameters.
@@ -107,7 +105,7 @@ impl Optimizer for Lion {
             decay: (1.0 - c.lr * c.weight_decay) as f32,
             neg_lr: -c.lr as f32,
         };
-        run(isa, &k, params, grads, [&mut self.m[..]]);
+        run(isa, &k, params, grads, self.state.buffers());
         self.state.finish(t);
         Ok(())
     }

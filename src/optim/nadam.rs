@@ -2,13 +2,12 @@
 //! momentum decay, L2 or decoupled weight decay, and maximize.
 
 use super::state::{State, state_methods};
-use super::{Optimizer, beta, filled, non_negative, run};
+use super::{Optimizer, beta, non_negative, run};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
 use crate::simd::Simd;
 use crate::simd::neg;
-use std::vec::Vec;
 
 /// NAdam's hyperparameters, PyTorch `torch.optim.NAdam` names and defaults (`betas` split).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -65,14 +64,12 @@ impl Default for NAdamConfig {
 /// computed once per step in f64. The two terms are applied one after the other, each with its
 /// own division by d, as PyTorch's two `addcdiv` do: adding them first and dividing once saves a
 /// division but rounds differently where they cancel (golden error 0.078 of the tolerance
-/// instead of 0.011). The state is `[m, v]` and Π.
+/// instead of 0.011). Exported state ([`Optimizer::export`]):
+/// `exp_avg` (m), `exp_avg_sq` (v) and the scalar `mu_product` (Π).
 #[derive(Clone, Debug)]
 pub struct NAdam {
     cfg: NAdamConfig,
     state: State,
-    mu_product: f64,
-    exp_avg: Vec<f32>,
-    exp_avg_sq: Vec<f32>,
 }
 
 impl NAdam {
@@ -84,9 +81,8 @@ impl NAdam {
         non_negative("eps", cfg.eps)?;
         non_negative("weight_decay", cfg.weight_decay)?;
         non_negative("momentum_decay", cfg.momentum_decay)?;
-        let exp_avg = filled(len, 0.0)?;
-        let exp_avg_sq = filled(len, 0.0)?;
-        Ok(NAdam { cfg, state: State::new(len), mu_product: 1.0, exp_avg, exp_avg_sq })
+        let state = State::new(len, [("exp_avg", 0.0), ("exp_avg_sq", 0.0)])?.with_scalar("mu_product", 1.0);
+        Ok(NAdam { cfg, state })
     }
 
     /// The hyperparameters.
@@ -144,7 +140,7 @@ impl Optimizer for NAdam {
         let (isa, t) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
         let (mu, mu_next) = (self.mu(t), self.mu(t.saturating_add(1)));
-        let product = self.mu_product * mu;
+        let product = self.state.scalar(0) * mu;
         let decoupled = c.decoupled_weight_decay;
         let k = Kernel {
             maximize: c.maximize,
@@ -158,8 +154,8 @@ impl Optimizer for NAdam {
             neg_cg: (-c.lr * (1.0 - mu) / (1.0 - product)) as f32,
             neg_cm: (-c.lr * mu_next / (1.0 - product * mu_next)) as f32,
         };
-        run(isa, &k, params, grads, [&mut self.exp_avg[..], &mut self.exp_avg_sq[..]]);
-        self.mu_product = product;
+        run(isa, &k, params, grads, self.state.buffers());
+        self.state.set_scalar(0, product);
         self.state.finish(t);
         Ok(())
     }

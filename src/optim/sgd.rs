@@ -1,13 +1,12 @@
 //! SGD with momentum, dampening, Nesterov, weight decay and maximize.
 
 use super::state::{State, state_methods};
-use super::{Optimizer, filled, non_negative, run, unit};
+use super::{Optimizer, non_negative, run, unit};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
 use crate::simd::Simd;
 use crate::simd::neg;
-use std::vec::Vec;
 
 /// SGD's hyperparameters, PyTorch `torch.optim.SGD` names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -48,12 +47,11 @@ impl Default for SgdConfig {
 /// p ← p − lr·g
 /// ```
 ///
-/// The state is the momentum buffer `b` (none when μ = 0).
+/// Exported state ([`Optimizer::export`]): `momentum_buffer` (b), none when μ = 0.
 #[derive(Clone, Debug)]
 pub struct Sgd {
     cfg: SgdConfig,
     state: State,
-    buf: Vec<f32>,
 }
 
 impl Sgd {
@@ -77,8 +75,8 @@ impl Sgd {
                 expected: "0 with nesterov",
             });
         }
-        let buf = if cfg.momentum != 0.0 { filled(len, 0.0)? } else { Vec::new() };
-        Ok(Sgd { cfg, state: State::new(len), buf })
+        let state = State::new(len, (cfg.momentum != 0.0).then_some(("momentum_buffer", 0.0)))?;
+        Ok(Sgd { cfg, state })
     }
 
     /// The hyperparameters.
@@ -141,9 +139,9 @@ impl Optimizer for Sgd {
             nesterov: c.nesterov,
         };
         if c.momentum != 0.0 {
-            run(isa, &k, params, grads, [&mut self.buf[..]]);
+            run::<_, 1>(isa, &k, params, grads, self.state.buffers());
         } else {
-            run(isa, &k, params, grads, []);
+            run::<_, 0>(isa, &k, params, grads, []);
         }
         self.state.finish(t);
         Ok(())
