@@ -249,9 +249,8 @@ fn build(case: &Case) -> Option<Box<dyn Optimizer>> {
 }
 
 /// Replays `case` on `isa`; returns the worst |got − expected| / (1e-5·|expected| + 1e-6).
-fn replay(case: &Case, data: &[f32], isa: Isa) -> f64 {
+fn replay(case: &Case, data: &[f32], isa: Isa, mut opt: Box<dyn Optimizer>) -> f64 {
     let n = case.len;
-    let mut opt = build(case).unwrap();
     let mut p = data[..n].to_vec();
     let mut worst = 0.0f64;
     for t in 0..case.steps {
@@ -305,13 +304,30 @@ fn golden_trajectories() {
         }
         for threads in THREADS {
             for isa in Isa::available() {
-                let worst = on_threads(threads, || replay(&case, &data, isa));
+                let worst = on_threads(threads, || replay(&case, &data, isa, build(&case).unwrap()));
                 println!("{name:18} {isa:9} {threads} thread(s): worst {worst:.4} of tolerance");
+                #[cfg(feature = "serde")]
+                {
+                    let opt = through_config(name);
+                    let again = on_threads(threads, || replay(&case, &data, isa, opt));
+                    assert_eq!(again, worst, "{name}: built through Config, a different result");
+                }
             }
         }
         replayed += 1;
     }
     assert!(replayed >= 12, "only {replayed} golden cases replayed");
+}
+
+/// The golden case's optimizer built by `nnsimd::optim::Config` from the whole JSON object of
+/// its file (the keys besides `optimizer` and `hyperparameters` are ignored) and its `shape`.
+#[cfg(feature = "serde")]
+fn through_config(name: &str) -> Box<dyn Optimizer> {
+    let json = std::fs::read_to_string(golden_dir().join(format!("{name}.json"))).unwrap();
+    let config: nnsimd::optim::Config = serde_json::from_str(&json).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let shape: Vec<usize> = serde_json::from_value(value["shape"].clone()).unwrap();
+    config.build(&shape).unwrap()
 }
 
 /// A deterministic mix of values for the property tests (exact zeros included).
@@ -607,4 +623,52 @@ fn bad_imports_change_nothing() {
             assert_eq!(now.buffers, good.buffers, "{name}: {what} changed a buffer");
         }
     }
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn config_json() {
+    use nnsimd::optim::Config;
+    let parse = |s: &str| serde_json::from_str::<Config>(s);
+    // Missing fields take PyTorch's defaults, per optimizer.
+    assert_eq!(
+        parse(r#"{"optimizer": "adamw", "hyperparameters": {}}"#).unwrap(),
+        Config::AdamW(AdamWConfig::default())
+    );
+    assert_eq!(AdamWConfig::default().weight_decay, 0.01);
+    assert_eq!(
+        parse(r#"{"hyperparameters": {"lr": 1, "momentum_decay": 0.01}, "optimizer": "nadam", "steps": 3}"#)
+            .unwrap(),
+        Config::NAdam(NAdamConfig { lr: 1.0, momentum_decay: 0.01, ..Default::default() })
+    );
+    for name in ["sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw", "adamax", "nadam", "lion"] {
+        let c = parse(&format!(r#"{{"optimizer": "{name}", "hyperparameters": {{}}}}"#)).unwrap();
+        assert_eq!(c, Config::from_name(name).unwrap());
+        assert_eq!(c.name(), name);
+        // Serializing gives the same object back.
+        assert_eq!(parse(&serde_json::to_string(&c).unwrap()).unwrap(), c);
+    }
+    // Unknown optimizers and hyperparameters, wrong types: errors, not defaults.
+    assert!(parse(r#"{"optimizer": "Adam", "hyperparameters": {}}"#).is_err());
+    assert!(parse(r#"{"optimizer": "sgdd", "hyperparameters": {}}"#).is_err());
+    assert!(parse(r#"{"optimizer": "adam", "hyperparameters": {"learning_rate": 0.1}}"#).is_err());
+    assert!(parse(r#"{"optimizer": "adam", "hyperparameters": {"amsgrad": 1}}"#).is_err());
+    assert!(parse(r#"{"hyperparameters": {}}"#).is_err());
+    assert!(matches!(Config::from_name("adamm"), Err(nnsimd::Error::UnknownName { kind: "optimizer", .. })));
+}
+
+#[test]
+fn config_build_checks_shape_and_hyperparameters() {
+    use nnsimd::Error;
+    use nnsimd::optim::Config;
+    let adam = Config::Adam(AdamConfig::default());
+    assert_eq!(adam.build(&[3, 4, 5]).unwrap().num_params(), 60);
+    assert_eq!(adam.build(&[]).unwrap().num_params(), 1);
+    assert_eq!(adam.build(&[7, 0]).unwrap().num_params(), 0);
+    assert!(matches!(adam.build(&[usize::MAX, 2]), Err(Error::ShapeOverflow)));
+    assert!(matches!(adam.build(&[1 << 40, 1 << 40]), Err(Error::ShapeOverflow)));
+    // A shape that can be counted but not allocated is an error, not an abort.
+    assert!(matches!(adam.build(&[usize::MAX / 2]), Err(Error::OutOfMemory { .. })));
+    let bad = Config::Lion(LionConfig { beta1: 1.5, ..Default::default() });
+    assert!(matches!(bad.build(&[4]), Err(Error::InvalidParameter { name: "beta1", .. })));
 }

@@ -10,6 +10,11 @@ use crate::simd::neg;
 
 /// Adadelta's hyperparameters, PyTorch `torch.optim.Adadelta` names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct AdadeltaConfig {
     /// Learning rate, a factor on the step (default 1.0), finite and ≥ 0.
     pub lr: f64,

@@ -10,6 +10,11 @@ use crate::simd::neg;
 
 /// Adagrad's hyperparameters, PyTorch `torch.optim.Adagrad` names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct AdagradConfig {
     /// Learning rate (default 0.01), finite and ≥ 0.
     pub lr: f64,

@@ -10,6 +10,11 @@ use crate::simd::neg;
 
 /// Adam's hyperparameters, PyTorch `torch.optim.Adam` names and defaults (`betas` split).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct AdamConfig {
     /// Learning rate (default 0.001), finite and ≥ 0.
     pub lr: f64,
@@ -44,6 +49,11 @@ impl Default for AdamConfig {
 /// AdamW's hyperparameters, PyTorch `torch.optim.AdamW` names and defaults: those of
 /// [`AdamConfig`], but `weight_decay` defaults to 0.01 and is decoupled.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct AdamWConfig {
     /// Learning rate (default 0.001), finite and ≥ 0.
     pub lr: f64,

@@ -10,6 +10,11 @@ use crate::simd::{abs, neg};
 
 /// Adamax's hyperparameters, PyTorch `torch.optim.Adamax` names and defaults (`betas` split).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct AdamaxConfig {
     /// Learning rate (default 0.002), finite and ≥ 0.
     pub lr: f64,

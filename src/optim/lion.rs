@@ -10,6 +10,11 @@ use crate::simd::neg;
 
 /// Lion's hyperparameters, with the names and defaults of its paper's reference code.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct LionConfig {
     /// Learning rate (default 0.0001), finite and ≥ 0.
     pub lr: f64,

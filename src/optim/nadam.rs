@@ -11,6 +11,11 @@ use crate::simd::neg;
 
 /// NAdam's hyperparameters, PyTorch `torch.optim.NAdam` names and defaults (`betas` split).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct NAdamConfig {
     /// Learning rate (default 0.002), finite and ≥ 0.
     pub lr: f64,

@@ -10,6 +10,11 @@ use crate::simd::neg;
 
 /// SGD's hyperparameters, PyTorch `torch.optim.SGD` names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct SgdConfig {
     /// Learning rate (default 0.001), finite and ≥ 0.
     pub lr: f64,
