@@ -226,9 +226,10 @@ fn adam(c: AdamConfig, decoupled: bool) -> Formula {
         } else {
             st[1]
         };
-        let t = t as f64;
-        let denom = vhat.sqrt() / T::k((1.0 - c.beta2.powf(t)).sqrt()) + T::k(c.eps);
-        T::fma(T::k(-c.lr / (1.0 - c.beta1.powf(t))), st[0] / denom, p)
+        // m/(√v̂/b + ε) with b = √(1 − β2^t), as the kernel computes it: b·m/(√v̂ + ε·b).
+        let (t, b) = (t as f64, (1.0 - c.beta2.powf(t as f64)).sqrt());
+        let denom = vhat.sqrt() + T::k(c.eps * b);
+        T::fma(T::k(-c.lr * b / (1.0 - c.beta1.powf(t))), st[0] / denom, p)
     })
 }
 
