@@ -182,7 +182,7 @@ fn adadelta(c: AdadeltaConfig) -> Formula {
         let g = grad(c.maximize, c.weight_decay, p, g);
         let eps = T::k(c.eps);
         st[0] = mean_square(st[0], g, c.rho);
-        let delta = (st[1] + eps).sqrt() / (st[0] + eps).sqrt() * g;
+        let delta = ((st[1] + eps) / (st[0] + eps)).sqrt() * g;
         st[1] = mean_square(st[1], delta, c.rho);
         T::fma(T::k(-c.lr), delta, p)
     })
@@ -255,9 +255,11 @@ fn nadam(c: NAdamConfig) -> Formula {
         let product = scalars[0] * mu;
         st[0] = lerp(st[0], g, 1.0 - c.beta1);
         st[1] = mean_square(st[1], g, c.beta2);
-        let d = st[1].sqrt() / T::k((1.0 - c.beta2.powf(t as f64)).sqrt()) + T::k(c.eps);
-        let p = T::fma(T::k(-c.lr * (1.0 - mu) / (1.0 - product)), g / d, p);
-        T::fma(T::k(-c.lr * mu_next / (1.0 - product * mu_next)), st[0] / d, p)
+        // d = √v/b + ε with b = √(1 − β2^t), as the kernel computes it: b·x/(√v + ε·b).
+        let b = (1.0 - c.beta2.powf(t as f64)).sqrt();
+        let d = st[1].sqrt() + T::k(c.eps * b);
+        let p = T::fma(T::k(-c.lr * (1.0 - mu) / (1.0 - product) * b), g / d, p);
+        T::fma(T::k(-c.lr * mu_next / (1.0 - product * mu_next) * b), st[0] / d, p)
     })
 }
 

@@ -87,8 +87,9 @@ impl Update<2> for Kernel {
         let g = if self.wd != 0.0 { s.fma(s.splat(self.wd), p, g) } else { g };
         let (rho, c, eps) = (s.splat(self.rho), s.splat(self.c), s.splat(self.eps));
         let v = s.fma(c, s.mul(g, g), s.mul(st[0], rho));
-        let std = s.sqrt(s.add(v, eps));
-        let delta = s.mul(s.div(s.sqrt(s.add(st[1], eps)), std), g);
+        // √(u + ε)/√(v + ε) as one square root of the quotient: division and square root
+        // share one slow unit, and the quotient rounds no worse.
+        let delta = s.mul(s.sqrt(s.div(s.add(st[1], eps), s.add(v, eps))), g);
         st[0] = v;
         st[1] = s.fma(c, s.mul(delta, delta), s.mul(st[1], rho));
         s.fma(s.splat(self.neg_lr), delta, p)

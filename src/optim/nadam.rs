@@ -59,7 +59,7 @@ impl Default for NAdamConfig {
 /// μ_t = β1·(1 − 0.5·0.96^(t·ψ)),  μ_{t+1} likewise,  Π ← Π·μ_t   (Π starts at 1)
 /// m ← m + (1 − β1)·(g − m)                 (PyTorch's lerp)
 /// v ← β2·v + (1 − β2)·g²
-/// d ← √v / √(1 − β2^t) + ε
+/// d ← √v / √(1 − β2^t) + ε             (computed as (√v + ε·b)/b, b = √(1 − β2^t))
 /// p ← p − lr·(1 − μ_t)/(1 − Π) · g/d − lr·μ_{t+1}/(1 − Π·μ_{t+1}) · m/d
 /// ```
 ///
@@ -112,12 +112,11 @@ struct Kernel {
     w1: f32,
     beta2: f32,
     c2: f32,
-    /// √(1 − β2^t).
-    bc2_sqrt: f32,
-    eps: f32,
-    /// −lr·(1 − μ_t)/(1 − Π_t), the factor of g/d.
+    /// ε·b, with b = √(1 − β2^t).
+    eps_b: f32,
+    /// −lr·(1 − μ_t)/(1 − Π_t)·b, the factor of g/(√v + ε·b).
     neg_cg: f32,
-    /// −lr·μ_{t+1}/(1 − Π_t·μ_{t+1}), the factor of m/d.
+    /// −lr·μ_{t+1}/(1 − Π_t·μ_{t+1})·b, the factor of m/(√v + ε·b).
     neg_cm: f32,
 }
 
@@ -134,7 +133,8 @@ impl Update<2> for Kernel {
         let v = s.fma(s.splat(self.c2), s.mul(g, g), s.mul(st[1], s.splat(self.beta2)));
         st[0] = m;
         st[1] = v;
-        let d = s.add(s.div(s.sqrt(v), s.splat(self.bc2_sqrt)), s.splat(self.eps));
+        // x/(√v/b + ε) = b·x/(√v + ε·b): b is folded into the f64 scalars, saving a division.
+        let d = s.add(s.sqrt(v), s.splat(self.eps_b));
         let p = s.fma(s.splat(self.neg_cg), s.div(g, d), p);
         s.fma(s.splat(self.neg_cm), s.div(m, d), p)
     }
@@ -147,6 +147,7 @@ impl Optimizer for NAdam {
         let (mu, mu_next) = (self.mu(t), self.mu(t.saturating_add(1)));
         let product = self.state.scalar(0) * mu;
         let decoupled = c.decoupled_weight_decay;
+        let b = (1.0 - c.beta2.powf(t as f64)).sqrt();
         let k = Kernel {
             maximize: c.maximize,
             wd: if decoupled { 0.0 } else { c.weight_decay as f32 },
@@ -154,10 +155,9 @@ impl Optimizer for NAdam {
             w1: (1.0 - c.beta1) as f32,
             beta2: c.beta2 as f32,
             c2: (1.0 - c.beta2) as f32,
-            bc2_sqrt: (1.0 - c.beta2.powf(t as f64)).sqrt() as f32,
-            eps: c.eps as f32,
-            neg_cg: (-c.lr * (1.0 - mu) / (1.0 - product)) as f32,
-            neg_cm: (-c.lr * mu_next / (1.0 - product * mu_next)) as f32,
+            eps_b: (c.eps * b) as f32,
+            neg_cg: (-c.lr * (1.0 - mu) / (1.0 - product) * b) as f32,
+            neg_cm: (-c.lr * mu_next / (1.0 - product * mu_next) * b) as f32,
         };
         run(isa, &k, params, grads, self.state.buffers());
         self.state.set_scalar(0, product);
