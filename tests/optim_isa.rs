@@ -258,8 +258,9 @@ fn nadam(c: NAdamConfig) -> Formula {
         // d = √v/b + ε with b = √(1 − β2^t), as the kernel computes it: b·x/(√v + ε·b).
         let b = (1.0 - c.beta2.powf(t as f64)).sqrt();
         let d = st[1].sqrt() + T::k(c.eps * b);
-        let p = T::fma(T::k(-c.lr * (1.0 - mu) / (1.0 - product) * b), g / d, p);
-        T::fma(T::k(-c.lr * mu_next / (1.0 - product * mu_next) * b), st[0] / d, p)
+        let r = T::x(1.0) / d;
+        let p = T::fma(T::k(-c.lr * (1.0 - mu) / (1.0 - product) * b), g * r, p);
+        T::fma(T::k(-c.lr * mu_next / (1.0 - product * mu_next) * b), st[0] * r, p)
     })
 }
 

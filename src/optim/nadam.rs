@@ -66,10 +66,10 @@ impl Default for NAdamConfig {
 /// Both μ_t and μ_{t+1} enter the step. The μ product Π is part of the state, kept in f64
 /// (PyTorch keeps it in an f32 tensor and reads it back as a double: the two agree to about
 /// 1e-7 relative, far inside the golden tolerance); it and the other per-step scalars are
-/// computed once per step in f64. The two terms are applied one after the other, each with its
-/// own division by d, as PyTorch's two `addcdiv` do: adding them first and dividing once saves a
-/// division but rounds differently where they cancel (golden error 0.078 of the tolerance
-/// instead of 0.011). Exported state ([`Optimizer::export`]):
+/// computed once per step in f64. The two terms are applied to p one after the other, as
+/// PyTorch's two `addcdiv` do, both through one reciprocal 1/d (one division per element):
+/// adding the terms first and dividing once rounds differently where they cancel (golden error
+/// 0.078 of the tolerance instead of 0.011). Exported state ([`Optimizer::export`]):
 /// `exp_avg` (m), `exp_avg_sq` (v) and the scalar `mu_product` (Π).
 #[derive(Clone, Debug)]
 pub struct NAdam {
@@ -135,8 +135,9 @@ impl Update<2> for Kernel {
         st[1] = v;
         // x/(√v/b + ε) = b·x/(√v + ε·b): b is folded into the f64 scalars, saving a division.
         let d = s.add(s.sqrt(v), s.splat(self.eps_b));
-        let p = s.fma(s.splat(self.neg_cg), s.div(g, d), p);
-        s.fma(s.splat(self.neg_cm), s.div(m, d), p)
+        let r = s.div(s.splat(1.0), d);
+        let p = s.fma(s.splat(self.neg_cg), s.mul(g, r), p);
+        s.fma(s.splat(self.neg_cm), s.mul(m, r), p)
     }
 }
 
