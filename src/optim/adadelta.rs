@@ -1,12 +1,11 @@
 //! Adadelta (Zeiler, 2012) with weight decay and maximize.
 
 use super::state::{State, state_methods};
-use super::{Optimizer, non_negative, run, unit};
+use super::{Optimizer, non_negative, penalized, run, unit};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
 use crate::simd::Simd;
-use crate::simd::neg;
 
 /// Adadelta's hyperparameters, PyTorch `torch.optim.Adadelta` names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -83,8 +82,7 @@ struct Kernel {
 impl Update<2> for Kernel {
     #[inline(always)]
     fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; 2]) -> S::V {
-        let g = if self.maximize { neg(s, g) } else { g };
-        let g = if self.wd != 0.0 { s.fma(s.splat(self.wd), p, g) } else { g };
+        let g = penalized(s, self.maximize, self.wd, p, g);
         let (rho, c, eps) = (s.splat(self.rho), s.splat(self.c), s.splat(self.eps));
         let v = s.fma(c, s.mul(g, g), s.mul(st[0], rho));
         // √(u + ε)/√(v + ε) as one square root of the quotient: division and square root

@@ -1,12 +1,11 @@
 //! Adagrad with learning-rate decay, weight decay and maximize.
 
 use super::state::{State, state_methods};
-use super::{Optimizer, non_negative, run};
+use super::{Optimizer, non_negative, penalized, run};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
 use crate::simd::Simd;
-use crate::simd::neg;
 
 /// Adagrad's hyperparameters, PyTorch `torch.optim.Adagrad` names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -88,8 +87,7 @@ struct Kernel {
 impl Update<1> for Kernel {
     #[inline(always)]
     fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; 1]) -> S::V {
-        let g = if self.maximize { neg(s, g) } else { g };
-        let g = if self.wd != 0.0 { s.fma(s.splat(self.wd), p, g) } else { g };
+        let g = penalized(s, self.maximize, self.wd, p, g);
         let sum = s.fma(g, g, st[0]);
         st[0] = sum;
         let std = s.add(s.sqrt(sum), s.splat(self.eps));

@@ -1,12 +1,12 @@
 //! Adamax (Kingma & Ba, 2015, §7.1): Adam with an infinity-norm second moment.
 
 use super::state::{State, state_methods};
-use super::{Optimizer, beta, non_negative, run};
+use super::{Optimizer, beta, non_negative, penalized, run};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
 use crate::simd::Simd;
-use crate::simd::{abs, neg};
+use crate::simd::abs;
 
 /// Adamax's hyperparameters, PyTorch `torch.optim.Adamax` names and defaults (`betas` split).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -86,8 +86,7 @@ struct Kernel {
 impl Update<2> for Kernel {
     #[inline(always)]
     fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; 2]) -> S::V {
-        let g = if self.maximize { neg(s, g) } else { g };
-        let g = if self.wd != 0.0 { s.fma(s.splat(self.wd), p, g) } else { g };
+        let g = penalized(s, self.maximize, self.wd, p, g);
         let m = s.fma(s.splat(self.w1), s.sub(g, st[0]), st[0]);
         let decayed = s.mul(st[1], s.splat(self.beta2));
         let fresh = s.add(abs(s, g), s.splat(self.eps));

@@ -45,6 +45,7 @@ pub use sgd::{Sgd, SgdConfig};
 use crate::error::{Error, check_len};
 use crate::isa::Isa;
 use crate::kernel::update::{Update, run_update};
+use crate::simd::{Simd, neg};
 
 /// An optimizer that owns its state: a fused, in-place step over one parameter tensor.
 pub trait Optimizer: Send {
@@ -118,6 +119,14 @@ pub(crate) fn beta(name: &'static str, v: f64) -> Result<f64, Error> {
 /// A weight in [0, 1] (dampening, RMSprop's α).
 pub(crate) fn unit(name: &'static str, v: f64) -> Result<f64, Error> {
     if (0.0..=1.0).contains(&v) { Ok(v) } else { Err(invalid(name, v, "in [0, 1]")) }
+}
+
+/// The gradient as the update uses it, PyTorch's first two lines: −g with `maximize`, then
+/// plus the L2 penalty λ·p when λ ≠ 0.
+#[inline(always)]
+pub(crate) fn penalized<S: Simd>(s: S, maximize: bool, wd: f32, p: S::V, g: S::V) -> S::V {
+    let g = if maximize { neg(s, g) } else { g };
+    if wd != 0.0 { s.fma(s.splat(wd), p, g) } else { g }
 }
 
 /// `len` copies of `init`, or [`Error::OutOfMemory`] (not an abort) if they do not fit.

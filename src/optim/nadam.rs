@@ -2,12 +2,11 @@
 //! momentum decay, L2 or decoupled weight decay, and maximize.
 
 use super::state::{State, state_methods};
-use super::{Optimizer, beta, non_negative, run};
+use super::{Optimizer, beta, non_negative, penalized, run};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
 use crate::simd::Simd;
-use crate::simd::neg;
 
 /// NAdam's hyperparameters, PyTorch `torch.optim.NAdam` names and defaults (`betas` split).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -123,11 +122,11 @@ struct Kernel {
 impl Update<2> for Kernel {
     #[inline(always)]
     fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; 2]) -> S::V {
-        let g = if self.maximize { neg(s, g) } else { g };
-        let (p, g) = match self.decay {
-            Some(decay) => (s.mul(p, s.splat(decay)), g),
-            None if self.wd != 0.0 => (p, s.fma(s.splat(self.wd), p, g)),
-            None => (p, g),
+        // `wd` is 0 when the decay is decoupled, so the order of these two does not matter.
+        let g = penalized(s, self.maximize, self.wd, p, g);
+        let p = match self.decay {
+            Some(decay) => s.mul(p, s.splat(decay)),
+            None => p,
         };
         let m = s.fma(s.splat(self.w1), s.sub(g, st[0]), st[0]);
         let v = s.fma(s.splat(self.c2), s.mul(g, g), s.mul(st[1], s.splat(self.beta2)));

@@ -1,12 +1,11 @@
 //! RMSprop, plain or centered, with momentum, weight decay and maximize.
 
 use super::state::{State, state_methods};
-use super::{Optimizer, non_negative, run, unit};
+use super::{Optimizer, non_negative, penalized, run, unit};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
 use crate::simd::Simd;
-use crate::simd::neg;
 
 /// RMSprop's hyperparameters, PyTorch `torch.optim.RMSprop` names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -99,8 +98,7 @@ struct Kernel {
 impl<const N: usize> Update<N> for Kernel {
     #[inline(always)]
     fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V {
-        let g = if self.maximize { neg(s, g) } else { g };
-        let g = if self.wd != 0.0 { s.fma(s.splat(self.wd), p, g) } else { g };
+        let g = penalized(s, self.maximize, self.wd, p, g);
         let c = s.splat(self.c);
         let v = s.fma(c, s.mul(g, g), s.mul(st[0], s.splat(self.alpha)));
         st[0] = v;

@@ -1,12 +1,11 @@
 //! SGD with momentum, dampening, Nesterov, weight decay and maximize.
 
 use super::state::{State, state_methods};
-use super::{Optimizer, non_negative, run, unit};
+use super::{Optimizer, non_negative, penalized, run, unit};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
 use crate::simd::Simd;
-use crate::simd::neg;
 
 /// SGD's hyperparameters, PyTorch `torch.optim.SGD` names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -105,8 +104,7 @@ impl Kernel {
     /// The gradient after maximize and weight decay.
     #[inline(always)]
     fn grad<S: Simd>(&self, s: S, p: S::V, g: S::V) -> S::V {
-        let g = if self.maximize { neg(s, g) } else { g };
-        if self.wd != 0.0 { s.fma(s.splat(self.wd), p, g) } else { g }
+        penalized(s, self.maximize, self.wd, p, g)
     }
 }
 
