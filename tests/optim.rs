@@ -1,6 +1,9 @@
-//! Optimizer steps (DESIGN.md §8): golden PyTorch trajectories replayed on every available ISA,
-//! plus properties (bad lengths change nothing, a zero gradient leaves plain SGD unchanged,
-//! results are bitwise identical for 1 and 2 threads).
+//! Optimizer steps (DESIGN.md §8): golden PyTorch trajectories replayed on every available ISA
+//! and on 1 and 2 threads (with the `serde` feature also through `Config` deserialized from each
+//! case's JSON, which must give the same result), plus properties (bad lengths change nothing, a
+//! zero gradient leaves plain SGD unchanged, results are bitwise identical for 1 and 2 threads,
+//! checkpoint and resume is bitwise exact, bad imports change nothing) and `Config`'s checks.
+//! Random-configuration properties are in optim_props.rs, ISA-against-scalar in optim_isa.rs.
 //!
 //! Golden data: `tests/golden/NAME.json` + `NAME.bin`, copied from `../shared/golden/optim`
 //! (format in its README: little-endian f32 params0, then per step the gradient and the
