@@ -69,12 +69,15 @@ fn make_optimizer(name: &str, n: usize) -> Option<Box<dyn optim::Optimizer>> {
         "sgd_momentum" => sgd(0.9, false).map(|o| Box::new(o) as _),
         "sgd_nesterov" => sgd(0.9, true).map(|o| Box::new(o) as _),
         "adagrad" => Adagrad::new(AdagradConfig::default(), n).map(|o| Box::new(o) as _),
+        "adadelta" => Adadelta::new(AdadeltaConfig::default(), n).map(|o| Box::new(o) as _),
         "rmsprop" => RmsProp::new(RmsPropConfig::default(), n).map(|o| Box::new(o) as _),
         "adam" => Adam::new(AdamConfig::default(), n).map(|o| Box::new(o) as _),
         "adamw" => Adam::adamw(AdamWConfig::default(), n).map(|o| Box::new(o) as _),
         "amsgrad" => {
             Adam::new(AdamConfig { amsgrad: true, ..AdamConfig::default() }, n).map(|o| Box::new(o) as _)
         }
+        "adamax" => Adamax::new(AdamaxConfig::default(), n).map(|o| Box::new(o) as _),
+        "nadam" => NAdam::new(NAdamConfig::default(), n).map(|o| Box::new(o) as _),
         "lion" => Lion::new(LionConfig::default(), n).map(|o| Box::new(o) as _),
         _ => return None,
     };

@@ -42,6 +42,9 @@ pub enum Error {
         /// The number of f32 elements asked for.
         elements: usize,
     },
+    /// A tensor shape whose number of elements (the product of its dimensions) overflows
+    /// `usize`.
+    ShapeOverflow,
 }
 
 /// A short copy of a name, so that [`Error`] needs no allocation (it works without `std`).
@@ -92,6 +95,12 @@ impl fmt::Display for Error {
             Error::Unimplemented(what) => write!(f, "`{what}` is not implemented yet"),
             Error::OutOfMemory { elements } => {
                 write!(f, "could not allocate optimizer state of {elements} f32 elements")
+            }
+            Error::ShapeOverflow => {
+                write!(
+                    f,
+                    "`shape` has more elements than usize can count: the product of its dimensions overflows"
+                )
             }
         }
     }

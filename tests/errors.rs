@@ -230,6 +230,7 @@ fn display_is_one_sentence_naming_the_argument() {
     let mut cases: Vec<(Error, &str)> = vec![
         (Error::LengthMismatch { arg: "dy", expected: 10, found: 9 }, "dy"),
         (Error::IsaUnavailable(Isa::Neon), "neon"),
+        (Error::ShapeOverflow, "shape"),
     ];
     let mut y = vec![0.0f32; 2];
     cases.push((Activation::Elu { alpha: -1.0 }.forward(&[1.0, 2.0], &mut y).unwrap_err(), "alpha"));
