@@ -35,6 +35,6 @@ pub mod parallel;
 pub mod reference;
 mod simd;
 
-pub use activation::Activation;
+pub use activation::{Activation, Prelu, Rrelu, RreluMode};
 pub use error::{Error, NameBuf};
 pub use isa::Isa;
