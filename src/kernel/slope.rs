@@ -5,7 +5,7 @@
 use super::*;
 use crate::activation::linear::{leaky_backward, leaky_forward};
 #[cfg(feature = "std")]
-use crate::simd::{two_prod, two_sum};
+use crate::simd::{abs, two_prod, two_sum};
 
 /// Where the slopes of a slice come from, `S::LANES` elements at a time.
 pub(crate) trait Source: Sync {
@@ -161,13 +161,18 @@ fn draw<S: Simd, P: Source>(s: S, p: &P, out: &mut [f32]) {
 /// (h, l) += a·b in double-f32: the product exact (hi + lo), the sum of hi into h exact
 /// (two-sum), the rounding errors gathered in l and renormalised every step, so that
 /// |l| ≤ ulp(h)/2 and the error after k terms is about k·2^-46·Σ|a·b| (an f64-like sum).
+/// Once h is ±inf or NaN it stays what an f32 sum gives (inf, or NaN from inf − inf), with
+/// l = 0, since the error terms of an infinite sum are NaN.
 #[cfg(feature = "std")]
 #[inline(always)]
 fn accumulate<S: Simd>(s: S, h: &mut S::V, l: &mut S::V, a: S::V, b: S::V) {
     let (p, q) = two_prod(s, a, b);
     let (sh, e) = two_sum(s, *h, p);
     let t = s.add(s.add(e, q), *l);
-    (*h, *l) = two_sum(s, sh, t);
+    let (hh, ll) = two_sum(s, sh, t);
+    let finite = s.lt(abs(s, sh), s.splat(f32::INFINITY));
+    *h = s.select(finite, hh, sh);
+    *l = s.select(finite, ll, s.splat(0.0));
 }
 
 /// The negative-side part of x, which the slope multiplies: x where x ≤ 0 or NaN, 0 where
