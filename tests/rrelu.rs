@@ -74,6 +74,7 @@ fn generator_matches_its_definition() {
         for k in indices() {
             let u = def_u(seed, k);
             assert_eq!(unit_at(seed, k) as f64, u, "unit_at({seed:#x}, {k:#x})");
+            assert_eq!(nnsimd::reference::rrelu_unit(seed, k), u, "reference::rrelu_unit({seed:#x}, {k:#x})");
             let a = def_slope(r.lower(), r.upper(), u);
             assert_eq!(r.slope_at(seed, k).to_bits(), a.to_bits(), "slope_at({seed:#x}, {k:#x})");
         }
