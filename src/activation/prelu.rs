@@ -43,6 +43,9 @@ pub struct Prelu<'a> {
 
 /// Stack buffer for the slopes of a block of elements (forward).
 const FILL: usize = 2048;
+/// Channel runs at least this long are processed one run at a time with a constant slope
+/// (forward and the slope gradient); shorter ones through per-element slopes.
+const LONG_RUN: usize = 64;
 
 impl<'a> Prelu<'a> {
     /// PReLU with `slopes` (one per channel, or one for every element) and `inner` elements
@@ -124,11 +127,17 @@ impl<'a> Prelu<'a> {
         Ok(())
     }
 
-    /// Forward over the elements `at ..` of one chunk: one slope as a constant, several through
-    /// a buffer of each block's slopes.
+    /// Forward over the elements `at ..` of one chunk: one slope as a constant, long channel
+    /// runs as a constant each, short ones through a buffer of each block's slopes.
     fn forward_chunk<IO: Io>(&self, isa: Isa, at: usize, mut io: IO) {
+        let n = io.len();
         if self.slopes.len() == 1 {
             return run_forward(isa, &self.slopes[0], io);
+        }
+        if self.inner >= LONG_RUN {
+            return runs(at, n, self.slopes, self.inner, |a, b, slope| {
+                run_forward(isa, &slope, io.sub(a, b))
+            });
         }
         let mut buf = [0.0f32; FILL];
         // A short period is laid out once, and every block reads it from its phase.
@@ -138,7 +147,6 @@ impl<'a> Prelu<'a> {
         } else {
             (false, FILL)
         };
-        let n = io.len();
         let mut j = 0;
         while j < n {
             let len = block.min(n - j);
@@ -155,13 +163,23 @@ impl<'a> Prelu<'a> {
     }
 }
 
-/// Fills `buf` with the slopes of the elements `g ..` (element i: `slopes[(i / inner) % C]`),
-/// run by run.
-fn fill_pattern(buf: &mut [f32], g: usize, slopes: &[f32], inner: usize) {
+/// Calls `f(a, b, slope)` for each channel run `a..b` of the `n` elements `g ..` (element i:
+/// `slopes[(i / inner) % C]`), in order.
+fn runs(g: usize, n: usize, slopes: &[f32], inner: usize, mut f: impl FnMut(usize, usize, f32)) {
     let channels = slopes.len();
-    let mut c = (g / inner) % channels;
-    let mut j = 0;
+    let (mut c, mut left, mut j) = ((g / inner) % channels, inner - g % inner, 0);
+    while j < n {
+        let k = left.min(n - j);
+        f(j, j + k, slopes[c]);
+        (j, left) = (j + k, inner);
+        c = if c + 1 == channels { 0 } else { c + 1 };
+    }
+}
+
+/// Fills `buf` with the slopes of the elements `g ..`, run by run (channels-last: copies).
+fn fill_pattern(buf: &mut [f32], g: usize, slopes: &[f32], inner: usize) {
     if inner == 1 {
+        let (channels, mut c, mut j) = (slopes.len(), g % slopes.len(), 0);
         while j < buf.len() {
             let k = (buf.len() - j).min(channels - c);
             buf[j..j + k].copy_from_slice(&slopes[c..c + k]);
@@ -169,25 +187,16 @@ fn fill_pattern(buf: &mut [f32], g: usize, slopes: &[f32], inner: usize) {
         }
         return;
     }
-    let mut left = inner - g % inner;
-    while j < buf.len() {
-        let k = left.min(buf.len() - j);
-        buf[j..j + k].fill(slopes[c]);
-        (j, left) = (j + k, inner);
-        c = if c + 1 == channels { 0 } else { c + 1 };
-    }
+    runs(g, buf.len(), slopes, inner, |a, b, slope| buf[a..b].fill(slope));
 }
 
 #[cfg(feature = "std")]
 mod grad {
     use super::*;
     use crate::error::try_filled;
-    use crate::kernel::slope::{run_row_grad, run_run_grad};
+    use crate::kernel::slope::{RUN_ACC, run_row_grad, run_run_grad};
 
-    /// Channel runs at least this long take the one-slope gradient driver (a register sum per
-    /// run); shorter ones accumulate per position over rows of whole periods.
-    const RUN_MIN: usize = 1024;
-    /// The shortest row of the per-position gradient accumulators.
+    /// The shortest row of the per-position gradient accumulators (short runs).
     const ROW_MIN: usize = 512;
 
     /// How the slope gradient is split: pieces of whole periods, each summed on its own, then
@@ -195,25 +204,36 @@ mod grad {
     struct Plan {
         /// Elements per piece (a multiple of the period).
         piece: usize,
-        /// Row length of the per-position accumulators, or 0 for per-run sums.
+        /// Row length of the per-position accumulators, or 0 for long runs (per-channel
+        /// vector accumulators).
         row: usize,
     }
 
-    /// One piece's working memory: its per-channel partial sums and (rows) accumulators.
+    /// One piece's working memory: per-channel partial sums, and the accumulators (per
+    /// channel for long runs, per row position for short ones: h then l).
     struct Slot {
         partial: Vec<f64>,
-        h: Vec<f32>,
-        l: Vec<f32>,
+        acc: Vec<f32>,
+    }
+
+    /// A double-f32 lane's value: h + l, or h alone once the sum is ±inf or NaN.
+    fn value(h: f32, l: f32) -> f64 {
+        if h.is_finite() { h as f64 + l as f64 } else { h as f64 }
     }
 
     impl Prelu<'_> {
         fn plan(&self) -> Plan {
             let chunk = parallel::CHUNK;
-            if self.slopes.len() == 1 || self.inner >= RUN_MIN {
-                Plan { piece: self.period * chunk.div_ceil(self.period), row: 0 }
+            if self.slopes.len() == 1 {
+                Plan { piece: chunk, row: 0 }
+            } else if self.inner >= LONG_RUN {
+                // At least 32·RUN_ACC elements per channel, so that folding the accumulators
+                // costs at most 1/32 of a piece.
+                let periods = chunk.div_ceil(self.period).max((32 * RUN_ACC).div_ceil(self.inner));
+                Plan { piece: self.period * periods, row: 0 }
             } else {
                 let row = self.period * ROW_MIN.div_ceil(self.period);
-                Plan { piece: row * chunk.div_ceil(row).max(8), row }
+                Plan { piece: row * chunk.div_ceil(row).max(64), row }
             }
         }
 
@@ -279,11 +299,11 @@ mod grad {
             // The slopes of one row, from channel 0 (rows start at whole periods).
             let mut srow = try_filled(plan.row, 0.0f32)?;
             fill_pattern(&mut srow, 0, self.slopes, self.inner);
+            let acc_len = if plan.row == 0 { channels.saturating_mul(RUN_ACC) } else { 2 * plan.row };
             let mut work = Vec::new();
             work.try_reserve_exact(slots).map_err(|_| Error::OutOfMemory { elements: slots })?;
             for _ in 0..slots {
-                let (h, l) = (try_filled(plan.row, 0.0f32)?, try_filled(plan.row, 0.0f32)?);
-                work.push(Slot { partial: try_filled(channels, 0.0f64)?, h, l });
+                work.push(Slot { partial: try_filled(channels, 0.0f64)?, acc: try_filled(acc_len, 0.0f32)? });
             }
 
             let mut rest = io;
@@ -317,7 +337,8 @@ mod grad {
             Ok(())
         }
 
-        /// dx and the per-channel slope gradient of one piece (which starts at channel 0).
+        /// dx and the per-channel slope gradient of one piece (which starts at channel 0),
+        /// into `slot.partial`.
         #[allow(clippy::too_many_arguments)]
         fn piece<IO: Io>(
             &self,
@@ -328,36 +349,47 @@ mod grad {
             io: &mut IO,
             slot: &mut Slot,
         ) {
-            let channels = self.slopes.len();
-            slot.partial.fill(0.0);
-            let n = x.len();
+            let (channels, n) = (self.slopes.len(), x.len());
+            slot.acc.fill(0.0);
             if plan.row == 0 {
+                // Long runs: each adds into its channel's vector accumulators.
                 let run = if channels == 1 { n.max(1) } else { self.inner };
                 let mut c = 0;
                 for j in (0..n).step_by(run) {
                     let e = (j + run).min(n);
-                    slot.partial[c] += run_run_grad(isa, self.slopes[c], &x[j..e], io.sub(j, e));
+                    let acc = &mut slot.acc[c * RUN_ACC..(c + 1) * RUN_ACC];
+                    run_run_grad(isa, self.slopes[c], &x[j..e], io.sub(j, e), acc);
                     c = if c + 1 == channels { 0 } else { c + 1 };
+                }
+                for (p, acc) in slot.partial.iter_mut().zip(slot.acc.chunks(RUN_ACC)) {
+                    let (h, l) = (acc[..32].iter().chain(&acc[64..96]), acc[32..64].iter().chain(&acc[96..]));
+                    *p = h.zip(l).map(|(&h, &l)| value(h, l)).sum();
                 }
                 return;
             }
-            slot.h.fill(0.0);
-            slot.l.fill(0.0);
+            // Short runs: per-position accumulators over rows of whole periods.
+            let (hs, ls) = slot.acc.split_at_mut(plan.row);
             for j in (0..n).step_by(plan.row) {
                 let (e, r) = ((j + plan.row).min(n), (n - j).min(plan.row));
-                // Rows start at whole periods, so each reads the pattern from channel 0.
-                let (h, l) = (&mut slot.h[..r], &mut slot.l[..r]);
-                run_row_grad(isa, &srow[..r], &x[j..e], io.sub(j, e), h, l);
+                run_row_grad(isa, &srow[..r], &x[j..e], io.sub(j, e), &mut hs[..r], &mut ls[..r]);
             }
-            // Fold the positions into their channels, in position order.
-            let (mut c, mut left) = (0, self.inner);
-            for (&h, &l) in slot.h.iter().zip(&slot.l) {
-                slot.partial[c] += if h.is_finite() { h as f64 + l as f64 } else { h as f64 };
-                left -= 1;
-                if left == 0 {
-                    left = self.inner;
-                    c = if c + 1 == channels { 0 } else { c + 1 };
-                }
+            // Fold the positions into their channels in position order; within a run, four
+            // partial sums, so that the adds do not wait on each other.
+            slot.partial.fill(0.0);
+            let (partial, inner) = (&mut slot.partial, self.inner);
+            let mut c = 0;
+            for j in (0..plan.row).step_by(inner) {
+                let run = hs[j..j + inner].iter().zip(&ls[j..j + inner]);
+                partial[c] += if inner < 4 {
+                    run.map(|(&h, &l)| value(h, l)).sum::<f64>()
+                } else {
+                    let mut four = [0.0f64; 4];
+                    for (k, (&h, &l)) in run.enumerate() {
+                        four[k % 4] += value(h, l);
+                    }
+                    (four[0] + four[1]) + (four[2] + four[3])
+                };
+                c = if c + 1 == channels { 0 } else { c + 1 };
             }
         }
     }

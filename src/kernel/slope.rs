@@ -158,18 +158,20 @@ fn draw<S: Simd, P: Source>(s: S, p: &P, out: &mut [f32]) {
     spans!(S, out.len(), |i, w| store_n(s, p.get(s, i, w), out, i, w));
 }
 
-/// (h, l) += a·b in double-f32: the product exact (hi + lo), the sum of hi into h exact
-/// (two-sum), the rounding errors gathered in l and renormalised every step, so that
-/// |l| ≤ ulp(h)/2 and the error after k terms is about k·2^-46·Σ|a·b| (an f64-like sum).
-/// Once h is ±inf or NaN it stays what an f32 sum gives (inf, or NaN from inf − inf), with
-/// l = 0, since the error terms of an infinite sum are NaN.
+/// (h, l) += a·b in double-f32: the product exact (hi + lo), its high part added to h
+/// exactly (two-sum), the rounding errors gathered in l and renormalised every step
+/// (fast two-sum: Bailey's "sloppy" double-word add, whose error is a few u² of |h| + |a·b|),
+/// so that |l| ≤ ulp(h)/2 and k terms are summed within about k·2^-46·Σ|a·b|: an f64-like
+/// sum. Once h is ±inf or NaN it stays what an f32 sum gives (inf, or NaN from inf − inf),
+/// with l = 0, since the error terms of an infinite sum are NaN.
 #[cfg(feature = "std")]
 #[inline(always)]
 fn accumulate<S: Simd>(s: S, h: &mut S::V, l: &mut S::V, a: S::V, b: S::V) {
     let (p, q) = two_prod(s, a, b);
     let (sh, e) = two_sum(s, *h, p);
     let t = s.add(s.add(e, q), *l);
-    let (hh, ll) = two_sum(s, sh, t);
+    let hh = s.add(sh, t);
+    let ll = s.sub(t, s.sub(hh, sh));
     let finite = s.lt(abs(s, sh), s.splat(f32::INFINITY));
     *h = s.select(finite, hh, sh);
     *l = s.select(finite, ll, s.splat(0.0));
@@ -183,35 +185,59 @@ fn negative_part<S: Simd>(s: S, x: S::V) -> S::V {
     s.select(s.lt(s.splat(0.0), x), s.splat(0.0), x)
 }
 
-/// The lanes of a double-f32 accumulator summed in f64, in lane order. A lane whose h is not
-/// finite (an overflowing or NaN sum) counts as h alone: its l may be NaN from inf − inf.
+/// f32 values per channel of [`run_grad`]'s accumulators: two double-f32 vectors of up to 32
+/// lanes, laid out as h₀, l₀, h₁, l₁ at offsets 0, 32, 64, 96 whatever the ISA's width.
+#[cfg(feature = "std")]
+pub(crate) const RUN_ACC: usize = 128;
+
+/// dx for the `w` elements from `i`, and their dy·x (x ≤ 0) into (h, l).
 #[cfg(feature = "std")]
 #[inline(always)]
-fn lane_sum<S: Simd>(s: S, h: S::V, l: S::V) -> f64 {
-    let (mut hb, mut lb) = ([0.0f32; 64], [0.0f32; 64]);
-    s.store(h, &mut hb);
-    s.store(l, &mut lb);
-    let mut sum = 0.0f64;
-    for (&h, &l) in hb[..S::LANES].iter().zip(&lb[..S::LANES]) {
-        sum += if h.is_finite() { h as f64 + l as f64 } else { h as f64 };
-    }
-    sum
+#[allow(clippy::too_many_arguments)]
+fn grad_step<S: Simd, IO: Io>(
+    s: S,
+    a: S::V,
+    x: &[f32],
+    io: &mut IO,
+    i: usize,
+    w: usize,
+    h: &mut S::V,
+    l: &mut S::V,
+) {
+    let (xv, dy) = (load_n(s, x, i, w), io.get(s, i, w));
+    io.put(s, leaky_backward(s, xv, a, dy), i, w);
+    // Lanes past a partial tail hold x = dy = 0 and add 0.
+    accumulate(s, h, l, negative_part(s, xv), dy);
 }
 
-/// One run of elements that share the slope `a`: dx (through `io`) and the run's slope
-/// gradient Σ dy·x over x ≤ 0, returned.
+/// One run of elements that share the slope `a`: dx (through `io`), and Σ dy·x over x ≤ 0
+/// added into the run's channel accumulators `acc` ([`RUN_ACC`] values). Two accumulators take
+/// alternate vectors, so that two dependency chains overlap.
 #[cfg(feature = "std")]
 #[inline(always)]
-fn run_grad<S: Simd, IO: Io>(s: S, a: f32, x: &[f32], mut io: IO) -> f64 {
-    let x = &x[..io.len()];
-    let (mut h, mut l) = (s.splat(0.0), s.splat(0.0));
-    spans!(S, x.len(), |i, w| {
-        let (xv, dy) = (load_n(s, x, i, w), io.get(s, i, w));
-        io.put(s, leaky_backward(s, xv, s.splat(a), dy), i, w);
-        // Lanes past a partial tail hold x = dy = 0 and add 0.
-        accumulate(s, &mut h, &mut l, negative_part(s, xv), dy);
-    });
-    lane_sum(s, h, l)
+fn run_grad<S: Simd, IO: Io>(s: S, a: f32, x: &[f32], mut io: IO, acc: &mut [f32]) {
+    let (x, w) = (&x[..io.len()], S::LANES);
+    debug_assert!(w <= 32 && acc.len() >= RUN_ACC);
+    let (n, av) = (x.len(), s.splat(a));
+    let (mut h0, mut l0, mut h1, mut l1) =
+        (s.load(acc), s.load(&acc[32..]), s.load(&acc[64..]), s.load(&acc[96..]));
+    let mut i = 0;
+    while i + 2 * w <= n {
+        grad_step(s, av, x, &mut io, i, w, &mut h0, &mut l0);
+        grad_step(s, av, x, &mut io, i + w, w, &mut h1, &mut l1);
+        i += 2 * w;
+    }
+    if i + w <= n {
+        grad_step(s, av, x, &mut io, i, w, &mut h0, &mut l0);
+        i += w;
+    }
+    if i < n {
+        grad_step(s, av, x, &mut io, i, n - i, &mut h1, &mut l1);
+    }
+    s.store(h0, acc);
+    s.store(l0, &mut acc[32..]);
+    s.store(h1, &mut acc[64..]);
+    s.store(l1, &mut acc[96..]);
 }
 
 /// One row of elements with the slopes `a` (as long as the row): dx (through `io`), and
@@ -253,9 +279,9 @@ macro_rules! slope_entries {
             }
             #[cfg(feature = "std")]
             #[target_feature(enable = $feat)]
-            pub(crate) fn run_grad<IO: Io>(a: f32, x: &[f32], io: IO) -> f64 {
+            pub(crate) fn run_grad<IO: Io>(a: f32, x: &[f32], io: IO, acc: &mut [f32]) {
                 // SAFETY: this function only runs where its features are enabled.
-                super::run_grad(unsafe { $token }, a, x, io)
+                super::run_grad(unsafe { $token }, a, x, io, acc)
             }
             #[cfg(feature = "std")]
             #[target_feature(enable = $feat)]
@@ -291,10 +317,12 @@ pub(crate) fn run_draw<P: Source>(isa: Isa, p: &P, out: &mut [f32]) {
     on_isa!(isa, draw(p, out))
 }
 
-/// dx for a run with one slope `a`, and the run's slope gradient (see [`run_grad`]).
+/// dx for a run with one slope `a`, and its slope gradient added into `acc` (see
+/// [`run_grad`]).
 #[cfg(feature = "std")]
-pub(crate) fn run_run_grad<IO: Io>(isa: Isa, a: f32, x: &[f32], io: IO) -> f64 {
-    on_isa!(isa, run_grad(a, x, io))
+pub(crate) fn run_run_grad<IO: Io>(isa: Isa, a: f32, x: &[f32], io: IO, acc: &mut [f32]) {
+    debug_assert!(acc.len() >= RUN_ACC);
+    on_isa!(isa, run_grad(a, x, io, acc))
 }
 
 /// dx for a row with slopes `a`, accumulating the gradient per position (see [`row_grad`]).
