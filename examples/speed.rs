@@ -14,6 +14,11 @@
 //! AVX-512 too, since the peers' harness builds it with `-C target-cpu=native`, and the best
 //! of those that the CPU runs counts).
 //!
+//! Also `prelu` (one slope), `prelu_nhwc64`, `prelu_nchw64` (64 channels, channels-last and
+//! NCHW with a batch of 4) and `rrelu` (training), whose backward rows include the slope
+//! gradient (PReLU) or regenerate the slopes (RReLU); PReLU with one slope has naive rows (a
+//! plain loop, and for backward a running f32 sum), the others none.
+//!
 //! - `--sizes` (default 4096,65536,1048576,16777216); `--isa` one ISA, or a comma list (default
 //!   every available one; `naive` alone leaves only the baselines); `--threads T` (default 1)
 //!   runs everything inside a rayon pool of T threads (the naive and limit loops split into the

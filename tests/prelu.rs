@@ -136,8 +136,8 @@ fn check(isa: Isa, slopes: &[f32], inner: usize, x: &[f32], dy: &[f32], off: usi
     if z.guard_damage().is_some() {
         return Err(format!("{tag}: forward_inplace wrote outside x"));
     }
-    for i in 0..n {
-        let w = want_forward(x[i], slope(i));
+    for (i, &xi) in x.iter().enumerate() {
+        let w = want_forward(xi, slope(i));
         for (got, what) in [(yg.slice()[i], "forward"), (z.slice()[i], "forward_inplace")] {
             if got.to_bits() != w.to_bits() && !(got.is_nan() && w.is_nan()) {
                 return Err(format!(
@@ -177,15 +177,10 @@ fn check(isa: Isa, slopes: &[f32], inner: usize, x: &[f32], dy: &[f32], off: usi
         }
     }
     let want = want_grad(x, dy, c, inner);
-    for k in 0..c {
+    for (k, &want) in want.iter().enumerate() {
         let (a, b) = (ds.slice()[k], ds2.slice()[k]);
-        if !grad_ok(a, want[k]) {
-            return Err(format!(
-                "{tag}: dslopes[{k}] = {} want {:e} (Σ|t| {:e})",
-                show(a),
-                want[k].0,
-                want[k].1
-            ));
+        if !grad_ok(a, want) {
+            return Err(format!("{tag}: dslopes[{k}] = {} want {:e} (Σ|t| {:e})", show(a), want.0, want.1));
         }
         if a.to_bits() != b.to_bits() && !(a.is_nan() && b.is_nan()) {
             return Err(format!("{tag}: dslopes[{k}] in place {} differs from {}", show(b), show(a)));
@@ -291,12 +286,12 @@ fn gradient_is_the_same_for_any_thread_count() {
                 );
             }
             let want = want_grad(&x, &dy, c, inner);
-            for k in 0..c {
+            for (k, &want) in want.iter().enumerate() {
                 let got = f32::from_bits(runs[0].0[k]);
                 assert!(
-                    grad_ok(got, want[k]),
+                    grad_ok(got, want),
                     "{isa} C={c} inner={inner}: dslopes[{k}] {got} want {:e}",
-                    want[k].0
+                    want.0
                 );
             }
         }
