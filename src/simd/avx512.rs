@@ -143,4 +143,41 @@ impl Simd for Avx512 {
         // SAFETY: AVX-512F is available.
         unsafe { _mm512_mask_blend_ps(m, b, a) }
     }
+
+    type U = __m512i;
+    #[inline(always)]
+    fn splat_u(self, x: u32) -> __m512i {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_set1_epi32(x as i32) }
+    }
+    #[inline(always)]
+    fn iota_u(self) -> __m512i {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) }
+    }
+    #[inline(always)]
+    fn add_u(self, a: __m512i, b: __m512i) -> __m512i {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_add_epi32(a, b) }
+    }
+    #[inline(always)]
+    fn mul_u(self, a: __m512i, b: __m512i) -> __m512i {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_mullo_epi32(a, b) }
+    }
+    #[inline(always)]
+    fn xor_u(self, a: __m512i, b: __m512i) -> __m512i {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_xor_si512(a, b) }
+    }
+    #[inline(always)]
+    fn shr_u(self, a: __m512i, n: u32) -> __m512i {
+        // SAFETY: AVX-512F is available. A constant `n` becomes an immediate.
+        unsafe { _mm512_srl_epi32(a, _mm_cvtsi32_si128(n as i32)) }
+    }
+    #[inline(always)]
+    fn u_as_f32(self, a: __m512i) -> __m512 {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_castsi512_ps(a) }
+    }
 }

@@ -91,6 +91,26 @@ pub(crate) trait Simd: Copy {
     fn le(self, a: Self::V, b: Self::V) -> Self::M;
     /// `m ? a : b` per lane.
     fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V;
+
+    // Integer lanes, for hashing (RReLU's counter-based draws). Exact on every backend, so
+    // the same bits come out of every ISA.
+
+    /// A vector of `LANES` u32.
+    type U: Copy;
+    /// Every lane `x`.
+    fn splat_u(self, x: u32) -> Self::U;
+    /// Lane `j` holds `j` (0, 1, ..., `LANES` − 1).
+    fn iota_u(self) -> Self::U;
+    /// `a + b` per lane, wrapping.
+    fn add_u(self, a: Self::U, b: Self::U) -> Self::U;
+    /// The low 32 bits of `a · b` per lane.
+    fn mul_u(self, a: Self::U, b: Self::U) -> Self::U;
+    /// `a ^ b` per lane.
+    fn xor_u(self, a: Self::U, b: Self::U) -> Self::U;
+    /// `a >> n` per lane, logical, for `n` in 1..32.
+    fn shr_u(self, a: Self::U, n: u32) -> Self::U;
+    /// The lanes' bits read as f32 (a bit cast, no conversion).
+    fn u_as_f32(self, a: Self::U) -> Self::V;
 }
 
 /// Bit pattern of the f32 sign.
