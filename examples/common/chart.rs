@@ -1,6 +1,9 @@
 //! Line charts drawn with `plotters` into SVG, shared by the `plot_activations` and `train_mlp`
 //! examples.
 
+// Each example uses only part of this module.
+#![allow(dead_code)]
+
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
@@ -41,6 +44,43 @@ impl Series {
     fn points(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
         self.pieces.iter().flatten().copied()
     }
+}
+
+/// Line colours (Tableau's 10, then darker and lighter tones), distinct from their neighbours.
+const COLORS: [(u8, u8, u8); 14] = [
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+    (0, 0, 0),
+    (174, 199, 232),
+    (152, 223, 138),
+    (255, 187, 120),
+];
+
+/// The colour of the `i`-th series.
+fn color(i: usize) -> RGBAColor {
+    let (r, g, b) = COLORS[i % COLORS.len()];
+    RGBColor(r, g, b).to_rgba()
+}
+
+/// A tick label: 3 significant digits without trailing zeros, in powers of ten when small
+/// (a log axis's 1e-5 rather than 9.999999e-5). Below 1e-12 it is a linear axis's rounding
+/// noise around 0.
+fn tick(v: f64) -> String {
+    let v: f64 = format!("{v:.2e}").parse().unwrap_or(v);
+    if v.abs() >= 1e-12 && !(1e-2..1e5).contains(&v.abs()) {
+        return format!("{v:e}");
+    }
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".into() } else { s.into() }
 }
 
 /// The smallest and largest y of `series`, widened by 5% (and to a non-empty range).
@@ -100,9 +140,16 @@ where
         .x_label_area_size(36)
         .y_label_area_size(56)
         .build_cartesian_2d(x, y)?;
-    chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).max_light_lines(0).draw()?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .max_light_lines(0)
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
+        .draw()?;
     for (i, s) in series.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
+        let color = color(i);
         let style = color.stroke_width(2);
         let mut pieces = s.pieces.iter().filter(|p| !p.is_empty());
         if let Some(first) = pieces.next() {
