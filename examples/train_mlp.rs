@@ -23,13 +23,16 @@
 mod chart;
 #[path = "common/mlp.rs"]
 mod mlp;
+#[path = "common/rng.rs"]
+mod rng;
 
 use chart::{ChartError, Series};
 use indicatif::{ProgressBar, ProgressStyle};
-use mlp::{Mlp, Rng};
+use mlp::Mlp;
 use nnsimd::optim::{self, Optimizer};
 use nnsimd::{Activation, Error};
 use plotters::prelude::*;
+use rng::Rng;
 use std::time::{Duration, Instant};
 
 const SEED: u64 = 0x5eed_2024;
@@ -174,7 +177,7 @@ fn options() -> Options {
 
 /// Trains a fresh network (same seed, same data) with `entry` for `o.steps` full-batch steps.
 fn train(entry: &Entry, data: &mlp::Data, o: &Options, bar: &ProgressBar) -> Result<Run, Error> {
-    let mut net = Mlp::new(&SIZES, o.act, &mut Rng::new(SEED));
+    let mut net = Mlp::new(&SIZES, o.act, &mut Rng(SEED));
     let lr = o.lr.unwrap_or(entry.lr);
     let mut opts = net.shapes().iter().map(|s| (entry.build)(lr, s)).collect::<Result<Vec<_>, _>>()?;
     let mut losses = Vec::with_capacity(o.steps + 1);
@@ -259,7 +262,7 @@ fn table(runs: &[Run]) -> String {
 
 fn main() {
     let o = options();
-    let data = mlp::two_spirals(256, 1.5, 0.02, &mut Rng::new(SEED ^ 1));
+    let data = mlp::two_spirals(256, 1.5, 0.02, &mut Rng(SEED ^ 1));
     let entries: Vec<&Entry> =
         OPTIMIZERS.iter().filter(|e| o.only.as_ref().is_none_or(|n| n.iter().any(|n| n == e.name))).collect();
     let style = ProgressStyle::with_template("{prefix:>13} [{bar:30}] {pos:>4}/{len} {elapsed:>3} {msg}")

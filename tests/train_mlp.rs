@@ -4,9 +4,12 @@
 #[path = "../examples/common/mlp.rs"]
 #[allow(dead_code)]
 mod mlp;
+#[path = "../examples/common/rng.rs"]
+mod rng;
 
-use mlp::{Mlp, Rng};
+use mlp::Mlp;
 use nnsimd::Activation;
+use rng::Rng;
 
 /// Mean binary cross-entropy of the network `params` (W0, b0, W1, b1, …; W row = input) on
 /// `x` (rows of 2), in f64, with the hidden activation `f`.
@@ -32,7 +35,7 @@ fn loss64(sizes: &[usize], params: &[Vec<f64>], x: &[f32], t: &[f32], f: fn(f64)
 
 fn check(act: Activation, f: fn(f64) -> f64) {
     let sizes = [2, 5, 4, 1];
-    let mut rng = Rng::new(7);
+    let mut rng = Rng(7);
     let data = mlp::two_spirals(6, 1.0, 0.05, &mut rng);
     let mut net = Mlp::new(&sizes, act, &mut rng);
     net.forward(&data.x).unwrap();

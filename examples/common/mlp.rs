@@ -1,33 +1,10 @@
 //! A small multilayer perceptron for binary classification, with plain matrix loops and the
 //! crate's kernels for everything element-wise: the hidden activation (forward, and backward in
-//! place) and the loss (log-sigmoid and sigmoid). Used by the `train_mlp` example.
+//! place) and the loss (log-sigmoid and sigmoid). Used by the `train_mlp` example, which also
+//! declares the `rng` module (examples/common/rng.rs).
 
+use crate::rng::Rng;
 use nnsimd::{Activation, Error};
-
-/// A deterministic generator (SplitMix64), so that data and initial weights depend only on the
-/// seed.
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator started from `seed`.
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [lo, hi).
-    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 /// Points in the plane with labels 0 or 1.
 pub struct Data {
