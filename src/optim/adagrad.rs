@@ -42,7 +42,8 @@ impl Default for AdagradConfig {
     }
 }
 
-/// Adagrad, PyTorch `torch.optim.Adagrad` semantics (`foreach=False`), at step t (from 1):
+/// Adagrad (Duchi, Hazan and Singer, 2011), PyTorch `torch.optim.Adagrad` semantics
+/// (`foreach=False`), at step t (from 1):
 ///
 /// ```text
 /// g ← −g if maximize;  g ← g + λ·p if λ ≠ 0

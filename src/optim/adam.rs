@@ -97,9 +97,11 @@ impl Default for AdamWConfig {
 /// p ← p − lr/(1 − β1^t) · m / (√v̂ / √(1 − β2^t) + ε)
 /// ```
 ///
-/// ε is added after the square root of the bias-corrected second moment (some write-ups put
-/// it inside); AMSGrad keeps the maximum of the raw v and bias-corrects that maximum. The bias
-/// corrections are computed in f64 once per step. Exported state ([`Optimizer::export`]):
+/// The second moment averages g², the element-wise square of the gradient (some write-ups
+/// drop the square); ε is added after the square root of the bias-corrected second moment
+/// (some write-ups put it inside). AMSGrad (Reddi et al., 2018) keeps the maximum of the raw v
+/// and bias-corrects that maximum; AdamW is Loshchilov and Hutter (2019); Adam is Kingma and
+/// Ba (2015). The bias corrections are computed in f64 once per step. Exported state ([`Optimizer::export`]):
 /// `exp_avg` (m), `exp_avg_sq` (v), and `max_exp_avg_sq` (v̂) with AMSGrad.
 #[derive(Clone, Debug)]
 pub struct Adam {

@@ -34,8 +34,9 @@ impl Default for LionConfig {
     }
 }
 
-/// Lion, the update rule of its paper (PyTorch has no `torch.optim.Lion`; the golden data
-/// follows the paper's reference in f32 tensor ops):
+/// Lion (Chen et al., 2023, "Symbolic Discovery of Optimization Algorithms"), the update rule
+/// of its paper (PyTorch has no `torch.optim.Lion`; the golden data follows the paper's
+/// reference in f32 tensor ops):
 ///
 /// ```text
 /// g ← −g if maximize

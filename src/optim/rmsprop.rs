@@ -45,7 +45,8 @@ impl Default for RmsPropConfig {
     }
 }
 
-/// RMSprop, PyTorch `torch.optim.RMSprop` semantics (`foreach=False`):
+/// RMSprop (Tieleman and Hinton, 2012, lecture 6e of their Coursera course; centered as in
+/// Graves, 2013), PyTorch `torch.optim.RMSprop` semantics (`foreach=False`):
 ///
 /// ```text
 /// g ← −g if maximize;  g ← g + λ·p if λ ≠ 0

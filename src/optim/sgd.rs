@@ -42,7 +42,8 @@ impl Default for SgdConfig {
     }
 }
 
-/// Stochastic gradient descent, PyTorch `torch.optim.SGD` semantics (`foreach=False`):
+/// Stochastic gradient descent, PyTorch `torch.optim.SGD` semantics (`foreach=False`; Nesterov
+/// momentum in the form of Sutskever et al., 2013):
 ///
 /// ```text
 /// g ← −g if maximize;  g ← g + λ·p if λ ≠ 0
