@@ -11,21 +11,26 @@
 //! x/b is carried as hi + lo in the derivative, where e^(x/b) would multiply its rounding by
 //! |x/b|; in f itself e^u − 1 saturates at −1 and the rounding does not grow.
 
-use crate::kernel::Kernel;
+use crate::kernel::{Kernel, OutputGrad};
 use crate::math::exp::{exp_parts, expm1};
 use crate::simd::{Pair, Simd, abs, two_prod};
 
 /// 2^-24: below it in magnitude, e^u − 1 rounds to u.
 const TINY_U: f32 = 1.0 / 16_777_216.0;
 
-/// SELU's λ.
+/// SELU's λ = 1.0507009873554804934193349852946 (Klambauer et al., 2017; the digits PyTorch
+/// documents), here rounded to f64. The often quoted 1.0507 is 9.9·10⁻⁷ off, 8 f32 ULP.
 pub const SELU_LAMBDA: f64 = 1.050_700_987_355_480_5;
-/// SELU's α.
+/// SELU's α = 1.6732632423543772848170429916717 (Klambauer et al., 2017), here rounded to
+/// f64. The often quoted 1.6733 is 3.7·10⁻⁵ off, 308 f32 ULP.
 pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_2;
 
 pub(crate) struct ExpLinear {
     pos: f32,
     neg: f32,
+    /// s₋ − neg, the rest of an f64 constant (SELU's λα), for backward from y.
+    neg_lo: f32,
+    b: f32,
     /// s₋/b, for the derivative.
     neg_over_b: f32,
     /// 1/b as hi + lo.
@@ -39,6 +44,8 @@ impl ExpLinear {
         ExpLinear {
             pos: pos as f32,
             neg: neg as f32,
+            neg_lo: (neg - neg as f32 as f64) as f32,
+            b: b as f32,
             neg_over_b: (neg / b) as f32,
             inv_b: Pair::of(1.0 / b),
             x_min: (-200.0 * b) as f32,
@@ -87,5 +94,19 @@ impl Kernel for ExpLinear {
         let neg = s.scale(s.mul(s.mul(dy, s.splat(self.neg_over_b)), p), n);
         // NaN in x goes to the `neg` side (the compare is false) and stays NaN there.
         s.select(s.lt(s.splat(0.0), x), pos, neg)
+    }
+}
+
+/// From y: f' = s₊ where y > 0 (exactly where x > 0), and (s₋/b)·e^(x/b) = (y + s₋)/b
+/// otherwise (ELU: y + α, SELU: y + λα, CELU: (y + α)/α, PELU: (y + a)/b), which PyTorch's
+/// `elu_backward` uses too when it is given the result. y + s₋ is exact where it cancels (y
+/// near −s₋), and SELU's λα enters as hi + lo, so the sum is rounded once.
+impl OutputGrad for ExpLinear {
+    #[inline(always)]
+    fn backward_y<S: Simd>(&self, s: S, y: S::V, dy: S::V) -> S::V {
+        let pos = s.mul(dy, s.splat(self.pos));
+        let t = s.add(s.add(y, s.splat(self.neg)), s.splat(self.neg_lo));
+        let neg = s.mul(dy, s.div(t, s.splat(self.b)));
+        s.select(s.lt(s.splat(0.0), y), pos, neg)
     }
 }

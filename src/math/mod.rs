@@ -1,4 +1,4 @@
-//! Vector math written once, generic over [`Simd`](crate::simd::Simd).
+//! Vector math written once, generic over the crate-private `Simd` trait.
 //!
 //! None of it assumes flush-to-zero: subnormal inputs are read as they are, and results that
 //! should be subnormal are computed with one final rounding (`Simd::scale`). Each function

@@ -407,29 +407,11 @@ pub fn show(v: f32) -> String {
 }
 
 /// A small deterministic generator (SplitMix64), for tests that need fixed data.
-pub struct Rng(pub u64);
+#[path = "../../examples/common/rng.rs"]
+mod rng;
+pub use rng::Rng;
 
 impl Rng {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// N(0, σ²) by Box–Muller.
-    pub fn normal(&mut self, sigma: f64) -> f32 {
-        let u1 = 1.0 - self.unit();
-        let u2 = self.unit();
-        (sigma * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32
-    }
-
     /// A mix of the whole line, N(0, 3²) and the specials.
     pub fn value(&mut self) -> f32 {
         match self.next_u64() % 8 {
