@@ -1,71 +1,150 @@
-//! An arbitrary optimizer configuration, size and data: Ok or Err, never a panic, and an Err
-//! leaves parameters and state untouched.
+//! An arbitrary optimizer configuration, shape and data through `nnsimd::optim::Config`: Ok or
+//! Err, never a panic, and an Err leaves parameters and state untouched.
 //!
-//! The configuration goes through each optimizer's config struct and constructor
-//! (`Adam::new(AdamConfig, len)`, ...). NOTE: when `nnsimd::optim::Config` (serde, DESIGN.md
-//! §4) lands, this target also feeds it JSON: the structured configuration below rendered
-//! with wrong types, unknown fields and huge numbers, and the fuzzer's raw bytes.
-//!
-//! Checked: a configuration is refused exactly when a field breaks its range (the error names
-//! a field at fault, with its value); a size past what memory can hold gives
-//! `Error::OutOfMemory`, not an abort; steps with arbitrary values (NaN, infinities) and bad
-//! calls mixed in never panic, and a bad call changes neither params nor state.
+//! The configuration is JSON as the golden files write it: either rendered from a structured
+//! one (any optimizer of `nnsimd_fuzz::opt::specs`, each field default, plausible or raw —
+//! non-finite values become `1e999`, which JSON cannot hold), sometimes spoiled (an unknown
+//! field, a field of the wrong type, an unknown optimizer name, no `"hyperparameters"`), or
+//! the fuzzer's raw bytes. Checked:
+//! - deserializing never panics; a structured, unspoiled configuration with finite values
+//!   deserializes;
+//! - `build(shape)` is refused exactly when a field breaks its range (`InvalidParameter` naming
+//!   a field at fault, with its value), or with `ShapeOverflow` when the element count
+//!   overflows, or `OutOfMemory` past what memory can hold (never an abort);
+//! - steps with arbitrary values (NaN, infinities) and bad calls mixed in never panic, and a bad
+//!   call changes neither params nor state (a twin that never saw it stays bitwise equal).
 
 #![no_main]
 
 use arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use nnsimd::Error;
+use nnsimd::optim::Config;
 use nnsimd_fuzz::input;
 use nnsimd_fuzz::opt::{self, Hyper, Spec};
 
 #[derive(Debug)]
 struct Case {
-    spec: usize,
-    hyper: Hyper,
-    /// The number of parameters: small, or at least 2^61, whose state cannot be allocated
-    /// (sizes in between would really be allocated, and exhaust the machine).
-    len: usize,
+    json: String,
+    /// The structured configuration the JSON was rendered from, when it is exact (finite values,
+    /// not spoiled): then the result is judged against the field rules.
+    exact: Option<(usize, Hyper)>,
+    shape: Vec<usize>,
     p0: Vec<f32>,
     steps: opt::Steps,
 }
 
+/// Element counts at least this large cannot be allocated (4·n bytes exceeds isize::MAX);
+/// shapes between 2^16 and this are not generated, since they would really be allocated.
 const HUGE: usize = 1 << 61;
 
-fn decode(u: &mut Unstructured, specs: &[Spec]) -> Result<Case> {
-    let spec = u.choose_index(specs.len())?;
-    let (hyper, _) = opt::hyper(u, &specs[spec])?;
-    let huge = u.ratio(1u8, 16)?;
-    let len = if huge { u.int_in_range(HUGE..=usize::MAX)? } else { input::length(u)? };
-    let (p0, steps) = if huge {
-        (Vec::new(), Vec::new())
-    } else {
-        let max_steps = if len > 1000 { 2 } else { 16 };
-        (input::long_values(u, len, input::any_f32)?, opt::steps(u, len, max_steps, input::any_f32)?)
-    };
-    Ok(Case { spec, hyper, len, p0, steps })
+/// A shape: 0 to 4 dimensions whose product is small, overflows, or is at least `HUGE`.
+fn shape(u: &mut Unstructured) -> Result<Vec<usize>> {
+    let dims = u.int_in_range(0usize..=4)?;
+    let mut v = Vec::new();
+    for _ in 0..dims {
+        v.push(if u.ratio(1u8, 8)? {
+            u.int_in_range(1usize << 31..=usize::MAX)?
+        } else {
+            u.int_in_range(0usize..=40)?
+        });
+    }
+    let n = v.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    Ok(match n {
+        Some(n) if n > 1 << 16 && n < HUGE => vec![n % 300],
+        _ => v,
+    })
 }
 
-fn check(c: &Case, spec: &Spec) {
-    let name = spec.name;
-    let bad = opt::violations(spec, &c.hyper);
-    let built = (spec.build)(&c.hyper, c.len);
-    let mut o = match built {
+fn render(u: &mut Unstructured, spec: &Spec, h: &Hyper) -> Result<(String, bool)> {
+    let mut fields = Vec::new();
+    let mut exact = true;
+    for (&(name, _), v) in spec.reals.iter().zip(&h.reals) {
+        if let Some(v) = v {
+            if v.is_finite() {
+                fields.push(format!("\"{name}\": {v:?}"));
+            } else {
+                exact = false;
+                fields.push(format!("\"{name}\": {}1e999", if *v < 0.0 { "-" } else { "" }));
+            }
+        }
+    }
+    for (&name, f) in spec.flags.iter().zip(&h.flags) {
+        if let Some(f) = f {
+            fields.push(format!("\"{name}\": {f}"));
+        }
+    }
+    let mut name = spec.name.to_string();
+    let mut hyper_key = "hyperparameters";
+    match u.int_in_range(0u8..=15)? {
+        0 => fields.push("\"no_such_field\": 1".into()),
+        1 if !fields.is_empty() => {
+            fields[0] = format!("{}: \"0.1\"", fields[0].split(':').next().unwrap_or(""))
+        }
+        2 => name.push('x'),
+        3 => hyper_key = "hyper",
+        _ => {
+            return Ok((
+                format!("{{\"optimizer\": \"{name}\", \"{hyper_key}\": {{{}}}}}", fields.join(", ")),
+                exact,
+            ));
+        }
+    }
+    Ok((format!("{{\"optimizer\": \"{name}\", \"{hyper_key}\": {{{}}}}}", fields.join(", ")), false))
+}
+
+fn decode(u: &mut Unstructured, specs: &[Spec]) -> Result<Case> {
+    let (json, exact) = if u.ratio(1u8, 8)? {
+        let len = u.int_in_range(0usize..=200)?;
+        (String::from_utf8_lossy(u.bytes(len.min(u.len()))?).into_owned(), None)
+    } else {
+        let spec = u.choose_index(specs.len())?;
+        let (hyper, _) = opt::hyper(u, &specs[spec])?;
+        let (json, exact) = render(u, &specs[spec], &hyper)?;
+        (json, exact.then_some((spec, hyper)))
+    };
+    let shape = shape(u)?;
+    let n = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).unwrap_or(usize::MAX);
+    let (p0, steps) = if n >= HUGE {
+        (Vec::new(), Vec::new())
+    } else {
+        let max_steps = if n > 1000 { 2 } else { 16 };
+        (input::long_values(u, n, input::any_f32)?, opt::steps(u, n, max_steps, input::any_f32)?)
+    };
+    Ok(Case { json, exact, shape, p0, steps })
+}
+
+fn check(c: &Case, specs: &[Spec]) {
+    let parsed = serde_json::from_str::<Config>(&c.json);
+    let cfg = match (parsed, &c.exact) {
+        (Ok(cfg), _) => cfg,
+        (Err(e), Some(_)) => panic!("{}: an exact configuration does not deserialize: {e}", c.json),
+        (Err(_), None) => return,
+    };
+    let n = c.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    let bad = c.exact.as_ref().map(|(i, h)| opt::violations(&specs[*i], h));
+    let name = cfg.name();
+    let mut o = match cfg.build(&c.shape) {
         Err(e) => {
             let _ = e.to_string();
-            let fits = opt::is_violation(&e, &bad)
-                || (c.len >= HUGE && e == Error::OutOfMemory { elements: c.len } && bad.is_empty());
-            assert!(fits, "{name} {:?} len {}: {e:?} does not apply (rule breaks: {bad:?})", c.hyper, c.len);
+            let fits = match (&e, n) {
+                (Error::ShapeOverflow, None) => true,
+                (Error::OutOfMemory { elements }, Some(n)) => *elements == n && n >= HUGE,
+                (Error::InvalidParameter { .. }, _) => bad.as_ref().is_none_or(|b| opt::is_violation(&e, b)),
+                _ => false,
+            };
+            assert!(fits, "{} shape {:?}: {e:?} does not apply (rule breaks: {bad:?})", c.json, c.shape);
             return;
         }
         Ok(o) => o,
     };
-    assert!(bad.is_empty(), "{name} {:?}: accepted, but {bad:?} break the rules", c.hyper);
-    assert_eq!((o.num_params(), o.steps()), (c.len, 0), "{name}: a fresh state");
-    if c.len >= HUGE {
+    let n = n.unwrap_or_else(|| panic!("{}: shape {:?} overflows, yet built", c.json, c.shape));
+    assert!(bad.as_ref().is_none_or(|b| b.is_empty()), "{}: accepted, but {bad:?} break the rules", c.json);
+    assert_eq!((o.num_params(), o.steps()), (n, 0), "{name}: a fresh state");
+    if n >= HUGE {
         return; // an optimizer without state (plain SGD): nothing to step
     }
-    let mut twin = (spec.build)(&c.hyper, c.len).unwrap();
+    let mut twin = cfg.build(&c.shape).unwrap();
     opt::run_steps(name, &mut *o, &mut *twin, None, &c.p0, &c.steps, |_, _| {});
 }
 
@@ -73,6 +152,6 @@ fuzz_target!(|data: &[u8]| {
     let specs = opt::specs();
     let mut u = Unstructured::new(data);
     if let Ok(c) = decode(&mut u, &specs) {
-        check(&c, &specs[c.spec]);
+        check(&c, &specs);
     }
 });

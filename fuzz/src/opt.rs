@@ -7,8 +7,8 @@
 use arbitrary::{Result, Unstructured};
 use nnsimd::Error;
 use nnsimd::optim::{
-    Adagrad, AdagradConfig, Adam, AdamConfig, AdamWConfig, Lion, LionConfig, Optimizer, RmsProp,
-    RmsPropConfig, Sgd, SgdConfig,
+    Adadelta, AdadeltaConfig, Adagrad, AdagradConfig, Adam, AdamConfig, AdamWConfig, Adamax, AdamaxConfig,
+    Lion, LionConfig, NAdam, NAdamConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
 };
 
 /// The allowed range of a real hyperparameter.
@@ -172,6 +172,30 @@ pub fn specs() -> Vec<Spec> {
             // square (small α, steady gradients); one rounding more or less (FMA) in v or ḡ
             // then moves the result by far more than the tolerance, on every ISA alike.
             |e| !e.flag("centered")
+        ),
+        spec!(
+            "adadelta",
+            AdadeltaConfig,
+            Adadelta::new,
+            [lr: NonNeg, rho: Unit, eps: NonNeg, weight_decay: NonNeg],
+            [maximize],
+            no_cross
+        ),
+        spec!(
+            "adamax",
+            AdamaxConfig,
+            Adamax::new,
+            [lr: NonNeg, beta1: Beta, beta2: Beta, eps: NonNeg, weight_decay: NonNeg],
+            [maximize],
+            no_cross
+        ),
+        spec!(
+            "nadam",
+            NAdamConfig,
+            NAdam::new,
+            [lr: NonNeg, beta1: Beta, beta2: Beta, eps: NonNeg, weight_decay: NonNeg, momentum_decay: NonNeg],
+            [decoupled_weight_decay, maximize],
+            no_cross
         ),
         spec!(
             "lion",
