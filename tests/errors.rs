@@ -666,8 +666,8 @@ fn invalid_parameters_every_activation_and_pass() {
 // "No state byte changed" is checked on the state's Debug form, which prints every element.
 
 use nnsimd::optim::{
-    Adagrad, AdagradConfig, Adam, AdamConfig, AdamWConfig, Lion, LionConfig, Optimizer, RmsProp,
-    RmsPropConfig, Sgd, SgdConfig,
+    Adadelta, AdadeltaConfig, Adagrad, AdagradConfig, Adam, AdamConfig, AdamWConfig, Adamax, AdamaxConfig,
+    Lion, LionConfig, NAdam, NAdamConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
 };
 
 /// An optimizer whose whole state can be printed.
@@ -703,6 +703,9 @@ fn optimizers() -> Vec<(&'static str, Build)> {
             }),
         ),
         ("lion", Box::new(|n| boxed(Lion::new(LionConfig::default(), n)))),
+        ("adadelta", Box::new(|n| boxed(Adadelta::new(AdadeltaConfig::default(), n)))),
+        ("adamax", Box::new(|n| boxed(Adamax::new(AdamaxConfig::default(), n)))),
+        ("nadam", Box::new(|n| boxed(NAdam::new(NAdamConfig::default(), n)))),
     ]
 }
 
@@ -777,17 +780,23 @@ fn bad_configs() -> Vec<BadConfig> {
         );
         bad_fields!(v, "rmsprop", RmsProp::new, RmsPropConfig { lr, eps, weight_decay, momentum }, bad);
         bad_fields!(v, "lion", Lion::new, LionConfig { lr, weight_decay }, bad);
+        bad_fields!(v, "adadelta", Adadelta::new, AdadeltaConfig { lr, eps, weight_decay }, bad);
+        bad_fields!(v, "adamax", Adamax::new, AdamaxConfig { lr, eps, weight_decay }, bad);
+        bad_fields!(v, "nadam", NAdam::new, NAdamConfig { lr, eps, weight_decay, momentum_decay }, bad);
     }
     // Betas outside [0, 1).
     for bad in [f64::NAN, -0.1, 1.0, 1.5, f64::INFINITY] {
         bad_fields!(v, "adam", Adam::new, AdamConfig { beta1, beta2 }, bad);
         bad_fields!(v, "adamw", Adam::adamw, AdamWConfig { beta1, beta2 }, bad);
         bad_fields!(v, "lion", Lion::new, LionConfig { beta1, beta2 }, bad);
+        bad_fields!(v, "adamax", Adamax::new, AdamaxConfig { beta1, beta2 }, bad);
+        bad_fields!(v, "nadam", NAdam::new, NAdamConfig { beta1, beta2 }, bad);
     }
     // Weights outside [0, 1].
     for bad in [f64::NAN, -0.1, 1.0 + f64::EPSILON, 2.0] {
         bad_fields!(v, "sgd", Sgd::new, SgdConfig { dampening }, bad);
         bad_fields!(v, "rmsprop", RmsProp::new, RmsPropConfig { alpha }, bad);
+        bad_fields!(v, "adadelta", Adadelta::new, AdadeltaConfig { rho }, bad);
     }
     // Nesterov needs momentum > 0 and no dampening.
     v.push((
@@ -838,6 +847,36 @@ fn optimizer_state_too_large() {
                 Err(e) => assert_eq!(e, Error::OutOfMemory { elements: n }, "{name}"),
                 // Plain SGD keeps no state.
                 Ok(o) => assert!(name == "sgd" && o.num_params() == n, "{name}: state of {n} built"),
+            }
+        }
+    }
+}
+
+/// Through `Config`: a step whose params do not have the element count of the shape the
+/// optimizer was built for is refused, and changes nothing (the next steps match, bitwise, a
+/// twin that never saw the bad call).
+#[test]
+fn config_shape_mismatch_changes_nothing() {
+    use nnsimd::optim::Config;
+    for name in ["sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw", "adamax", "nadam", "lion"] {
+        let cfg = Config::from_name(name).unwrap();
+        for isa in isas() {
+            let shape = [3usize, 4];
+            let (mut o, mut twin) = (cfg.build(&shape).unwrap(), cfg.build(&shape).unwrap());
+            let g = xs(12);
+            let (mut p, mut q) = (xs(13)[1..].to_vec(), xs(13)[1..].to_vec());
+            o.step_with(isa, &mut p, &g).unwrap();
+            twin.step_with(isa, &mut q, &g).unwrap();
+            let mut wrong = xs(11);
+            let before = bits(&wrong);
+            let want = Err(Error::LengthMismatch { arg: "params", expected: 12, found: 11 });
+            assert_eq!(o.step_with(isa, &mut wrong, &g[..11]), want, "{name} on {isa}");
+            assert_eq!(bits(&wrong), before, "{name}: params written on Err");
+            assert_eq!(o.steps(), 1);
+            for _ in 0..2 {
+                o.step_with(isa, &mut p, &g).unwrap();
+                twin.step_with(isa, &mut q, &g).unwrap();
+                assert_eq!(bits(&p), bits(&q), "{name} on {isa}: state changed by a refused step");
             }
         }
     }
