@@ -12,7 +12,7 @@
 
 use nnsimd::Isa;
 use nnsimd::optim::{
-    Adagrad, AdagradConfig, Adam, AdamConfig, AdamWConfig, Lion, LionConfig, Optimizer, RmsProp,
+    Adafactor, AdafactorConfig, Adagrad, AdagradConfig, Adam, AdamConfig, AdamWConfig, Lion, LionConfig, Optimizer, RmsProp,
     RmsPropConfig, Sgd, SgdConfig,
 };
 use std::collections::BTreeMap;
@@ -23,6 +23,7 @@ struct Case {
     name: String,
     optimizer: String,
     hyper: BTreeMap<String, f64>,
+    shape: Vec<usize>,
     len: usize,
     steps: usize,
 }
@@ -63,11 +64,14 @@ fn golden_dir() -> PathBuf {
 fn load(name: &str) -> (Case, Vec<f32>) {
     let json = std::fs::read_to_string(golden_dir().join(format!("{name}.json"))).unwrap();
     let shape = field(&json, "shape");
-    let len = shape.trim_matches(['[', ']']).split(',').map(|d| d.trim().parse::<usize>().unwrap()).product();
+    let shape: Vec<usize> =
+        shape.trim_matches(['[', ']']).split(',').map(|d| d.trim().parse::<usize>().unwrap()).collect();
+    let len = shape.iter().product();
     let case = Case {
         name: name.to_string(),
         optimizer: field(&json, "optimizer").trim_matches('"').to_string(),
         hyper: flat_object(field(&json, "hyperparameters")),
+        shape,
         len,
         steps: field(&json, "steps").parse().unwrap(),
     };
@@ -192,6 +196,24 @@ fn build(case: &Case) -> Option<Box<dyn Optimizer>> {
                 .unwrap(),
             )
         }
+        "adafactor" => {
+            let d = AdafactorConfig::default();
+            Box::new(
+                Adafactor::new(
+                    AdafactorConfig {
+                        lr: get("lr", d.lr),
+                        beta2_decay: get("beta2_decay", d.beta2_decay),
+                        eps1: get("eps1", d.eps1),
+                        eps2: get("eps2", d.eps2),
+                        d: get("d", d.d),
+                        weight_decay: get("weight_decay", d.weight_decay),
+                        maximize: flag("maximize"),
+                    },
+                    &case.shape,
+                )
+                .unwrap(),
+            )
+        }
         _ => return None,
     })
 }
@@ -236,13 +258,26 @@ fn golden_trajectories() {
             println!("{name:18} ({}) not implemented yet: skipped", case.optimizer);
             continue;
         }
-        for isa in Isa::available() {
-            let worst = replay(&case, &data, isa);
-            println!("{name:18} {isa:9} worst {worst:.4} of tolerance");
+        for threads in [1, 2] {
+            for isa in Isa::available() {
+                let worst = in_pool(threads, || replay(&case, &data, isa));
+                println!("{name:18} {isa:9} {threads} thread(s): worst {worst:.4} of tolerance");
+            }
         }
         replayed += 1;
     }
     assert!(replayed >= 8, "only {replayed} golden cases replayed");
+}
+
+/// `f()` inside a rayon pool of `threads` threads (on the calling thread without rayon).
+fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    #[cfg(feature = "rayon")]
+    return rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(f);
+    #[cfg(not(feature = "rayon"))]
+    return {
+        let _ = threads;
+        f()
+    };
 }
 
 /// A deterministic mix of values for the property tests (exact zeros included).

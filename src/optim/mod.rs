@@ -17,12 +17,14 @@
 //! NaN: the updates are element-wise, so a NaN gradient poisons only its own parameter and
 //! state elements.
 
+mod adafactor;
 mod adagrad;
 mod adam;
 mod lion;
 mod rmsprop;
 mod sgd;
 
+pub use adafactor::{Adafactor, AdafactorConfig};
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig, AdamWConfig};
 pub use lion::{Lion, LionConfig};
