@@ -134,10 +134,12 @@ impl Adafactor {
             return Err(invalid("d", cfg.d, "finite and >= 1"));
         }
         non_negative("weight_decay", cfg.weight_decay)?;
-        let len = shape
-            .iter()
-            .try_fold(1usize, |n, &d| n.checked_mul(d))
-            .ok_or(Error::ShapeOverflow { rank: shape.len() })?;
+        // A zero dimension makes the tensor empty, even where the others alone would overflow.
+        let len = match shape.contains(&0) {
+            true => Some(0),
+            false => shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)),
+        }
+        .ok_or(Error::ShapeOverflow { rank: shape.len() })?;
         let moment = match *shape {
             _ if len == 0 => Moment::Empty,
             [.., rows, cols] => Moment::Factored(Factored::new(len / (rows * cols), rows, cols)?),
@@ -213,7 +215,7 @@ impl Optimizer for Adafactor {
         match &mut moment {
             Moment::Empty => {}
             Moment::Full(v) => {
-                let f = Full { w: w as f32, eps_sq: (c.eps1 * c.eps1) as f32 };
+                let f = Full::new(w, c.eps1);
                 let [pp, uu] = chunks::run(isa, &Pass::FullStats(f), params, grads, v, par);
                 let ap = self.scalars(rho, pp, uu);
                 chunks::run(isa, &Pass::FullApply(f, ap), params, grads, v, par);

@@ -250,24 +250,42 @@ fn apply<S: Simd>(s: S, wt: &Weights, e0: usize, p: &mut [f32], g: &[f32], ap: A
 /// The scalars of the unfactored (vector) sweeps.
 #[derive(Clone, Copy)]
 pub(super) struct Full {
-    /// 1 − β̂2_t = t^beta2_decay, the weight of g² in the running mean.
-    pub w: f32,
+    /// Whether 1 − β̂2_t = t^beta2_decay, the weight of g² in the running mean, is ≥ 0.5.
+    pub high: bool,
+    /// That weight w if not `high`, else w − 1.
+    pub c: f32,
     /// eps1².
     pub eps_sq: f32,
 }
 
-/// Sweep 1 of an unfactored step: v ← v + w·(g² − v) (written), and returns [Σp², ΣU²] with
+impl Full {
+    pub(super) fn new(w: f64, eps1: f64) -> Full {
+        let high = w >= 0.5;
+        Full { high, c: (if high { w - 1.0 } else { w }) as f32, eps_sq: (eps1 * eps1) as f32 }
+    }
+}
+
+/// v + w·(q − v), as torch's `lerp` computes it: from v for w < 0.5, from q as q − (1 − w)·(q − v)
+/// otherwise, so that a weight near 1 (t^beta2_decay at small t, or beta2_decay = 0) does not
+/// round q − v at the scale of v into a small result.
+#[inline(always)]
+fn lerp<S: Simd>(s: S, v: S::V, q: S::V, f: Full) -> S::V {
+    let d = s.sub(q, v);
+    s.fma(s.splat(f.c), d, if f.high { q } else { v })
+}
+
+/// Sweep 1 of an unfactored step: v ← lerp(v, g², w) (written), and returns [Σp², ΣU²] with
 /// U² = g²/max(v, eps1²).
 #[inline(always)]
 fn full_stats<S: Simd>(s: S, p: &[f32], g: &[f32], v: &mut [f32], f: Full) -> [f64; 2] {
-    let (w, wv, e2) = (S::LANES, s.splat(f.w), s.splat(f.eps_sq));
+    let (w, e2) = (S::LANES, s.splat(f.eps_sq));
     let (n, mut pp, mut uu) = (v.len(), Acc::new(s), Acc::new(s));
     let mut i = 0;
     while i + w <= n {
         let (pv, gv) = (s.load(&p[i..]), s.load(&g[i..]));
         let q = s.mul(gv, gv);
         let vv = s.load(&v[i..]);
-        let vv = s.fma(wv, s.sub(q, vv), vv);
+        let vv = lerp(s, vv, q, f);
         s.store(vv, &mut v[i..]);
         pp.add(s, s.mul(pv, pv));
         uu.add(s, s.div(q, s.max(vv, e2)));
@@ -277,7 +295,7 @@ fn full_stats<S: Simd>(s: S, p: &[f32], g: &[f32], v: &mut [f32], f: Full) -> [f
         let (pv, gv) = (s.load_partial(&p[i..]), s.load_partial(&g[i..]));
         let q = s.mul(gv, gv);
         let vv = s.load_partial(&v[i..]);
-        let vv = s.fma(wv, s.sub(q, vv), vv);
+        let vv = lerp(s, vv, q, f);
         s.store_partial(vv, &mut v[i..]);
         pp.add(s, s.mul(pv, pv));
         // Lanes past the slice would be 0/0 when eps1 = 0: masked out.
