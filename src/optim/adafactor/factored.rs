@@ -1,7 +1,7 @@
 //! The factored second moment of a stack of matrices: its state, its scratch, sweep 1 as tasks
 //! of whole rows, and the small work between sweeps 1 and 2.
 
-use super::sweep::{self, Weights, exact};
+use super::sweep::{self, ColSums, Weights, exact};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::optim::filled;
@@ -20,7 +20,7 @@ struct Blocks {
     rows: usize,
     cols: usize,
     /// Row blocks per matrix (> 1 only for matrices of ≥ 4 chunks and ≥ 64 rows, so that the
-    /// column slots take at most 1/32 of the matrix).
+    /// column slots, three f32 each, take at most 3/32 of the matrix's size).
     per: usize,
     /// Matrices per task (1 when `per` > 1).
     group: usize,
@@ -61,8 +61,7 @@ struct Stats<'a> {
     p: &'a [f32],
     g: &'a [f32],
     row: &'a mut [f32],
-    hi: &'a mut [f32],
-    lo: &'a mut [f32],
+    sums: ColSums<'a>,
 }
 
 impl Tasks for Stats<'_> {
@@ -73,19 +72,20 @@ impl Tasks for Stats<'_> {
         let (p0, p1) = self.p.split_at(rows * plan.cols);
         let (g0, g1) = self.g.split_at(rows * plan.cols);
         let (r0, r1) = self.row.split_at_mut(rows);
-        let (h0, h1) = self.hi.split_at_mut(slots);
-        let (l0, l1) = self.lo.split_at_mut(slots);
+        let (s0, s1) = self.sums.split_at(slots);
         let isa = self.isa;
         (
-            Stats { isa, plan, p: p0, g: g0, row: r0, hi: h0, lo: l0 },
-            Stats { isa, plan, p: p1, g: g1, row: r1, hi: h1, lo: l1 },
+            Stats { isa, plan, p: p0, g: g0, row: r0, sums: s0 },
+            Stats { isa, plan, p: p1, g: g1, row: r1, sums: s1 },
         )
     }
 
     fn run(self, _: usize) -> [f64; 2] {
-        self.hi.fill(0.0);
-        self.lo.fill(0.0);
-        [sweep::run_stats(self.isa, self.p, self.g, self.plan.cols, self.row, self.hi, self.lo), 0.0]
+        let sums = self.sums;
+        for x in [&mut *sums.part, &mut *sums.hi, &mut *sums.lo] {
+            x.fill(0.0);
+        }
+        [sweep::run_stats(self.isa, self.p, self.g, self.plan.cols, self.row, sums), 0.0]
     }
 }
 
@@ -101,7 +101,9 @@ pub(super) struct Factored {
     row: Vec<f32>,
     /// Scratch per column: 1/√col_var.
     rc: Vec<f32>,
-    /// Scratch per column slot (batch·per·cols): Σg² over a block's rows, as hi + lo.
+    /// Scratch per column slot (batch·per·cols): Σg² over a block's rows, as hi + lo, and the
+    /// plain partial of up to 8 rows.
+    part: Vec<f32>,
     hi: Vec<f32>,
     lo: Vec<f32>,
 }
@@ -117,6 +119,7 @@ impl Factored {
             col_var: filled(batch * cols, 0.0)?,
             row: filled(batch * rows, 0.0)?,
             rc: filled(batch * cols, 0.0)?,
+            part: filled(slots, 0.0)?,
             hi: filled(slots, 0.0)?,
             lo: filled(slots, 0.0)?,
             plan,
@@ -133,9 +136,9 @@ impl Factored {
 
     /// Sweep 1: returns Σp²; keeps the row and column sums of g² in the scratch.
     pub(super) fn stats(&mut self, isa: Isa, p: &[f32], g: &[f32], par: bool) -> f64 {
-        let (row, hi, lo) = (&mut self.row[..], &mut self.hi[..], &mut self.lo[..]);
-        let plan = &self.plan;
-        tree(Stats { isa, plan, p, g, row, hi, lo }, 0, plan.tasks, par)[0]
+        let sums = ColSums { part: &mut self.part, hi: &mut self.hi, lo: &mut self.lo };
+        let (row, plan) = (&mut self.row[..], &self.plan);
+        tree(Stats { isa, plan, p, g, row, sums }, 0, plan.tasks, par)[0]
     }
 
     /// Between sweeps 1 and 2, O(batch·(rows + cols)) in f64: row_var and col_var move toward

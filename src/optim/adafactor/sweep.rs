@@ -3,7 +3,7 @@
 //!
 //! Sums are compensated, so that they stay accurate over millions of terms on every ISA: each
 //! lane adds up to [`BLOCK`] terms in plain f32, then folds that partial into an exact two-term
-//! sum `hi + lo` (Knuth's two-sum), and the lanes are added in f64 at the end, lane 0 first. A
+//! sum `hi + lo` (Knuth's two-sum), and the lanes are added in f64 at the end, in a fixed tree. A
 //! sum of non-negative terms is then within about (BLOCK + 2)·2^-24 of its value, relative, for
 //! any number of terms. The order of every operation depends on the ISA and the task only,
 //! never on the thread count.
@@ -29,16 +29,26 @@ pub(super) fn exact(hi: f64, lo: f64) -> f64 {
     if hi.is_finite() { hi + lo } else { hi }
 }
 
-/// The lanes of `v` added in f64, lane 0 first.
+/// `hi + lo` summed over the lanes in f64: lane by lane through [`exact`], then in a fixed
+/// pairwise tree (lane i + lane i + w/2, halving w), which the compiler vectorizes.
 #[inline(always)]
-fn lanes<S: Simd>(s: S, v: S::V) -> f64 {
-    let mut buf = [0.0f32; MAX_LANES];
-    s.store(v, &mut buf);
-    let mut t = 0.0;
-    for &x in &buf[..S::LANES] {
-        t += x as f64;
+fn lanes<S: Simd>(s: S, hi: S::V, lo: S::V) -> f64 {
+    let (mut h, mut l) = ([0.0f32; MAX_LANES], [0.0f32; MAX_LANES]);
+    s.store(hi, &mut h);
+    s.store(lo, &mut l);
+    let mut t = [0.0f64; MAX_LANES];
+    for i in 0..S::LANES {
+        t[i] = exact(h[i] as f64, l[i] as f64);
     }
-    t
+    // Every backend's LANES is a power of two.
+    let mut w = S::LANES;
+    while w > 1 {
+        w /= 2;
+        for i in 0..w {
+            t[i] += t[i + w];
+        }
+    }
+    t[0]
 }
 
 /// Lanes `[0, n)` of a vector (`n < LANES`): those a partial load filled from memory.
@@ -84,68 +94,86 @@ impl<S: Simd> Acc<S> {
     #[inline(always)]
     fn total(mut self, s: S) -> f64 {
         self.fold(s);
-        exact(lanes(s, self.hi), lanes(s, self.lo))
+        lanes(s, self.hi, self.lo)
     }
 }
 
-/// One vector of sweep 1 (factored): p² into `pp`, g² into the row's `gg` and into the column
-/// sums `hi + lo`, which it returns.
+/// Column sums of g² for one or more matrices, `cols` entries (a slot) per matrix: each row
+/// adds into `part` in plain f32, and every [`BLOCK`] rows `part` is folded exactly into
+/// `hi + lo` and cleared, as [`Acc`] does in registers.
+pub(super) struct ColSums<'a> {
+    pub part: &'a mut [f32],
+    pub hi: &'a mut [f32],
+    pub lo: &'a mut [f32],
+}
+
+impl<'a> ColSums<'a> {
+    /// The first `at` entries of each, and the rest.
+    pub(super) fn split_at(self, at: usize) -> (ColSums<'a>, ColSums<'a>) {
+        let (p0, p1) = self.part.split_at_mut(at);
+        let (h0, h1) = self.hi.split_at_mut(at);
+        let (l0, l1) = self.lo.split_at_mut(at);
+        (ColSums { part: p0, hi: h0, lo: l0 }, ColSums { part: p1, hi: h1, lo: l1 })
+    }
+}
+
+/// One vector of a row of sweep 1: p² into `pp`, g² into the row's `gg` and returned.
 #[inline(always)]
-fn stats_vec<S: Simd>(
-    s: S,
-    (p, g, hi, lo): (S::V, S::V, S::V, S::V),
-    pp: &mut Acc<S>,
-    gg: &mut Acc<S>,
-) -> (S::V, S::V) {
+fn row_vec<S: Simd>(s: S, p: S::V, g: S::V, pp: &mut Acc<S>, gg: &mut Acc<S>) -> S::V {
     let q = s.mul(g, g);
     pp.add(s, s.mul(p, p));
     gg.add(s, q);
-    let (hi, e) = two_sum(s, hi, q);
-    (hi, s.add(lo, e))
+    q
 }
 
-/// Sweep 1 of a factored step, over whole rows of `cols` elements of one or more matrices (the
-/// column sums `hi`, `lo` hold one slot of `cols` per matrix, `row` one entry per row): returns
-/// Σp²; writes each row's Σg² into `row` and adds each column's Σg² into `hi + lo`.
+/// `hi + lo += part` exactly and `part = 0`, over one slot.
 #[inline(always)]
-fn stats<S: Simd>(
-    s: S,
-    p: &[f32],
-    g: &[f32],
-    cols: usize,
-    row: &mut [f32],
-    hi: &mut [f32],
-    lo: &mut [f32],
-) -> f64 {
-    let rows = row.len() / (hi.len() / cols).max(1);
+fn fold_cols<S: Simd>(s: S, part: &mut [f32], hi: &mut [f32], lo: &mut [f32]) {
+    let (n, w, z) = (part.len(), S::LANES, s.splat(0.0));
+    let mut c = 0;
+    while c + w <= n {
+        let (h, e) = two_sum(s, s.load(&hi[c..]), s.load(&part[c..]));
+        s.store(h, &mut hi[c..]);
+        s.store(s.add(s.load(&lo[c..]), e), &mut lo[c..]);
+        s.store(z, &mut part[c..]);
+        c += w;
+    }
+    if c < n {
+        let (h, e) = two_sum(s, s.load_partial(&hi[c..]), s.load_partial(&part[c..]));
+        s.store_partial(h, &mut hi[c..]);
+        s.store_partial(s.add(s.load_partial(&lo[c..]), e), &mut lo[c..]);
+        s.store_partial(z, &mut part[c..]);
+    }
+}
+
+/// Sweep 1 of a factored step, over whole rows of `cols` elements of one or more matrices
+/// (`row` has one entry per row, `sums` one slot per matrix, all zero on entry): returns Σp²;
+/// writes each row's Σg² into `row` and each column's into `sums.hi + sums.lo`.
+#[inline(always)]
+fn stats<S: Simd>(s: S, p: &[f32], g: &[f32], cols: usize, row: &mut [f32], sums: ColSums) -> f64 {
+    let rows = row.len() / (sums.hi.len() / cols).max(1);
     let w = S::LANES;
     let mut pp = Acc::new(s);
     for (r, out) in row.iter_mut().enumerate() {
-        let (at, slot) = (r * cols, r / rows * cols);
-        let (p, g) = (&p[at..at + cols], &g[at..at + cols]);
-        let (hi, lo) = (&mut hi[slot..slot + cols], &mut lo[slot..slot + cols]);
+        let (at, slot) = (r * cols, r / rows * cols..(r / rows + 1) * cols);
+        let (p, g, part) = (&p[at..at + cols], &g[at..at + cols], &mut sums.part[slot.clone()]);
         let mut gg = Acc::new(s);
         let mut c = 0;
         while c + w <= cols {
-            let v = (s.load(&p[c..]), s.load(&g[c..]), s.load(&hi[c..]), s.load(&lo[c..]));
-            let (h, l) = stats_vec(s, v, &mut pp, &mut gg);
-            s.store(h, &mut hi[c..]);
-            s.store(l, &mut lo[c..]);
+            let q = row_vec(s, s.load(&p[c..]), s.load(&g[c..]), &mut pp, &mut gg);
+            s.store(s.add(s.load(&part[c..]), q), &mut part[c..]);
             c += w;
         }
         if c < cols {
             // Lanes past the row load as 0 and add 0² = 0.
-            let v = (
-                s.load_partial(&p[c..]),
-                s.load_partial(&g[c..]),
-                s.load_partial(&hi[c..]),
-                s.load_partial(&lo[c..]),
-            );
-            let (h, l) = stats_vec(s, v, &mut pp, &mut gg);
-            s.store_partial(h, &mut hi[c..]);
-            s.store_partial(l, &mut lo[c..]);
+            let q = row_vec(s, s.load_partial(&p[c..]), s.load_partial(&g[c..]), &mut pp, &mut gg);
+            s.store_partial(s.add(s.load_partial(&part[c..]), q), &mut part[c..]);
         }
         *out = gg.total(s) as f32;
+        let i = r % rows;
+        if i % BLOCK as usize == BLOCK as usize - 1 || i == rows - 1 {
+            fold_cols(s, part, &mut sums.hi[slot.clone()], &mut sums.lo[slot]);
+        }
     }
     pp.total(s)
 }
@@ -322,7 +350,7 @@ fn full_apply<S: Simd>(s: S, p: &mut [f32], g: &[f32], v: &[f32], f: Full, ap: A
 }
 
 simd_entries! {
-    fn stats(p: &[f32], g: &[f32], cols: usize, row: &mut [f32], hi: &mut [f32], lo: &mut [f32]) -> f64;
+    fn stats(p: &[f32], g: &[f32], cols: usize, row: &mut [f32], sums: ColSums) -> f64;
     fn norm(wt: &Weights, e0: usize, g: &[f32]) -> f64;
     fn apply(wt: &Weights, e0: usize, p: &mut [f32], g: &[f32], ap: Apply);
     fn full_stats(p: &[f32], g: &[f32], v: &mut [f32], f: Full) -> [f64; 2];
@@ -330,16 +358,8 @@ simd_entries! {
 }
 
 /// Sweep 1 (factored) on an available `isa`: see [`stats`].
-pub(super) fn run_stats(
-    isa: Isa,
-    p: &[f32],
-    g: &[f32],
-    cols: usize,
-    row: &mut [f32],
-    hi: &mut [f32],
-    lo: &mut [f32],
-) -> f64 {
-    on_isa!(isa, stats(p, g, cols, row, hi, lo))
+pub(super) fn run_stats(isa: Isa, p: &[f32], g: &[f32], cols: usize, row: &mut [f32], sums: ColSums) -> f64 {
+    on_isa!(isa, stats(p, g, cols, row, sums))
 }
 
 /// Sweep 2 (factored) on an available `isa`: see [`norm`].
