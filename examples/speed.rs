@@ -85,7 +85,7 @@ fn make_optimizer(name: &str, n: usize) -> Option<Box<dyn optim::Optimizer>> {
 /// The most nearly square matrix of `n` elements, rows ≥ columns: [1024, 1024] for 2^20,
 /// [n, 1] for a prime.
 fn square(n: usize) -> [usize; 2] {
-    let cols = (1..=n.isqrt()).rev().find(|c| n % c == 0).unwrap_or(1);
+    let cols = (1..=n.isqrt()).rev().find(|&c| n.is_multiple_of(c)).unwrap_or(1);
     [n / cols.max(1), cols]
 }
 

@@ -96,10 +96,9 @@ impl fmt::Display for Error {
                 write!(f, "`{}` is not a known {kind} name", name.as_str())
             }
             Error::Unimplemented(what) => write!(f, "`{what}` is not implemented yet"),
-            Error::ShapeOverflow { rank } => write!(
-                f,
-                "`shape` has {rank} dimensions whose product overflows usize but must fit in it"
-            ),
+            Error::ShapeOverflow { rank } => {
+                write!(f, "`shape` has {rank} dimensions whose product overflows usize but must fit in it")
+            }
             Error::OutOfMemory { elements } => {
                 write!(f, "could not allocate optimizer state of {elements} f32 elements")
             }

@@ -132,12 +132,14 @@ macro_rules! on_isa {
     };
 }
 
+#[cfg(feature = "std")]
 pub(crate) use on_isa;
 
 /// `#[target_feature]` entry points for kernels written as `fn name<S: Simd>(s: S, args...)`:
 /// modules `avx2` and `avx512` in the invoking module, each holding `fn name(args...)` that
 /// compiles the generic kernel with that ISA's features, for [`on_isa!`] to dispatch to.
 /// `$body` lists the kernels as `fn name(arg: Type, ...) -> Ret;` (no generics).
+#[cfg(feature = "std")]
 macro_rules! simd_entries {
     (@isa $mod:ident, $feat:literal, $token:path;
         $(fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?;)*) => {
@@ -160,6 +162,7 @@ macro_rules! simd_entries {
         );
     };
 }
+#[cfg(feature = "std")]
 pub(crate) use simd_entries;
 
 /// y = f(x) on an available `isa`, serially. Lengths must match.

@@ -12,8 +12,8 @@
 
 use nnsimd::Isa;
 use nnsimd::optim::{
-    Adafactor, AdafactorConfig, Adagrad, AdagradConfig, Adam, AdamConfig, AdamWConfig, Lion, LionConfig, Optimizer, RmsProp,
-    RmsPropConfig, Sgd, SgdConfig,
+    Adafactor, AdafactorConfig, Adagrad, AdagradConfig, Adam, AdamConfig, AdamWConfig, Lion, LionConfig,
+    Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
