@@ -37,17 +37,14 @@ pub enum Error {
     },
     /// The kernel is part of the API but not implemented yet in this version.
     Unimplemented(&'static str),
-    /// A tensor shape whose number of elements (the product of its dimensions) overflows
-    /// `usize`.
-    ShapeOverflow {
-        /// The number of dimensions of the shape.
-        rank: usize,
-    },
     /// Optimizer state of this many f32 elements could not be allocated.
     OutOfMemory {
         /// The number of f32 elements asked for.
         elements: usize,
     },
+    /// A tensor shape whose number of elements (the product of its dimensions) overflows
+    /// `usize`.
+    ShapeOverflow,
 }
 
 /// A short copy of a name, so that [`Error`] needs no allocation (it works without `std`).
@@ -96,11 +93,14 @@ impl fmt::Display for Error {
                 write!(f, "`{}` is not a known {kind} name", name.as_str())
             }
             Error::Unimplemented(what) => write!(f, "`{what}` is not implemented yet"),
-            Error::ShapeOverflow { rank } => {
-                write!(f, "`shape` has {rank} dimensions whose product overflows usize but must fit in it")
-            }
             Error::OutOfMemory { elements } => {
                 write!(f, "could not allocate optimizer state of {elements} f32 elements")
+            }
+            Error::ShapeOverflow => {
+                write!(
+                    f,
+                    "`shape` has more elements than usize can count: the product of its dimensions overflows"
+                )
             }
         }
     }

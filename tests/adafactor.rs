@@ -206,8 +206,8 @@ fn bad_hyperparameters_are_errors() {
 #[test]
 fn bad_shapes_are_errors() {
     let d = AdafactorConfig::default();
-    assert_eq!(Adafactor::new(d, &[usize::MAX, 2]).unwrap_err(), Error::ShapeOverflow { rank: 2 });
-    assert_eq!(Adafactor::new(d, &[1 << 32, 1 << 32, 2]).unwrap_err(), Error::ShapeOverflow { rank: 3 });
+    assert_eq!(Adafactor::new(d, &[usize::MAX, 2]).unwrap_err(), Error::ShapeOverflow);
+    assert_eq!(Adafactor::new(d, &[1 << 32, 1 << 32, 2]).unwrap_err(), Error::ShapeOverflow);
     // Products that fit but whose state cannot be allocated.
     assert!(matches!(Adafactor::new(d, &[1 << 60]), Err(Error::OutOfMemory { .. })));
     assert!(matches!(Adafactor::new(d, &[1 << 40, 1 << 20]), Err(Error::OutOfMemory { .. })));
@@ -221,7 +221,7 @@ fn bad_shapes_are_errors() {
         assert!(opt.step(&mut [1.0], &[1.0]).is_err());
         assert_eq!(opt.steps(), Isa::available().len() as u64);
     }
-    let e = Error::ShapeOverflow { rank: 2 }.to_string();
+    let e = Error::ShapeOverflow.to_string();
     assert!(e.contains("shape") && e.contains("overflows"), "{e}");
 }
 

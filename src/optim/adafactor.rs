@@ -139,7 +139,7 @@ impl Adafactor {
             true => Some(0),
             false => shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)),
         }
-        .ok_or(Error::ShapeOverflow { rank: shape.len() })?;
+        .ok_or(Error::ShapeOverflow)?;
         let moment = match *shape {
             _ if len == 0 => Moment::Empty,
             [.., rows, cols] => Moment::Factored(Factored::new(len / (rows * cols), rows, cols)?),
