@@ -14,6 +14,11 @@
 //! AVX-512 too, since the peers' harness builds it with `-C target-cpu=native`, and the best
 //! of those that the CPU runs counts).
 //!
+//! Also `prelu` (one slope), `prelu_nhwc64`, `prelu_nchw64` (64 channels, channels-last and
+//! NCHW with a batch of 4) and `rrelu` (training), whose backward rows include the slope
+//! gradient (PReLU) or regenerate the slopes (RReLU); PReLU with one slope has naive rows (a
+//! plain loop, and for backward a running f32 sum), the others none.
+//!
 //! - `--sizes` (default 4096,65536,1048576,16777216); `--isa` one ISA, or a comma list (default
 //!   every available one; `naive` alone leaves only the baselines); `--threads T` (default 1)
 //!   runs everything inside a rayon pool of T threads (the naive and limit loops split into the
@@ -27,7 +32,7 @@
 //! Otherwise a table with the ratios to the naive loop and to `limit_copy`. Unknown kernel names
 //! exit with code 2; known names that this version does not implement are skipped with a note.
 
-use nnsimd::{Activation, Isa, optim};
+use nnsimd::{Activation, Isa, Prelu, Rrelu, RreluMode, optim};
 use rayon::prelude::*;
 use std::hint::black_box;
 use std::process::exit;
@@ -54,6 +59,11 @@ const OPTIMIZERS: [&str; 13] = [
     "adafactor",
 ];
 const LIMITS: [&str; 2] = ["limit_copy", "limit_update3"];
+/// PReLU and RReLU rows: one slope (PyTorch's initial 0.25); 64 channels channels-last;
+/// 64 channels NCHW with a batch of 4 (H·W = n/256); RReLU in training at PyTorch's defaults
+/// (slopes drawn in forward and regenerated in backward). PReLU's backward row computes dx and
+/// the slope gradient.
+const SLOPED: [&str; 4] = ["prelu", "prelu_nhwc64", "prelu_nchw64", "rrelu"];
 
 #[path = "common/pass.rs"]
 mod pass;
@@ -69,12 +79,15 @@ fn make_optimizer(name: &str, n: usize) -> Option<Box<dyn optim::Optimizer>> {
         "sgd_momentum" => sgd(0.9, false).map(|o| Box::new(o) as _),
         "sgd_nesterov" => sgd(0.9, true).map(|o| Box::new(o) as _),
         "adagrad" => Adagrad::new(AdagradConfig::default(), n).map(|o| Box::new(o) as _),
+        "adadelta" => Adadelta::new(AdadeltaConfig::default(), n).map(|o| Box::new(o) as _),
         "rmsprop" => RmsProp::new(RmsPropConfig::default(), n).map(|o| Box::new(o) as _),
         "adam" => Adam::new(AdamConfig::default(), n).map(|o| Box::new(o) as _),
         "adamw" => Adam::adamw(AdamWConfig::default(), n).map(|o| Box::new(o) as _),
         "amsgrad" => {
             Adam::new(AdamConfig { amsgrad: true, ..AdamConfig::default() }, n).map(|o| Box::new(o) as _)
         }
+        "adamax" => Adamax::new(AdamaxConfig::default(), n).map(|o| Box::new(o) as _),
+        "nadam" => NAdam::new(NAdamConfig::default(), n).map(|o| Box::new(o) as _),
         "lion" => Lion::new(LionConfig::default(), n).map(|o| Box::new(o) as _),
         "adafactor" => Adafactor::new(AdafactorConfig::default(), &square(n)).map(|o| Box::new(o) as _),
         _ => return None,
@@ -293,6 +306,67 @@ fn naive_backward(act: Activation, t: usize, x: &[f32], dy: &[f32], dx: &mut [f3
             g * (0.5 * (1.0 + th) + 0.5 * v * (1.0 - th * th) * du)
         }),
         Activation::LogSigmoid => map2(t, x, dy, dx, |v, g| g / (1.0 + v.exp())),
+        _ => return false,
+    }
+    true
+}
+
+/// The slopes and layout of a PReLU row for `n` elements: (slopes, inner), or None if `n` does
+/// not hold whole periods.
+fn prelu_layout(name: &str, n: usize) -> Option<(Vec<f32>, usize)> {
+    let channels: Vec<f32> = (0..64).map(|c| 0.25 + c as f32 / 256.0).collect();
+    match name {
+        "prelu" => Some((vec![0.25], 1)),
+        "prelu_nhwc64" => n.is_multiple_of(64).then_some((channels, 1)),
+        "prelu_nchw64" => (n.is_multiple_of(256) && n >= 256).then_some((channels, n / 256)),
+        _ => None,
+    }
+}
+
+/// One call of a PReLU/RReLU row on `isa` (or the plain loop for `None`, where there is one):
+/// false if there is nothing to run.
+fn run_sloped(
+    name: &str,
+    pass: Pass,
+    isa: Option<Isa>,
+    x: &[f32],
+    dy: &[f32],
+    out: &mut [f32],
+    ds: &mut [f32],
+) -> bool {
+    let n = x.len();
+    if name == "rrelu" {
+        let mode = RreluMode::Train { seed: 1, offset: 0 };
+        let Some(isa) = isa else { return false };
+        match pass {
+            Pass::Forward => Rrelu::default().forward_with(isa, mode, x, out),
+            Pass::Backward => Rrelu::default().backward_with(isa, mode, x, dy, out),
+        }
+        .expect("rrelu");
+        return true;
+    }
+    let Some((slopes, inner)) = prelu_layout(name, n) else { return false };
+    let p = Prelu::new(&slopes, inner).expect("prelu");
+    match (isa, pass) {
+        (Some(isa), Pass::Forward) => p.forward_with(isa, x, out).expect("prelu"),
+        (Some(isa), Pass::Backward) => {
+            p.backward_with(isa, x, dy, out, &mut ds[..slopes.len()]).expect("prelu")
+        }
+        // The plain loops a user writes (one slope): leaky ReLU, and dx with a running sum.
+        (None, Pass::Forward) if slopes.len() == 1 => {
+            let a = slopes[0];
+            for (o, &v) in out.iter_mut().zip(x) {
+                *o = if v > 0.0 { v } else { a * v };
+            }
+        }
+        (None, Pass::Backward) if slopes.len() == 1 => {
+            let (a, mut sum) = (slopes[0], 0.0f32);
+            for ((o, &v), &g) in out.iter_mut().zip(x).zip(dy) {
+                *o = if v > 0.0 { g } else { a * g };
+                sum += if v > 0.0 { 0.0 } else { v * g };
+            }
+            ds[0] = sum;
+        }
         _ => return false,
     }
     true
@@ -587,9 +661,11 @@ fn main() {
     // Kernels.
     let mut acts: Vec<Activation> = Vec::new();
     let mut opts: Vec<&str> = Vec::new();
+    let mut sloped: Vec<&str> = Vec::new();
     match &names {
         None => {
             acts.extend(Activation::all().filter(Activation::is_implemented));
+            sloped.extend(SLOPED);
             opts.extend(OPTIMIZERS.iter().copied().filter(|o| make_optimizer(o, 1).is_some()));
         }
         Some(list) => {
@@ -597,7 +673,11 @@ fn main() {
                 if LIMITS.contains(&n.as_str()) {
                     continue; // always measured
                 }
-                if let Ok(a) = Activation::from_name(n) {
+                if let Some(&k) = SLOPED.iter().find(|k| **k == n.as_str()) {
+                    if !sloped.contains(&k) {
+                        sloped.push(k);
+                    }
+                } else if let Ok(a) = Activation::from_name(n) {
                     if !a.is_implemented() {
                         eprintln!("speed: skipping {n}: not implemented yet");
                     } else if !acts.contains(&a) {
@@ -611,8 +691,9 @@ fn main() {
                     }
                 } else {
                     eprintln!(
-                        "speed: unknown kernel {n:?}; known: {}, {}, {}",
+                        "speed: unknown kernel {n:?}; known: {}, {}, {}, {}",
                         Activation::all().map(|a| a.name()).collect::<Vec<_>>().join(","),
+                        SLOPED.join(","),
                         OPTIMIZERS.join(","),
                         LIMITS.join(",")
                     );
@@ -622,7 +703,7 @@ fn main() {
         }
     }
 
-    let per_size = 2 + acts.len() * 2 * (isas.len() + 1) + opts.len() * isas.len();
+    let per_size = 2 + (acts.len() + sloped.len()) * 2 * (isas.len() + 1) + opts.len() * isas.len();
     let budget = (TOTAL_SECONDS / (per_size * sizes.len()) as f64).clamp(0.03, 0.1);
 
     let pool = rayon::ThreadPoolBuilder::new()
@@ -694,6 +775,24 @@ fn main() {
                             black_box(&mut *y);
                         });
                         out.push(row(act.name(), pass.name(), isa.name(), s));
+                    }
+                }
+            }
+
+            let mut ds = vec![0.0f32; 64];
+            for &name in &sloped {
+                for pass in [Pass::Forward, Pass::Backward] {
+                    let targets = std::iter::once(None).chain(isas.iter().map(|&i| Some(i)));
+                    for isa in targets {
+                        // The plain loops are serial: they run only in one-thread rows.
+                        if (isa.is_none() && threads > 1) || !run_sloped(name, pass, isa, x, dy, y, &mut ds) {
+                            continue;
+                        }
+                        let s = best_time(budget, || {
+                            run_sloped(name, pass, isa, black_box(x), black_box(dy), y, &mut ds);
+                            black_box(&mut *y);
+                        });
+                        out.push(row(name, pass.name(), isa.map_or("naive", |i| i.name()), s));
                     }
                 }
             }

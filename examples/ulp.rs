@@ -13,8 +13,11 @@
 //! - `--isa I`: only that ISA (default every available one).
 //! - `--kernels a,b`: activations and/or math-core functions (`exp`, `expm1`, ... ; write
 //!   `math:tanh`, `math:sigmoid` where an activation has the same name). Default: every
-//!   implemented activation. `--math` adds every math-core function. Math functions are reported
-//!   as `"kernel":"math:NAME"`.
+//!   implemented activation, then `prelu` (one slope, 0.25: exact, bound 0 in both passes) and
+//!   `rrelu` (training at PyTorch's defaults, a fixed seed, element index = the input's position
+//!   in the sweep; against x·(lower + (upper − lower)·u) in f64 with u from
+//!   `reference::rrelu_unit`: forward bound 4, backward 8). `--math` adds every math-core
+//!   function. Math functions are reported as `"kernel":"math:NAME"`.
 //! - `--strict-nan`: the in-place check compares NaN results bitwise too (by default any NaN
 //!   equals any NaN there: sign and payload follow LLVM's operand order, not the source).
 //!
@@ -31,7 +34,7 @@
 //! is not ok, 2 on a usage error.
 
 use nnsimd::math::probe;
-use nnsimd::{Activation, Isa, reference};
+use nnsimd::{Activation, Isa, Prelu, Rrelu, RreluMode, reference};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::fs::OpenOptions;
@@ -77,20 +80,96 @@ use pass::Pass;
 #[derive(Clone, Copy)]
 enum Kernel {
     Act(Activation),
+    /// PReLU with PyTorch's initial slope 0.25 (one slope).
+    Prelu,
+    /// RReLU in training at PyTorch's defaults, seed [`RRELU_SEED`], element index = the
+    /// input's position in the sweep (the specials count from 0 again).
+    Rrelu,
     Math(&'static str),
 }
 
+/// PReLU's slope in the sweep: PyTorch's initial value.
+const PRELU_SLOPE: f32 = 0.25;
+/// RReLU's seed in the sweep.
+const RRELU_SEED: u64 = 0x5eed;
+
 impl Kernel {
+    /// y = f(x) and, in `y2`, the in-place form, for the activations; `i0` is the index of the
+    /// first input (RReLU's draws).
+    fn forward(&self, isa: Isa, i0: u64, xs: &[f32], y: &mut [f32], y2: &mut [f32]) {
+        y2.copy_from_slice(xs);
+        match self {
+            Kernel::Act(a) => {
+                a.forward_with(isa, xs, y).expect("forward");
+                a.forward_inplace_with(isa, y2).expect("forward_inplace");
+            }
+            Kernel::Prelu => {
+                let p = Prelu::new(&[PRELU_SLOPE], 1).expect("prelu");
+                p.forward_with(isa, xs, y).expect("forward");
+                p.forward_inplace_with(isa, y2).expect("forward_inplace");
+            }
+            Kernel::Rrelu => {
+                let mode = RreluMode::Train { seed: RRELU_SEED, offset: i0 };
+                Rrelu::default().forward_with(isa, mode, xs, y).expect("forward");
+                Rrelu::default().forward_inplace_with(isa, mode, y2).expect("forward_inplace");
+            }
+            Kernel::Math(_) => unreachable!("math functions have their own pass"),
+        }
+    }
+
+    /// dx for dy = 1 (PReLU and RReLU).
+    fn backward(&self, isa: Isa, i0: u64, xs: &[f32], ones: &[f32], dx: &mut [f32]) {
+        match self {
+            Kernel::Prelu => {
+                let p = Prelu::new(&[PRELU_SLOPE], 1).expect("prelu");
+                p.backward_with(isa, xs, ones, dx, &mut [0.0]).expect("backward")
+            }
+            Kernel::Rrelu => {
+                let mode = RreluMode::Train { seed: RRELU_SEED, offset: i0 };
+                Rrelu::default().backward_with(isa, mode, xs, ones, dx).expect("backward")
+            }
+            _ => unreachable!("the activations' backward is checked with backward_ok"),
+        }
+    }
+
+    /// The f64 reference of a pass at input `x`, element `index`.
+    fn reference(&self, pass: Pass, index: u64, x: f64) -> Option<f64> {
+        let r = Rrelu::default();
+        let slope = |a: f64| {
+            if x.is_nan() {
+                f64::NAN
+            } else if x > 0.0 {
+                1.0
+            } else {
+                a
+            }
+        };
+        match (self, pass) {
+            (Kernel::Act(a), Pass::Forward) => reference::forward(a, x),
+            (Kernel::Act(a), Pass::Backward) => reference::derivative(a, x),
+            (Kernel::Prelu, Pass::Forward) => Some(if x > 0.0 { x } else { PRELU_SLOPE as f64 * x }),
+            (Kernel::Prelu, Pass::Backward) => Some(slope(PRELU_SLOPE as f64)),
+            (Kernel::Rrelu, Pass::Forward) => {
+                Some(reference::rrelu_forward(r.lower(), r.upper(), RRELU_SEED, index, x))
+            }
+            (Kernel::Rrelu, Pass::Backward) => {
+                Some(slope(reference::rrelu_slope(r.lower(), r.upper(), RRELU_SEED, index)))
+            }
+            (Kernel::Math(m), _) => reference::math(m, x),
+        }
+    }
     fn label(&self) -> String {
         match self {
             Kernel::Act(a) => a.name().to_string(),
+            Kernel::Prelu => "prelu".into(),
+            Kernel::Rrelu => "rrelu".into(),
             Kernel::Math(m) => format!("math:{m}"),
         }
     }
 
     fn passes(&self) -> &'static [Pass] {
         match self {
-            Kernel::Act(_) => &[Pass::Forward, Pass::Backward],
+            Kernel::Act(_) | Kernel::Prelu | Kernel::Rrelu => &[Pass::Forward, Pass::Backward],
             Kernel::Math(_) => &[Pass::Forward],
         }
     }
@@ -99,6 +178,11 @@ impl Kernel {
         match (self, pass) {
             (Kernel::Act(a), Pass::Forward) => reference::forward_bound(a),
             (Kernel::Act(_), Pass::Backward) => reference::BACKWARD_BOUND,
+            // Exact: one product with the slope.
+            (Kernel::Prelu, _) => 0,
+            // The slope's three roundings, then the product (4 is the forward bound).
+            (Kernel::Rrelu, Pass::Forward) => 4,
+            (Kernel::Rrelu, Pass::Backward) => reference::BACKWARD_BOUND,
             (Kernel::Math(_), _) => MATH_BOUND,
         }
     }
@@ -106,8 +190,11 @@ impl Kernel {
     /// Whether the f64 reference covers the kernel.
     fn has_reference(&self) -> bool {
         match self {
-            Kernel::Act(a) => reference::forward(a, 0.5).is_some() && reference::derivative(a, 0.5).is_some(),
-            Kernel::Math(m) => reference::math(m, 0.5).is_some(),
+            Kernel::Math(_) | Kernel::Act(_) => {
+                self.reference(Pass::Forward, 0, 0.5).is_some()
+                    && self.reference(Pass::Backward, 0, 0.5).is_some()
+            }
+            Kernel::Prelu | Kernel::Rrelu => true,
         }
     }
 }
@@ -215,14 +302,10 @@ impl Sweep {
             for k in &self.kernels {
                 for &pass in k.passes() {
                     // The reference once per input and kernel, shared by every ISA.
-                    for (w, &x) in want.iter_mut().zip(xs) {
-                        let x = x as f64;
-                        *w = match (k, pass) {
-                            (Kernel::Act(a), Pass::Forward) => reference::forward(a, x),
-                            (Kernel::Act(a), Pass::Backward) => reference::derivative(a, x),
-                            (Kernel::Math(m), _) => reference::math(m, x),
-                        }
-                        .expect("reference checked before the sweep");
+                    for (j, (w, &x)) in want.iter_mut().zip(xs).enumerate() {
+                        *w = k
+                            .reference(pass, i0 + j as u64, x as f64)
+                            .expect("reference checked before the sweep");
                     }
                     let bound = k.bound(pass);
                     for &isa in &self.isas {
@@ -231,10 +314,8 @@ impl Sweep {
                         let st = &mut stats[r];
                         r += 1;
                         match (k, pass) {
-                            (Kernel::Act(a), Pass::Forward) => {
-                                a.forward_with(isa, xs, y).expect("forward");
-                                y2.copy_from_slice(xs);
-                                a.forward_inplace_with(isa, y2).expect("forward_inplace");
+                            (Kernel::Act(_) | Kernel::Prelu | Kernel::Rrelu, Pass::Forward) => {
+                                k.forward(isa, i0, xs, y, y2);
                                 for j in 0..n {
                                     let d = reference::ulp_distance(y[j], want[j]);
                                     st.see(xs[j], d, true);
@@ -252,6 +333,14 @@ impl Sweep {
                                     let near = reference::near_root(a, xs[j], want[j]);
                                     st.see(xs[j], d, !near || !ok);
                                     st.bad += !ok as u64;
+                                }
+                            }
+                            (Kernel::Prelu | Kernel::Rrelu, Pass::Backward) => {
+                                k.backward(isa, i0, xs, ones, y);
+                                for j in 0..n {
+                                    let d = reference::ulp_distance(y[j], want[j]);
+                                    st.see(xs[j], d, true);
+                                    st.bad += (d > bound) as u64;
                                 }
                             }
                             (Kernel::Math(m), _) => {
@@ -430,11 +519,15 @@ fn main() {
     match &names {
         None => Activation::all()
             .filter(Activation::is_implemented)
-            .for_each(|a| add(Kernel::Act(a), &mut kernels)),
+            .map(Kernel::Act)
+            .chain([Kernel::Prelu, Kernel::Rrelu])
+            .for_each(|k| add(k, &mut kernels)),
         Some(list) => {
             for n in list {
                 let math_name = n.strip_prefix("math:").unwrap_or(n);
-                if let (false, Ok(a)) = (n.starts_with("math:"), Activation::from_name(n)) {
+                if let Some(k) = [Kernel::Prelu, Kernel::Rrelu].into_iter().find(|k| k.label() == *n) {
+                    add(k, &mut kernels);
+                } else if let (false, Ok(a)) = (n.starts_with("math:"), Activation::from_name(n)) {
                     if a.is_implemented() {
                         add(Kernel::Act(a), &mut kernels);
                     } else {
@@ -444,7 +537,7 @@ fn main() {
                     add(Kernel::Math(m), &mut kernels);
                 } else {
                     usage(&format!(
-                        "unknown kernel {n} (activations: {:?}; math: {:?})",
+                        "unknown kernel {n} (activations: {:?}, prelu, rrelu; math: {:?})",
                         Activation::all().map(|a| a.name()).collect::<Vec<_>>(),
                         probe::NAMES
                     ));

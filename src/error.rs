@@ -37,7 +37,20 @@ pub enum Error {
     },
     /// The kernel is part of the API but not implemented yet in this version.
     Unimplemented(&'static str),
-    /// Optimizer state of this many f32 elements could not be allocated.
+    /// A length that must be a whole number of periods is not (PReLU: x must hold whole
+    /// blocks of `slopes.len() · inner` elements).
+    NotMultiple {
+        /// The argument whose length is wrong (`"x"`).
+        arg: &'static str,
+        /// Its length.
+        found: usize,
+        /// The period it must be a multiple of.
+        multiple_of: usize,
+    },
+    /// Backward from the output was asked of an activation whose output does not determine its
+    /// derivative (it is not monotone, or f' is not a function of y).
+    NoOutputBackward(&'static str),
+    /// Optimizer state or working memory of this many f32 elements could not be allocated.
     OutOfMemory {
         /// The number of f32 elements asked for.
         elements: usize,
@@ -93,8 +106,15 @@ impl fmt::Display for Error {
                 write!(f, "`{}` is not a known {kind} name", name.as_str())
             }
             Error::Unimplemented(what) => write!(f, "`{what}` is not implemented yet"),
+            Error::NotMultiple { arg, found, multiple_of } => {
+                write!(f, "`{arg}` has {found} elements but must have a multiple of {multiple_of}")
+            }
+            Error::NoOutputBackward(name) => write!(
+                f,
+                "`{name}` has no backward from its output, as its output does not determine its derivative"
+            ),
             Error::OutOfMemory { elements } => {
-                write!(f, "could not allocate optimizer state of {elements} f32 elements")
+                write!(f, "could not allocate state or working memory of {elements} f32 elements")
             }
             Error::ShapeOverflow => {
                 write!(
@@ -108,6 +128,16 @@ impl fmt::Display for Error {
 
 #[cfg(feature = "std")]
 impl std::error::Error for Error {}
+
+/// `len` copies of `init`, or [`Error::OutOfMemory`] (not an abort) if they do not fit.
+#[cfg(feature = "std")]
+pub(crate) fn try_filled<T: Clone>(len: usize, init: T) -> Result<Vec<T>, Error> {
+    let mut v = Vec::new();
+    let words = len.saturating_mul(core::mem::size_of::<T>().div_ceil(4));
+    v.try_reserve_exact(len).map_err(|_| Error::OutOfMemory { elements: words })?;
+    v.resize(len, init);
+    Ok(v)
+}
 
 /// Checks that `found` equals `expected`.
 pub(crate) fn check_len(arg: &'static str, expected: usize, found: usize) -> Result<(), Error> {

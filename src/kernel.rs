@@ -16,6 +16,36 @@ pub(crate) trait Kernel: Sync {
     fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V;
 }
 
+/// What the backward drivers run: dx from dy and a saved value `v` (x for a [`Kernel`], y
+/// for [`FromOutput`]).
+pub(crate) trait Grad: Sync {
+    fn grad<S: Simd>(&self, s: S, v: S::V, dy: S::V) -> S::V;
+}
+
+impl<K: Kernel> Grad for K {
+    #[inline(always)]
+    fn grad<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
+        self.backward(s, x, dy)
+    }
+}
+
+/// An activation whose output y = f(x) determines f'(x) (f is monotone, and f' is a function
+/// of y), so that backward can run from the saved output.
+pub(crate) trait OutputGrad: Sync {
+    /// dx = dy · f'(x), from y = f(x).
+    fn backward_y<S: Simd>(&self, s: S, y: S::V, dy: S::V) -> S::V;
+}
+
+/// Runs an [`OutputGrad`] through the backward drivers, with y in place of x.
+pub(crate) struct FromOutput<'a, K>(pub(crate) &'a K);
+
+impl<K: OutputGrad> Grad for FromOutput<'_, K> {
+    #[inline(always)]
+    fn grad<S: Simd>(&self, s: S, y: S::V, dy: S::V) -> S::V {
+        self.0.backward_y(s, y, dy)
+    }
+}
+
 /// Visits `[0, $n)` in whole vectors of `$S::LANES`, four at a time while it can, then one
 /// at a time, running `$body` with `$i` bound to each vector's start, and evaluates to where
 /// the partial tail starts. Each element is visited exactly once. A macro rather than a
@@ -59,22 +89,22 @@ fn forward_inplace<S: Simd, K: Kernel>(s: S, k: &K, x: &mut [f32]) {
 }
 
 #[inline(always)]
-fn backward<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+fn backward<S: Simd, K: Grad>(s: S, k: &K, x: &[f32], dy: &[f32], dx: &mut [f32]) {
     let n = x.len().min(dy.len()).min(dx.len());
     let (dy, dx) = (&dy[..n], &mut dx[..n]);
-    let i = blocks!(S, n, |i| s.store(k.backward(s, s.load(&x[i..]), s.load(&dy[i..])), &mut dx[i..]));
+    let i = blocks!(S, n, |i| s.store(k.grad(s, s.load(&x[i..]), s.load(&dy[i..])), &mut dx[i..]));
     if i < n {
-        let v = k.backward(s, s.load_partial(&x[i..n]), s.load_partial(&dy[i..]));
+        let v = k.grad(s, s.load_partial(&x[i..n]), s.load_partial(&dy[i..]));
         s.store_partial(v, &mut dx[i..]);
     }
 }
 
 #[inline(always)]
-fn backward_inplace<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], dy: &mut [f32]) {
+fn backward_inplace<S: Simd, K: Grad>(s: S, k: &K, x: &[f32], dy: &mut [f32]) {
     let n = x.len().min(dy.len());
-    let i = blocks!(S, n, |i| s.store(k.backward(s, s.load(&x[i..]), s.load(&dy[i..])), &mut dy[i..]));
+    let i = blocks!(S, n, |i| s.store(k.grad(s, s.load(&x[i..]), s.load(&dy[i..])), &mut dy[i..]));
     if i < n {
-        let v = k.backward(s, s.load_partial(&x[i..n]), s.load_partial(&dy[i..n]));
+        let v = k.grad(s, s.load_partial(&x[i..n]), s.load_partial(&dy[i..n]));
         s.store_partial(v, &mut dy[i..n]);
     }
 }
@@ -96,12 +126,12 @@ macro_rules! entries {
                 super::forward_inplace(unsafe { $token }, k, x)
             }
             #[target_feature(enable = $feat)]
-            pub(crate) fn backward<K: Kernel>(k: &K, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+            pub(crate) fn backward<K: Grad>(k: &K, x: &[f32], dy: &[f32], dx: &mut [f32]) {
                 // SAFETY: this function only runs where its features are enabled.
                 super::backward(unsafe { $token }, k, x, dy, dx)
             }
             #[target_feature(enable = $feat)]
-            pub(crate) fn backward_inplace<K: Kernel>(k: &K, x: &[f32], dy: &mut [f32]) {
+            pub(crate) fn backward_inplace<K: Grad>(k: &K, x: &[f32], dy: &mut [f32]) {
                 // SAFETY: this function only runs where its features are enabled.
                 super::backward_inplace(unsafe { $token }, k, x, dy)
             }
@@ -176,12 +206,12 @@ pub(crate) fn run_forward_inplace<K: Kernel>(isa: Isa, k: &K, x: &mut [f32]) {
 }
 
 /// dx = dy·f'(x) on an available `isa`, serially. Lengths must match.
-pub(crate) fn run_backward<K: Kernel>(isa: Isa, k: &K, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+pub(crate) fn run_backward<K: Grad>(isa: Isa, k: &K, x: &[f32], dy: &[f32], dx: &mut [f32]) {
     on_isa!(isa, backward(k, x, dy, dx))
 }
 
 /// dy = dy·f'(x) on an available `isa`, serially. Lengths must match.
-pub(crate) fn run_backward_inplace<K: Kernel>(isa: Isa, k: &K, x: &[f32], dy: &mut [f32]) {
+pub(crate) fn run_backward_inplace<K: Grad>(isa: Isa, k: &K, x: &[f32], dy: &mut [f32]) {
     on_isa!(isa, backward_inplace(k, x, dy))
 }
 
@@ -272,3 +302,5 @@ pub(crate) mod update {
         on_isa!(isa, update_inplace(k, p, g, st))
     }
 }
+
+pub(crate) mod slope;

@@ -17,6 +17,11 @@
 //!
 //! Accuracy: within a few ULP of an f64 reference on every f32 input, tails included (see
 //! the README's measured table). Results are the same for any thread count.
+//!
+//! Beyond the element-wise [`Activation`]s: [`Prelu`] (learned slopes per channel, with the
+//! slope gradient), [`Rrelu`] (random slopes from a counter-based generator, the same on every
+//! ISA and thread count), and [`Activation::backward_from_output`] for frameworks that keep
+//! y = f(x) instead of x.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
@@ -35,6 +40,6 @@ pub mod parallel;
 pub mod reference;
 mod simd;
 
-pub use activation::Activation;
+pub use activation::{Activation, Prelu, Rrelu, RreluMode};
 pub use error::{Error, NameBuf};
 pub use isa::Isa;

@@ -17,24 +17,37 @@ fn split(n: usize) -> bool {
 
 /// `f(x_chunk, y_chunk)` over matching chunks of `x` and `y` (equal lengths).
 pub(crate) fn zip2(x: &[f32], y: &mut [f32], f: impl Fn(&[f32], &mut [f32]) + Sync + Send) {
+    zip2_at(x, y, |_, x, y| f(x, y))
+}
+
+/// `f(start, x_chunk, y_chunk)` over matching chunks, `start` being the chunk's first index.
+pub(crate) fn zip2_at(x: &[f32], y: &mut [f32], f: impl Fn(usize, &[f32], &mut [f32]) + Sync + Send) {
     #[cfg(feature = "rayon")]
     if split(x.len()) {
         use rayon::prelude::*;
-        x.par_chunks(CHUNK).zip(y.par_chunks_mut(CHUNK)).for_each(|(x, y)| f(x, y));
+        x.par_chunks(CHUNK)
+            .zip(y.par_chunks_mut(CHUNK))
+            .enumerate()
+            .for_each(|(k, (x, y))| f(k * CHUNK, x, y));
         return;
     }
-    f(x, y)
+    f(0, x, y)
 }
 
 /// `f(x_chunk)` over the chunks of `x`, in place.
 pub(crate) fn each1(x: &mut [f32], f: impl Fn(&mut [f32]) + Sync + Send) {
+    each1_at(x, |_, x| f(x))
+}
+
+/// `f(start, x_chunk)` over the chunks of `x`, in place.
+pub(crate) fn each1_at(x: &mut [f32], f: impl Fn(usize, &mut [f32]) + Sync + Send) {
     #[cfg(feature = "rayon")]
     if split(x.len()) {
         use rayon::prelude::*;
-        x.par_chunks_mut(CHUNK).for_each(&f);
+        x.par_chunks_mut(CHUNK).enumerate().for_each(|(k, x)| f(k * CHUNK, x));
         return;
     }
-    f(x)
+    f(0, x)
 }
 
 /// `f(x_chunk, dy_chunk, dx_chunk)` over matching chunks (equal lengths).
@@ -44,16 +57,27 @@ pub(crate) fn zip3(
     dx: &mut [f32],
     f: impl Fn(&[f32], &[f32], &mut [f32]) + Sync + Send,
 ) {
+    zip3_at(x, dy, dx, |_, x, dy, dx| f(x, dy, dx))
+}
+
+/// `f(start, x_chunk, dy_chunk, dx_chunk)` over matching chunks.
+pub(crate) fn zip3_at(
+    x: &[f32],
+    dy: &[f32],
+    dx: &mut [f32],
+    f: impl Fn(usize, &[f32], &[f32], &mut [f32]) + Sync + Send,
+) {
     #[cfg(feature = "rayon")]
     if split(x.len()) {
         use rayon::prelude::*;
         x.par_chunks(CHUNK)
             .zip(dy.par_chunks(CHUNK))
             .zip(dx.par_chunks_mut(CHUNK))
-            .for_each(|((x, dy), dx)| f(x, dy, dx));
+            .enumerate()
+            .for_each(|(k, ((x, dy), dx))| f(k * CHUNK, x, dy, dx));
         return;
     }
-    f(x, dy, dx)
+    f(0, x, dy, dx)
 }
 
 /// Whether work over `n` elements is split over threads (never without the `rayon` feature).

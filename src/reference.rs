@@ -278,3 +278,39 @@ pub fn backward_ok(act: &Activation, x: f32, got: f32, want: f64) -> bool {
     ulp_distance(got, want) <= BACKWARD_BOUND
         || (near_root(act, x, want) && (got as f64 - want).abs() <= NEAR_ROOT_ABS)
 }
+
+/// RReLU's u for (seed, index), from the definition in `nnsimd::activation::unit_at`'s docs,
+/// written apart from the kernels (32-bit words as u32, wrapping): the key from the seed and
+/// the index's high half (SplitMix64's finaliser), two rounds of the 32-bit mixer with the key
+/// words, then the top 23 bits as a fraction.
+pub fn rrelu_unit(seed: u64, index: u64) -> f64 {
+    let hi = index >> 32;
+    let mut z = seed.wrapping_add((hi + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    for (shift, mul) in [(30, 0xBF58_476D_1CE4_E5B9u64), (27, 0x94D0_49BB_1331_11EB)] {
+        z = (z ^ (z >> shift)).wrapping_mul(mul);
+    }
+    z ^= z >> 31;
+    let mixer = |mut w: u32| {
+        for (shift, mul) in [(16, 0x7FEB_352Du32), (15, 0x846C_A68B)] {
+            w = (w ^ (w >> shift)).wrapping_mul(mul);
+        }
+        w ^ (w >> 16)
+    };
+    let h = mixer(mixer(index as u32 ^ z as u32) ^ (z >> 32) as u32);
+    (h >> 9) as f64 * (1.0 / 8_388_608.0)
+}
+
+/// RReLU's training forward in f64 at element `index`: x for x > 0, otherwise
+/// x·(lower + (upper − lower)·u) with the exact slope (the kernel rounds it to f32).
+pub fn rrelu_forward(lower: f32, upper: f32, seed: u64, index: u64, x: f64) -> f64 {
+    if x > 0.0 || x.is_nan() {
+        return x;
+    }
+    x * rrelu_slope(lower, upper, seed, index)
+}
+
+/// The exact training slope lower + (upper − lower)·u at element `index`.
+pub fn rrelu_slope(lower: f32, upper: f32, seed: u64, index: u64) -> f64 {
+    let (l, u) = (lower as f64, upper as f64);
+    l + (u - l) * rrelu_unit(seed, index)
+}

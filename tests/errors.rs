@@ -3,7 +3,7 @@
 mod common;
 
 use common::{GUARD_BITS, implemented, isas};
-use nnsimd::{Activation, Error, Isa};
+use nnsimd::{Activation, Error, Isa, Prelu, Rrelu, RreluMode};
 
 const SENTINEL: f32 = f32::from_bits(GUARD_BITS);
 
@@ -230,6 +230,7 @@ fn display_is_one_sentence_naming_the_argument() {
     let mut cases: Vec<(Error, &str)> = vec![
         (Error::LengthMismatch { arg: "dy", expected: 10, found: 9 }, "dy"),
         (Error::IsaUnavailable(Isa::Neon), "neon"),
+        (Error::ShapeOverflow, "shape"),
     ];
     let mut y = vec![0.0f32; 2];
     cases.push((Activation::Elu { alpha: -1.0 }.forward(&[1.0, 2.0], &mut y).unwrap_err(), "alpha"));
@@ -253,5 +254,247 @@ fn display_is_one_sentence_naming_the_argument() {
             "{e:?}: {s:?} does not mention {arg:?}"
         );
         let _: &dyn std::error::Error = &e;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PReLU, RReLU and backward from the output.
+
+/// Every ISA as `Some`, the detected one as `None`, and (where there is one) an unavailable one.
+fn isa_choices() -> Vec<Option<Isa>> {
+    let mut v: Vec<Option<Isa>> = std::iter::once(None).chain(isas().into_iter().map(Some)).collect();
+    v.extend(Isa::ALL.iter().copied().filter(|i| !i.is_available()).map(Some));
+    v
+}
+
+/// The error an ISA choice gives before anything else: unavailable, or None.
+fn isa_error(isa: Option<Isa>) -> Option<Error> {
+    isa.filter(|i| !i.is_available()).map(Error::IsaUnavailable)
+}
+
+#[test]
+fn prelu_bad_input_writes_nothing() {
+    let slopes = [0.25f32, 0.5, -1.0];
+    let p = Prelu::new(&slopes, 4).unwrap(); // period 12
+    for isa in isa_choices() {
+        let isa_err = isa_error(isa);
+        let expect = |e: Error| Err(isa_err.clone().unwrap_or(e));
+        let fwd = |x: &[f32], y: &mut [f32]| match isa {
+            Some(i) => p.forward_with(i, x, y),
+            None => p.forward(x, y),
+        };
+        let fwd_in = |x: &mut [f32]| match isa {
+            Some(i) => p.forward_inplace_with(i, x),
+            None => p.forward_inplace(x),
+        };
+        let bwd = |x: &[f32], dy: &[f32], dx: &mut [f32], ds: &mut [f32]| match isa {
+            Some(i) => p.backward_with(i, x, dy, dx, ds),
+            None => p.backward(x, dy, dx, ds),
+        };
+        let bwd_in = |x: &[f32], dy: &mut [f32], ds: &mut [f32]| match isa {
+            Some(i) => p.backward_inplace_with(i, x, dy, ds),
+            None => p.backward_inplace(x, dy, ds),
+        };
+        for n in [12usize, 24, 2 * nnsimd::parallel::CHUNK + 12 * 3] {
+            let x = xs(n);
+            // y too short / too long
+            let mut y = vec![SENTINEL; n - 1];
+            assert_eq!(
+                fwd(&x, &mut y),
+                expect(Error::LengthMismatch { arg: "y", expected: n, found: n - 1 })
+            );
+            assert!(untouched(&y));
+            // x not a whole number of periods
+            let mut y = vec![SENTINEL; n + 5];
+            let x5 = xs(n + 5);
+            assert_eq!(
+                fwd(&x5, &mut y),
+                expect(Error::NotMultiple { arg: "x", found: n + 5, multiple_of: 12 })
+            );
+            assert!(untouched(&y));
+            let mut z = vec![SENTINEL; n + 5];
+            assert_eq!(
+                fwd_in(&mut z),
+                expect(Error::NotMultiple { arg: "x", found: n + 5, multiple_of: 12 })
+            );
+            assert!(untouched(&z));
+            // backward: dy, dx, dslopes wrong, and x not whole periods
+            let (mut dx, mut ds) = (vec![SENTINEL; n], vec![SENTINEL; 3]);
+            let dy = vec![1.0f32; n];
+            assert_eq!(
+                bwd(&x, &dy[1..], &mut dx, &mut ds),
+                expect(Error::LengthMismatch { arg: "dy", expected: n, found: n - 1 })
+            );
+            assert_eq!(
+                bwd(&x, &dy, &mut dx[1..], &mut ds),
+                expect(Error::LengthMismatch { arg: "dx", expected: n, found: n - 1 })
+            );
+            assert_eq!(
+                bwd(&x, &dy, &mut dx, &mut ds[..2]),
+                expect(Error::LengthMismatch { arg: "dslopes", expected: 3, found: 2 })
+            );
+            assert!(untouched(&dx) && untouched(&ds));
+            let (mut dx5, dy5) = (vec![SENTINEL; n + 5], vec![1.0f32; n + 5]);
+            assert_eq!(
+                bwd(&x5, &dy5, &mut dx5, &mut ds),
+                expect(Error::NotMultiple { arg: "x", found: n + 5, multiple_of: 12 })
+            );
+            assert!(untouched(&dx5) && untouched(&ds));
+            let mut g = vec![SENTINEL; n - 1];
+            assert_eq!(
+                bwd_in(&x, &mut g, &mut ds),
+                expect(Error::LengthMismatch { arg: "dy", expected: n, found: n - 1 })
+            );
+            let mut g = vec![SENTINEL; n];
+            assert_eq!(
+                bwd_in(&x, &mut g, &mut ds[..1]),
+                expect(Error::LengthMismatch { arg: "dslopes", expected: 3, found: 1 })
+            );
+            assert!(untouched(&g) && untouched(&ds));
+        }
+    }
+    // Construction.
+    let bad: [(&[f32], usize, &str); 5] = [
+        (&[], 1, "slopes"),
+        (&[f32::NAN], 1, "slopes"),
+        (&[1.0, f32::NEG_INFINITY], 3, "slopes"),
+        (&[1.0], 0, "inner"),
+        (&[1.0, 2.0], usize::MAX / 2 + 1, "inner"),
+    ];
+    for (slopes, inner, name) in bad {
+        match Prelu::new(slopes, inner) {
+            Err(Error::InvalidParameter { name: n, .. }) => assert_eq!(n, name, "{slopes:?} inner {inner}"),
+            other => panic!("Prelu::new({slopes:?}, {inner}) gave {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn rrelu_bad_input_writes_nothing() {
+    let r = Rrelu::default();
+    for isa in isa_choices() {
+        let isa_err = isa_error(isa);
+        let expect = |e: Error| Err(isa_err.clone().unwrap_or(e));
+        for n in [0usize, 17, 2 * nnsimd::parallel::CHUNK + 1] {
+            let x = xs(n);
+            let stored = vec![0.2f32; n + 1];
+            for mode in
+                [RreluMode::Train { seed: 1, offset: 2 }, RreluMode::Eval, RreluMode::Stored(&stored[..n])]
+            {
+                let mut y = vec![SENTINEL; n + 1];
+                let r1 = match isa {
+                    Some(i) => r.forward_with(i, mode, &x, &mut y),
+                    None => r.forward(mode, &x, &mut y),
+                };
+                assert_eq!(r1, expect(Error::LengthMismatch { arg: "y", expected: n, found: n + 1 }));
+                let (dy, mut dx) = (vec![1.0f32; n], vec![SENTINEL; n + 2]);
+                let r2 = match isa {
+                    Some(i) => r.backward_with(i, mode, &x, &dy, &mut dx),
+                    None => r.backward(mode, &x, &dy, &mut dx),
+                };
+                assert_eq!(r2, expect(Error::LengthMismatch { arg: "dx", expected: n, found: n + 2 }));
+                let mut g = vec![SENTINEL; n + 3];
+                let r3 = match isa {
+                    Some(i) => r.backward_inplace_with(i, mode, &x, &mut g),
+                    None => r.backward_inplace(mode, &x, &mut g),
+                };
+                assert_eq!(r3, expect(Error::LengthMismatch { arg: "dy", expected: n, found: n + 3 }));
+                assert!(untouched(&y) && untouched(&dx) && untouched(&g));
+            }
+            // Stored slopes of the wrong length.
+            let bad = RreluMode::Stored(&stored);
+            let mut y = vec![SENTINEL; n];
+            let r4 = match isa {
+                Some(i) => r.forward_with(i, bad, &x, &mut y),
+                None => r.forward(bad, &x, &mut y),
+            };
+            assert_eq!(r4, expect(Error::LengthMismatch { arg: "slopes", expected: n, found: n + 1 }));
+            let mut z = vec![SENTINEL; n];
+            let r5 = match isa {
+                Some(i) => r.forward_inplace_with(i, bad, &mut z),
+                None => r.forward_inplace(bad, &mut z),
+            };
+            assert_eq!(r5, expect(Error::LengthMismatch { arg: "slopes", expected: n, found: n + 1 }));
+            assert!(untouched(&y) && untouched(&z));
+            if let Some(i) = isa.filter(|i| !i.is_available()) {
+                let mut out = vec![SENTINEL; n];
+                assert_eq!(r.draw_with(i, 1, 0, &mut out), Err(Error::IsaUnavailable(i)));
+                assert!(untouched(&out));
+            }
+        }
+    }
+    for (lower, upper) in [(0.5f32, 0.25f32), (f32::NAN, 1.0), (0.0, f32::INFINITY), (-f32::MAX, f32::MAX)] {
+        assert!(
+            matches!(Rrelu::new(lower, upper), Err(Error::InvalidParameter { .. })),
+            "({lower}, {upper})"
+        );
+    }
+}
+
+#[test]
+fn backward_from_output_bad_input_writes_nothing() {
+    for act in implemented() {
+        for isa in isa_choices() {
+            let isa_err = isa_error(isa);
+            let y = xs(40);
+            let (dy, mut dx) = (vec![1.0f32; 39], vec![SENTINEL; 40]);
+            let r1 = match isa {
+                Some(i) => act.backward_from_output_with(i, &y, &dy, &mut dx),
+                None => act.backward_from_output(&y, &dy, &mut dx),
+            };
+            assert_eq!(
+                r1,
+                Err(isa_err.clone().unwrap_or(Error::LengthMismatch { arg: "dy", expected: 40, found: 39 }))
+            );
+            let dy = vec![1.0f32; 40];
+            let mut dx = vec![SENTINEL; 41];
+            let r2 = match isa {
+                Some(i) => act.backward_from_output_with(i, &y, &dy, &mut dx),
+                None => act.backward_from_output(&y, &dy, &mut dx),
+            };
+            assert_eq!(
+                r2,
+                Err(isa_err.clone().unwrap_or(Error::LengthMismatch { arg: "dx", expected: 40, found: 41 }))
+            );
+            let mut g = vec![SENTINEL; 40];
+            let r3 = match isa {
+                Some(i) => act.backward_from_output_inplace_with(i, &y, &mut g),
+                None => act.backward_from_output_inplace(&y, &mut g),
+            };
+            let want = match (&isa_err, act.has_backward_from_output()) {
+                (Some(e), _) => Err(e.clone()),
+                (None, true) => Ok(()),
+                (None, false) => Err(Error::NoOutputBackward(act.name())),
+            };
+            assert_eq!(r3, want, "{} {isa:?}", act.name());
+            assert!(untouched(&dx));
+            if want.is_err() {
+                assert!(untouched(&g));
+            }
+        }
+    }
+    // Invalid parameters come first, as in the other passes.
+    let mut dx = vec![SENTINEL; 4];
+    assert!(matches!(
+        Activation::Elu { alpha: -1.0 }.backward_from_output(&[0.0; 4], &[1.0; 4], &mut dx),
+        Err(Error::InvalidParameter { name: "alpha", .. })
+    ));
+    assert!(untouched(&dx));
+}
+
+#[test]
+fn new_errors_display_one_sentence() {
+    let cases = [
+        (Error::NotMultiple { arg: "x", found: 10, multiple_of: 4 }, "x"),
+        (Error::NoOutputBackward("gelu"), "gelu"),
+        (Error::OutOfMemory { elements: 1 << 40 }, "memory"),
+        (Rrelu::new(1.0, 0.0).unwrap_err(), "lower"),
+        (Prelu::new(&[1.0], 0).unwrap_err(), "inner"),
+    ];
+    for (e, arg) in cases {
+        let s = e.to_string();
+        assert!(!s.is_empty() && !s.contains('\n'), "{e:?}: {s:?}");
+        assert!(!s.trim_end_matches('.').contains(". "), "{e:?}: more than one sentence: {s:?}");
+        assert!(s.contains(arg), "{e:?}: {s:?} does not mention {arg:?}");
     }
 }

@@ -1,6 +1,9 @@
-//! Optimizer steps (DESIGN.md §8): golden PyTorch trajectories replayed on every available ISA,
-//! plus properties (bad lengths change nothing, a zero gradient leaves plain SGD unchanged,
-//! results are bitwise identical for 1 and 2 threads).
+//! Optimizer steps (DESIGN.md §8): golden PyTorch trajectories replayed on every available ISA
+//! and on 1 and 2 threads (with the `serde` feature also through `Config` deserialized from each
+//! case's JSON, which must give the same result), plus properties (bad lengths change nothing, a
+//! zero gradient leaves plain SGD unchanged, results are bitwise identical for 1 and 2 threads,
+//! checkpoint and resume is bitwise exact, bad imports change nothing) and `Config`'s checks.
+//! Random-configuration properties are in optim_props.rs, ISA-against-scalar in optim_isa.rs.
 //!
 //! Golden data: `tests/golden/NAME.json` + `NAME.bin`, copied from `../shared/golden/optim`
 //! (format in its README: little-endian f32 params0, then per step the gradient and the
@@ -12,8 +15,9 @@
 
 use nnsimd::Isa;
 use nnsimd::optim::{
-    Adafactor, AdafactorConfig, Adagrad, AdagradConfig, Adam, AdamConfig, AdamWConfig, Lion, LionConfig,
-    Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
+    Adadelta, AdadeltaConfig, Adafactor, AdafactorConfig, Adagrad, AdagradConfig, Adam, AdamConfig,
+    AdamWConfig, Adamax, AdamaxConfig, Checkpoint, Lion, LionConfig, NAdam, NAdamConfig, Optimizer, RmsProp,
+    RmsPropConfig, Sgd, SgdConfig,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -196,6 +200,58 @@ fn build(case: &Case) -> Option<Box<dyn Optimizer>> {
                 .unwrap(),
             )
         }
+        "adadelta" => {
+            let d = AdadeltaConfig::default();
+            Box::new(
+                Adadelta::new(
+                    AdadeltaConfig {
+                        lr: get("lr", d.lr),
+                        rho: get("rho", d.rho),
+                        eps: get("eps", d.eps),
+                        weight_decay: get("weight_decay", d.weight_decay),
+                        maximize: flag("maximize"),
+                    },
+                    n,
+                )
+                .unwrap(),
+            )
+        }
+        "adamax" => {
+            let d = AdamaxConfig::default();
+            Box::new(
+                Adamax::new(
+                    AdamaxConfig {
+                        lr: get("lr", d.lr),
+                        beta1: get("beta1", d.beta1),
+                        beta2: get("beta2", d.beta2),
+                        eps: get("eps", d.eps),
+                        weight_decay: get("weight_decay", d.weight_decay),
+                        maximize: flag("maximize"),
+                    },
+                    n,
+                )
+                .unwrap(),
+            )
+        }
+        "nadam" => {
+            let d = NAdamConfig::default();
+            Box::new(
+                NAdam::new(
+                    NAdamConfig {
+                        lr: get("lr", d.lr),
+                        beta1: get("beta1", d.beta1),
+                        beta2: get("beta2", d.beta2),
+                        eps: get("eps", d.eps),
+                        weight_decay: get("weight_decay", d.weight_decay),
+                        momentum_decay: get("momentum_decay", d.momentum_decay),
+                        decoupled_weight_decay: flag("decoupled_weight_decay"),
+                        maximize: flag("maximize"),
+                    },
+                    n,
+                )
+                .unwrap(),
+            )
+        }
         "adafactor" => {
             let d = AdafactorConfig::default();
             Box::new(
@@ -219,9 +275,8 @@ fn build(case: &Case) -> Option<Box<dyn Optimizer>> {
 }
 
 /// Replays `case` on `isa`; returns the worst |got − expected| / (1e-5·|expected| + 1e-6).
-fn replay(case: &Case, data: &[f32], isa: Isa) -> f64 {
+fn replay(case: &Case, data: &[f32], isa: Isa, mut opt: Box<dyn Optimizer>) -> f64 {
     let n = case.len;
-    let mut opt = build(case).unwrap();
     let mut p = data[..n].to_vec();
     let mut worst = 0.0f64;
     for t in 0..case.steps {
@@ -244,6 +299,21 @@ fn replay(case: &Case, data: &[f32], isa: Isa) -> f64 {
     worst
 }
 
+/// The thread counts the replays run on (a case of 1000 parameters stays on the calling
+/// thread whatever the pool; `one_and_two_threads_bitwise_identical` covers the split).
+const THREADS: [usize; 2] = [1, 2];
+
+/// `f()` in a rayon pool of `threads` threads (directly without the `rayon` feature).
+fn on_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    #[cfg(feature = "rayon")]
+    return rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(f);
+    #[cfg(not(feature = "rayon"))]
+    {
+        let _ = threads;
+        f()
+    }
+}
+
 #[test]
 fn golden_trajectories() {
     let mut names: Vec<String> = std::fs::read_dir(golden_dir())
@@ -258,26 +328,32 @@ fn golden_trajectories() {
             println!("{name:18} ({}) not implemented yet: skipped", case.optimizer);
             continue;
         }
-        for threads in [1, 2] {
+        for threads in THREADS {
             for isa in Isa::available() {
-                let worst = in_pool(threads, || replay(&case, &data, isa));
+                let worst = on_threads(threads, || replay(&case, &data, isa, build(&case).unwrap()));
                 println!("{name:18} {isa:9} {threads} thread(s): worst {worst:.4} of tolerance");
+                #[cfg(feature = "serde")]
+                {
+                    let opt = through_config(name);
+                    let again = on_threads(threads, || replay(&case, &data, isa, opt));
+                    assert_eq!(again, worst, "{name}: built through Config, a different result");
+                }
             }
         }
         replayed += 1;
     }
-    assert!(replayed >= 8, "only {replayed} golden cases replayed");
+    assert!(replayed >= 12, "only {replayed} golden cases replayed");
 }
 
-/// `f()` inside a rayon pool of `threads` threads (on the calling thread without rayon).
-fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
-    #[cfg(feature = "rayon")]
-    return rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(f);
-    #[cfg(not(feature = "rayon"))]
-    return {
-        let _ = threads;
-        f()
-    };
+/// The golden case's optimizer built by `nnsimd::optim::Config` from the whole JSON object of
+/// its file (the keys besides `optimizer` and `hyperparameters` are ignored) and its `shape`.
+#[cfg(feature = "serde")]
+fn through_config(name: &str) -> Box<dyn Optimizer> {
+    let json = std::fs::read_to_string(golden_dir().join(format!("{name}.json"))).unwrap();
+    let config: nnsimd::optim::Config = serde_json::from_str(&json).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let shape: Vec<usize> = serde_json::from_value(value["shape"].clone()).unwrap();
+    config.build(&shape).unwrap()
 }
 
 /// A deterministic mix of values for the property tests (exact zeros included).
@@ -332,6 +408,46 @@ fn all_optimizers(n: usize) -> Vec<(&'static str, Box<dyn Optimizer>)> {
             ),
         ),
         ("lion", Box::new(Lion::new(LionConfig { weight_decay: 0.1, ..Default::default() }, n).unwrap())),
+        (
+            "adadelta",
+            Box::new(
+                Adadelta::new(AdadeltaConfig { weight_decay: 0.1, maximize: true, ..Default::default() }, n)
+                    .unwrap(),
+            ),
+        ),
+        (
+            "adamax",
+            Box::new(Adamax::new(AdamaxConfig { weight_decay: 0.1, ..Default::default() }, n).unwrap()),
+        ),
+        ("nadam", Box::new(NAdam::new(NAdamConfig { weight_decay: 0.1, ..Default::default() }, n).unwrap())),
+        (
+            "adafactor",
+            Box::new(Adafactor::new(AdafactorConfig { lr: 0.1, ..Default::default() }, &[n]).unwrap()),
+        ),
+        (
+            "adafactor_matrix",
+            Box::new(
+                Adafactor::new(
+                    AdafactorConfig { weight_decay: 0.1, maximize: true, ..Default::default() },
+                    &{
+                        // The most nearly square matrix of n elements.
+                        let cols = (1..=n.isqrt()).rev().find(|&c| n.is_multiple_of(c)).unwrap_or(1);
+                        [n / cols, cols]
+                    },
+                )
+                .unwrap(),
+            ),
+        ),
+        (
+            "nadam_decoupled",
+            Box::new(
+                NAdam::new(
+                    NAdamConfig { weight_decay: 0.1, decoupled_weight_decay: true, ..Default::default() },
+                    n,
+                )
+                .unwrap(),
+            ),
+        ),
     ]
 }
 
@@ -406,6 +522,12 @@ fn invalid_hyperparameters() {
     assert!(RmsProp::new(RmsPropConfig { alpha: 1.5, ..Default::default() }, n).is_err());
     assert!(RmsProp::new(RmsPropConfig { momentum: -0.5, ..Default::default() }, n).is_err());
     assert!(Lion::new(LionConfig { beta2: 1.0, ..Default::default() }, n).is_err());
+    assert!(Adadelta::new(AdadeltaConfig { rho: 1.5, ..Default::default() }, n).is_err());
+    assert!(Adadelta::new(AdadeltaConfig { eps: f64::NAN, ..Default::default() }, n).is_err());
+    assert!(Adamax::new(AdamaxConfig { beta1: 1.0, ..Default::default() }, n).is_err());
+    assert!(Adamax::new(AdamaxConfig { lr: f64::INFINITY, ..Default::default() }, n).is_err());
+    assert!(NAdam::new(NAdamConfig { momentum_decay: -0.1, ..Default::default() }, n).is_err());
+    assert!(NAdam::new(NAdamConfig { beta2: 1.0, ..Default::default() }, n).is_err());
     let e = Adam::new(AdamConfig { lr: -1.0, ..Default::default() }, n).unwrap_err();
     assert!(matches!(e, nnsimd::Error::InvalidParameter { name: "lr", .. }), "{e:?}");
 }
@@ -433,4 +555,178 @@ fn one_and_two_threads_bitwise_identical() {
     for ((name, a), (_, b)) in one.iter().zip(&two) {
         assert!(a == b, "{name}: 1 and 2 threads differ");
     }
+}
+
+/// An exported state copied into owned memory, as a checkpoint file would hold it.
+struct Saved {
+    steps: u64,
+    scalars: Vec<(String, f64)>,
+    buffers: Vec<(String, Vec<f32>)>,
+}
+
+impl Saved {
+    fn of(opt: &dyn Optimizer) -> Saved {
+        let c = opt.export();
+        Saved {
+            steps: c.steps,
+            scalars: c.scalars.iter().map(|&(k, v)| (k.to_string(), v)).collect(),
+            buffers: c.buffers.iter().map(|&(k, b)| (k.to_string(), b.to_vec())).collect(),
+        }
+    }
+
+    fn checkpoint(&self) -> Checkpoint<'_> {
+        Checkpoint {
+            steps: self.steps,
+            scalars: self.scalars.iter().map(|(k, v)| (k.as_str(), *v)).collect(),
+            buffers: self.buffers.iter().map(|(k, b)| (k.as_str(), &b[..])).collect(),
+        }
+    }
+}
+
+fn bits(x: &[f32]) -> Vec<u32> {
+    x.iter().map(|v| v.to_bits()).collect()
+}
+
+#[test]
+fn checkpoint_and_resume_is_exact() {
+    let (n, k, more) = (1003, 4, 3);
+    for isa in Isa::available() {
+        for ((name, mut whole), (_, mut first)) in all_optimizers(n).into_iter().zip(all_optimizers(n)) {
+            let mut p = values(n, 21);
+            for t in 0..k {
+                let g = values(n, 30 + t);
+                whole.step_with(isa, &mut p, &g).unwrap();
+            }
+            let mut q = values(n, 21);
+            for t in 0..k {
+                first.step_with(isa, &mut q, &values(n, 30 + t)).unwrap();
+            }
+            let saved = Saved::of(&*first);
+            assert_eq!(saved.steps, k);
+            drop(first);
+            // A fresh optimizer of the same configuration resumes from the saved state.
+            let (_, mut resumed) = all_optimizers(n).into_iter().find(|(m, _)| *m == name).unwrap();
+            resumed.import(&saved.checkpoint()).unwrap();
+            assert_eq!(resumed.steps(), k, "{name}");
+            for t in k..k + more {
+                let g = values(n, 30 + t);
+                whole.step_with(isa, &mut p, &g).unwrap();
+                resumed.step_with(isa, &mut q, &g).unwrap();
+            }
+            assert!(bits(&p) == bits(&q), "{name} on {isa}: resumed run differs");
+            assert_eq!(whole.export(), resumed.export(), "{name} on {isa}: states differ");
+        }
+    }
+}
+
+#[test]
+fn bad_imports_change_nothing() {
+    let n = 40;
+    for (name, mut opt) in all_optimizers(n) {
+        let mut p = values(n, 1);
+        opt.step(&mut p, &values(n, 2)).unwrap();
+        let good = Saved::of(&*opt);
+        let mut bad: Vec<(&str, Saved)> = Vec::new();
+        let mut s = Saved::of(&*opt);
+        s.buffers.push(("extra".into(), vec![0.0; n]));
+        bad.push(("one buffer too many", s));
+        let mut s = Saved::of(&*opt);
+        s.scalars.push(("extra".into(), 1.0));
+        bad.push(("one scalar too many", s));
+        if !good.buffers.is_empty() {
+            let mut s = Saved::of(&*opt);
+            s.buffers.pop();
+            bad.push(("one buffer too few", s));
+            let mut s = Saved::of(&*opt);
+            s.buffers[0].1.pop();
+            bad.push(("a short buffer", s));
+            let mut s = Saved::of(&*opt);
+            s.buffers.last_mut().unwrap().1.push(0.0);
+            bad.push(("a long buffer", s));
+            let mut s = Saved::of(&*opt);
+            s.buffers[0].0.push('x');
+            bad.push(("a renamed buffer", s));
+        }
+        if !good.scalars.is_empty() {
+            let mut s = Saved::of(&*opt);
+            s.scalars[0].1 = f64::NAN;
+            bad.push(("a NaN scalar", s));
+            let mut s = Saved::of(&*opt);
+            s.scalars[0].0 = "mu".into();
+            bad.push(("a renamed scalar", s));
+        }
+        for (what, mut s) in bad {
+            s.steps = 99;
+            for b in &mut s.buffers {
+                b.1.iter_mut().for_each(|x| *x = 7.0);
+            }
+            assert!(opt.import(&s.checkpoint()).is_err(), "{name}: {what} accepted");
+            let now = Saved::of(&*opt);
+            assert_eq!(now.steps, good.steps, "{name}: {what} changed the step count");
+            assert_eq!(now.scalars, good.scalars, "{name}: {what} changed a scalar");
+            assert_eq!(now.buffers, good.buffers, "{name}: {what} changed a buffer");
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn config_json() {
+    use nnsimd::optim::Config;
+    let parse = |s: &str| serde_json::from_str::<Config>(s);
+    // Missing fields take PyTorch's defaults, per optimizer.
+    assert_eq!(
+        parse(r#"{"optimizer": "adamw", "hyperparameters": {}}"#).unwrap(),
+        Config::AdamW(AdamWConfig::default())
+    );
+    assert_eq!(AdamWConfig::default().weight_decay, 0.01);
+    assert_eq!(
+        parse(r#"{"hyperparameters": {"lr": 1, "momentum_decay": 0.01}, "optimizer": "nadam", "steps": 3}"#)
+            .unwrap(),
+        Config::NAdam(NAdamConfig { lr: 1.0, momentum_decay: 0.01, ..Default::default() })
+    );
+    assert_eq!(
+        parse(r#"{"optimizer": "adafactor", "hyperparameters": {"eps1": 0.125, "d": 2}}"#).unwrap(),
+        Config::Adafactor(AdafactorConfig { eps1: 0.125, d: 2.0, ..Default::default() })
+    );
+    assert_eq!(AdafactorConfig::default().eps1, f32::EPSILON as f64);
+    for name in
+        ["sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw", "adamax", "nadam", "lion", "adafactor"]
+    {
+        let c = parse(&format!(r#"{{"optimizer": "{name}", "hyperparameters": {{}}}}"#)).unwrap();
+        assert_eq!(c, Config::from_name(name).unwrap());
+        assert_eq!(c.name(), name);
+        // Serializing gives the same object back.
+        assert_eq!(parse(&serde_json::to_string(&c).unwrap()).unwrap(), c);
+    }
+    // Unknown optimizers and hyperparameters, wrong types: errors, not defaults.
+    assert!(parse(r#"{"optimizer": "Adam", "hyperparameters": {}}"#).is_err());
+    assert!(parse(r#"{"optimizer": "sgdd", "hyperparameters": {}}"#).is_err());
+    assert!(parse(r#"{"optimizer": "adam", "hyperparameters": {"learning_rate": 0.1}}"#).is_err());
+    assert!(parse(r#"{"optimizer": "adam", "hyperparameters": {"amsgrad": 1}}"#).is_err());
+    assert!(parse(r#"{"hyperparameters": {}}"#).is_err());
+    assert!(matches!(Config::from_name("adamm"), Err(nnsimd::Error::UnknownName { kind: "optimizer", .. })));
+}
+
+#[test]
+fn config_build_checks_shape_and_hyperparameters() {
+    use nnsimd::Error;
+    use nnsimd::optim::Config;
+    let adam = Config::Adam(AdamConfig::default());
+    assert_eq!(adam.build(&[3, 4, 5]).unwrap().num_params(), 60);
+    assert_eq!(adam.build(&[]).unwrap().num_params(), 1);
+    assert_eq!(adam.build(&[7, 0]).unwrap().num_params(), 0);
+    assert!(matches!(adam.build(&[usize::MAX, 2]), Err(Error::ShapeOverflow)));
+    assert!(matches!(adam.build(&[1 << 40, 1 << 40]), Err(Error::ShapeOverflow)));
+    // A shape that can be counted but not allocated is an error, not an abort.
+    assert!(matches!(adam.build(&[usize::MAX / 2]), Err(Error::OutOfMemory { .. })));
+    let adafactor = Config::Adafactor(AdafactorConfig::default());
+    assert_eq!(adafactor.build(&[2, 3, 4]).unwrap().export().buffers.len(), 2);
+    assert_eq!(adafactor.build(&[5]).unwrap().export().buffers[0].1.len(), 5);
+    assert_eq!(adafactor.build(&[1 << 40, 1 << 40, 0]).unwrap().num_params(), 0);
+    assert!(matches!(adafactor.build(&[1 << 40, 1 << 40]), Err(Error::ShapeOverflow)));
+    let bad = Config::Adafactor(AdafactorConfig { d: 0.5, ..Default::default() });
+    assert!(matches!(bad.build(&[4, 4]), Err(Error::InvalidParameter { name: "d", .. })));
+    let bad = Config::Lion(LionConfig { beta1: 1.5, ..Default::default() });
+    assert!(matches!(bad.build(&[4]), Err(Error::InvalidParameter { name: "beta1", .. })));
 }

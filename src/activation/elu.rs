@@ -11,7 +11,7 @@
 //! x/b is carried as hi + lo in the derivative, where e^(x/b) would multiply its rounding by
 //! |x/b|; in f itself e^u − 1 saturates at −1 and the rounding does not grow.
 
-use crate::kernel::Kernel;
+use crate::kernel::{Kernel, OutputGrad};
 use crate::math::exp::{exp_parts, expm1};
 use crate::simd::{Pair, Simd, two_prod};
 
@@ -23,6 +23,9 @@ pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_2;
 pub(crate) struct ExpLinear {
     pos: f32,
     neg: f32,
+    /// s₋ − neg, the rest of an f64 constant (SELU's λα), for backward from y.
+    neg_lo: f32,
+    b: f32,
     /// s₋/b, for the derivative.
     neg_over_b: f32,
     /// 1/b as hi + lo.
@@ -36,6 +39,8 @@ impl ExpLinear {
         ExpLinear {
             pos: pos as f32,
             neg: neg as f32,
+            neg_lo: (neg - neg as f32 as f64) as f32,
+            b: b as f32,
             neg_over_b: (neg / b) as f32,
             inv_b: Pair::of(1.0 / b),
             x_min: (-200.0 * b) as f32,
@@ -80,5 +85,19 @@ impl Kernel for ExpLinear {
         let neg = s.scale(s.mul(s.mul(dy, s.splat(self.neg_over_b)), p), n);
         // NaN in x goes to the `neg` side (the compare is false) and stays NaN there.
         s.select(s.lt(s.splat(0.0), x), pos, neg)
+    }
+}
+
+/// From y: f' = s₊ where y > 0 (exactly where x > 0), and (s₋/b)·e^(x/b) = (y + s₋)/b
+/// otherwise (ELU: y + α, SELU: y + λα, CELU: (y + α)/α, PELU: (y + a)/b), which PyTorch's
+/// `elu_backward` uses too when it is given the result. y + s₋ is exact where it cancels (y
+/// near −s₋), and SELU's λα enters as hi + lo, so the sum is rounded once.
+impl OutputGrad for ExpLinear {
+    #[inline(always)]
+    fn backward_y<S: Simd>(&self, s: S, y: S::V, dy: S::V) -> S::V {
+        let pos = s.mul(dy, s.splat(self.pos));
+        let t = s.add(s.add(y, s.splat(self.neg)), s.splat(self.neg_lo));
+        let neg = s.mul(dy, s.div(t, s.splat(self.b)));
+        s.select(s.lt(s.splat(0.0), y), pos, neg)
     }
 }

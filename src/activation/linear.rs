@@ -3,7 +3,7 @@
 //! Backward is dy·f'(x) as a product, so NaN propagates from x and from dy alike (PyTorch
 //! returns 0 for a NaN dy where f' is 0).
 
-use crate::kernel::Kernel;
+use crate::kernel::{Kernel, OutputGrad};
 use crate::simd::Simd;
 
 /// `r`, or x itself where x is NaN.
@@ -62,14 +62,27 @@ pub(crate) struct LeakyRelu {
 impl Kernel for LeakyRelu {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
-        s.select(s.lt(s.splat(0.0), x), x, s.mul(s.splat(self.slope), x))
+        leaky_forward(s, x, s.splat(self.slope))
     }
 
     #[inline(always)]
     fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
-        let g = s.select(s.lt(s.splat(0.0), x), dy, s.mul(s.splat(self.slope), dy));
-        keep_nan(s, x, g)
+        leaky_backward(s, x, s.splat(self.slope), dy)
     }
+}
+
+/// x for x > 0, a·x otherwise (one rounding: exact against the f64 reference), with a slope
+/// per lane: leaky ReLU, PReLU and RReLU. NaN stays NaN (a·NaN); as in PyTorch, a = 0 at
+/// x = −inf gives 0·(−inf) = NaN.
+#[inline(always)]
+pub(crate) fn leaky_forward<S: Simd>(s: S, x: S::V, a: S::V) -> S::V {
+    s.select(s.lt(s.splat(0.0), x), x, s.mul(a, x))
+}
+
+/// dy for x > 0, a·dy otherwise (x = 0 takes the slope, as PyTorch), NaN where x is NaN.
+#[inline(always)]
+pub(crate) fn leaky_backward<S: Simd>(s: S, x: S::V, a: S::V, dy: S::V) -> S::V {
+    keep_nan(s, x, s.select(s.lt(s.splat(0.0), x), dy, s.mul(a, dy)))
 }
 
 /// relu6(x + 3)/6 (PyTorch's hard-sigmoid, not a clamp of σ); f' = 1/6 for −3 < x < 3.
@@ -110,5 +123,40 @@ impl Kernel for HardSwish {
         let mid = s.mul(s.fma(s.splat(2.0), x, s.splat(3.0)), s.splat(1.0 / 6.0));
         let d = s.select(s.le(x, s.splat(3.0)), mid, s.splat(1.0));
         keep_nan(s, x, s.mul(dy, s.select(s.lt(x, s.splat(-3.0)), s.splat(0.0), d)))
+    }
+}
+
+// Backward from the output y: each of these is monotone with y on the same side of its kinks
+// as x (y > 0 exactly where x > 0, lo < y < hi exactly where lo < x < hi), so f' is the same
+// function of y as of x. Where y rounds onto a kink value (hard-sigmoid's 1 at x = 3 − 1 ULP,
+// where x + 3 rounds to 6), the output reads as saturated.
+
+impl OutputGrad for Relu {
+    #[inline(always)]
+    fn backward_y<S: Simd>(&self, s: S, y: S::V, dy: S::V) -> S::V {
+        self.backward(s, y, dy)
+    }
+}
+
+impl OutputGrad for Clamp {
+    #[inline(always)]
+    fn backward_y<S: Simd>(&self, s: S, y: S::V, dy: S::V) -> S::V {
+        self.backward(s, y, dy)
+    }
+}
+
+/// Only for a slope ≥ 0 (the caller checks): with a negative slope y > 0 on both sides.
+impl OutputGrad for LeakyRelu {
+    #[inline(always)]
+    fn backward_y<S: Simd>(&self, s: S, y: S::V, dy: S::V) -> S::V {
+        self.backward(s, y, dy)
+    }
+}
+
+/// y in (0, 1) exactly where x is in (−3, 3).
+impl OutputGrad for HardSigmoid {
+    #[inline(always)]
+    fn backward_y<S: Simd>(&self, s: S, y: S::V, dy: S::V) -> S::V {
+        pass_inside(s, y, s.mul(dy, s.splat(1.0 / 6.0)), 0.0, 1.0)
     }
 }

@@ -6,8 +6,8 @@
 //! results that should be tiny stay accurate down into the subnormals. Where u = βx is not
 //! exact, it is carried as hi + lo (`two_prod`), since e^u multiplies an error in u by |u|.
 
-use crate::kernel::Kernel;
-use crate::math::exp::{exp_parts, exp_parts_lo};
+use crate::kernel::{Kernel, OutputGrad};
+use crate::math::exp::{exp_parts, exp_parts_lo, expm1};
 use crate::math::log1p::log1p;
 use crate::math::sigmoid::sigmoid;
 use crate::simd::{SIGN, Simd, abs, neg, scale_where, sign_of, two_prod};
@@ -159,5 +159,21 @@ impl Kernel for Softplus {
         let num = s.select(t.neg_u, s.mul(dy, t.p), dy);
         let g = scale_where(s, t.neg_u, s.div(num, s.add(s.splat(1.0), t.v)), t.n);
         s.select(s.lt(s.splat(self.threshold), t.u), dy, g)
+    }
+}
+
+/// From y = σ(x): f' = y·(1 − y).
+impl OutputGrad for Sigmoid {
+    #[inline(always)]
+    fn backward_y<S: Simd>(&self, s: S, y: S::V, dy: S::V) -> S::V {
+        s.mul(s.mul(dy, y), s.sub(s.splat(1.0), y))
+    }
+}
+
+/// From y = ln σ(x): f' = σ(−x) = 1 − e^y = −expm1(y), accurate for y near 0 (x large).
+impl OutputGrad for LogSigmoid {
+    #[inline(always)]
+    fn backward_y<S: Simd>(&self, s: S, y: S::V, dy: S::V) -> S::V {
+        s.mul(dy, neg(s, expm1(s, y)))
     }
 }

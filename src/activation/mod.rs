@@ -6,19 +6,27 @@
 //! gives the limit. No flush-to-zero is assumed: subnormal inputs and results are exact
 //! inputs and correctly scaled results.
 
+mod counter;
 mod elu;
 mod gelu;
 mod gelu_tanh;
-mod linear;
+pub(crate) mod linear;
 mod logistic;
 mod mish;
+mod prelu;
+mod rrelu;
 mod tanh;
 
+pub use counter::unit_at;
 pub use elu::{SELU_ALPHA, SELU_LAMBDA};
+pub use prelu::Prelu;
+pub use rrelu::{Rrelu, RreluMode};
 
 use crate::error::{Error, NameBuf, check_len};
 use crate::isa::Isa;
-use crate::kernel::{Kernel, run_backward, run_backward_inplace, run_forward, run_forward_inplace};
+use crate::kernel::{
+    FromOutput, Kernel, run_backward, run_backward_inplace, run_forward, run_forward_inplace,
+};
 use crate::parallel;
 
 /// An element-wise activation function with its parameters (PyTorch's defaults from
@@ -165,6 +173,53 @@ macro_rules! with_kernel {
             Chosen::LeakyRelu($k) => $body,
             Chosen::HardSigmoid($k) => $body,
             Chosen::HardSwish($k) => $body,
+        }
+    };
+}
+
+/// Calls `$body` with `$k` bound to the kernel inside `$chosen` run from its output, or
+/// evaluates to `$none` where the output does not determine f'.
+macro_rules! with_output_kernel {
+    ($chosen:expr, |$k:ident| $body:expr, $none:expr) => {
+        match $chosen {
+            Chosen::ExpLinear(k) => {
+                let $k = &FromOutput(k);
+                $body
+            }
+            Chosen::Sigmoid(k) => {
+                let $k = &FromOutput(k);
+                $body
+            }
+            Chosen::LogSigmoid(k) => {
+                let $k = &FromOutput(k);
+                $body
+            }
+            Chosen::Tanh(k) => {
+                let $k = &FromOutput(k);
+                $body
+            }
+            Chosen::Softsign(k) => {
+                let $k = &FromOutput(k);
+                $body
+            }
+            Chosen::Relu(k) => {
+                let $k = &FromOutput(k);
+                $body
+            }
+            Chosen::Clamp(k) => {
+                let $k = &FromOutput(k);
+                $body
+            }
+            // A negative slope makes y > 0 on both sides of 0.
+            Chosen::LeakyRelu(k) if k.slope >= 0.0 => {
+                let $k = &FromOutput(k);
+                $body
+            }
+            Chosen::HardSigmoid(k) => {
+                let $k = &FromOutput(k);
+                $body
+            }
+            _ => $none,
         }
     };
 }
@@ -319,6 +374,76 @@ impl Activation {
         check_len("dx", x.len(), dx.len())?;
         let k = self.kernel()?;
         with_kernel!(&k, |k| parallel::zip3(x, dy, dx, |x, dy, dx| run_backward(isa, k, x, dy, dx)));
+        Ok(())
+    }
+}
+
+/// Backward from the saved output y = f(x), as frameworks that keep y instead of x need it.
+///
+/// Available where f is monotone and f' is a function of y: sigmoid (y·(1 − y)), tanh
+/// ((1 − y)(1 + y)), softsign ((1 − |y|)²), log_sigmoid (−expm1(y)), relu, relu6, hard_tanh,
+/// hard_sigmoid and leaky_relu with a slope ≥ 0 (the same tests on y as on x), elu, celu,
+/// selu and pelu ((y + s₋)/b on the negative side). The others (softplus, whose threshold
+/// makes y ambiguous; the non-monotone silu, swish, e_swish, hard_swish, mish, gelu,
+/// gelu_tanh; leaky_relu with a negative slope) return [`Error::NoOutputBackward`].
+///
+/// Accuracy: within a few ULP of the same formula evaluated exactly at the f32 y (tested
+/// against BACKWARD_BOUND, 8 ULP). Against f'(x) the rounding of y itself is amplified where
+/// f' is a small difference of y terms: σ' for large x (1 − y with y ≈ 1), tanh' for large
+/// |x|, the ELU family towards −inf (y + α with y ≈ −α), softsign for large |x|. There the
+/// derivative from y has only the absolute accuracy of y, as in every framework that does
+/// this; use [`Activation::backward`] with x where the tails matter.
+impl Activation {
+    /// Whether [`Activation::backward_from_output`] is available (with these parameters).
+    pub fn has_backward_from_output(&self) -> bool {
+        self.kernel().is_ok_and(|k| with_output_kernel!(&k, |_k| true, false))
+    }
+
+    /// dx = dy·f'(x) from y = f(x), on the detected ISA.
+    pub fn backward_from_output(&self, y: &[f32], dy: &[f32], dx: &mut [f32]) -> Result<(), Error> {
+        self.backward_from_output_with(Isa::detect(), y, dy, dx)
+    }
+
+    /// dx = dy·f'(x) from y = f(x), on `isa`.
+    pub fn backward_from_output_with(
+        &self,
+        isa: Isa,
+        y: &[f32],
+        dy: &[f32],
+        dx: &mut [f32],
+    ) -> Result<(), Error> {
+        let isa = isa.check()?;
+        check_len("dy", y.len(), dy.len())?;
+        check_len("dx", y.len(), dx.len())?;
+        let k = self.kernel()?;
+        with_output_kernel!(
+            &k,
+            |k| parallel::zip3(y, dy, dx, |y, dy, dx| run_backward(isa, k, y, dy, dx)),
+            return Err(Error::NoOutputBackward(self.name()))
+        );
+        Ok(())
+    }
+
+    /// dy = dy·f'(x) from y = f(x) (in place), on the detected ISA.
+    pub fn backward_from_output_inplace(&self, y: &[f32], dy: &mut [f32]) -> Result<(), Error> {
+        self.backward_from_output_inplace_with(Isa::detect(), y, dy)
+    }
+
+    /// dy = dy·f'(x) from y = f(x) (in place), on `isa`.
+    pub fn backward_from_output_inplace_with(
+        &self,
+        isa: Isa,
+        y: &[f32],
+        dy: &mut [f32],
+    ) -> Result<(), Error> {
+        let isa = isa.check()?;
+        check_len("dy", y.len(), dy.len())?;
+        let k = self.kernel()?;
+        with_output_kernel!(
+            &k,
+            |k| parallel::zip2(y, dy, |y, dy| run_backward_inplace(isa, k, y, dy)),
+            return Err(Error::NoOutputBackward(self.name()))
+        );
         Ok(())
     }
 }

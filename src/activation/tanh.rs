@@ -1,6 +1,6 @@
 //! tanh and softsign.
 
-use crate::kernel::Kernel;
+use crate::kernel::{Kernel, OutputGrad};
 use crate::math::exp::exp_parts;
 use crate::math::tanh::tanh;
 use crate::simd::{Simd, abs};
@@ -39,6 +39,24 @@ impl Kernel for Softsign {
     #[inline(always)]
     fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
         let r = s.div(s.splat(1.0), s.add(s.splat(1.0), abs(s, x)));
+        s.mul(s.mul(dy, r), r)
+    }
+}
+
+/// From y = tanh(x): f' = 1 − y² = (1 − y)(1 + y) (no cancellation in 1 − y²).
+impl OutputGrad for Tanh {
+    #[inline(always)]
+    fn backward_y<S: Simd>(&self, s: S, y: S::V, dy: S::V) -> S::V {
+        let one = s.splat(1.0);
+        s.mul(s.mul(dy, s.sub(one, y)), s.add(one, y))
+    }
+}
+
+/// From y = x/(1 + |x|): 1/(1 + |x|) = 1 − |y|, so f' = (1 − |y|)².
+impl OutputGrad for Softsign {
+    #[inline(always)]
+    fn backward_y<S: Simd>(&self, s: S, y: S::V, dy: S::V) -> S::V {
+        let r = s.sub(s.splat(1.0), abs(s, y));
         s.mul(s.mul(dy, r), r)
     }
 }

@@ -5,7 +5,9 @@ mod chunks;
 mod factored;
 mod sweep;
 
-use super::{Optimizer, check_step, filled, invalid, non_negative};
+use super::config::num_elements;
+use super::state::{State, state_methods};
+use super::{Optimizer, invalid, non_negative};
 use crate::error::Error;
 use crate::isa::Isa;
 use chunks::Pass;
@@ -16,6 +18,11 @@ use sweep::{Apply, Full};
 /// Adafactor's hyperparameters, PyTorch `torch.optim.Adafactor` names and defaults (its `eps`
 /// pair split into `eps1`, `eps2`).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct AdafactorConfig {
     /// Learning rate, the cap of the relative step size ρ_t (default 0.01), finite and ≥ 0.
     pub lr: f64,
@@ -101,19 +108,19 @@ impl Default for AdafactorConfig {
 pub struct Adafactor {
     cfg: AdafactorConfig,
     shape: Vec<usize>,
-    len: usize,
-    steps: u64,
+    /// Buffers (PyTorch's state keys): `row_var`, `col_var` (factored) or `variance`.
+    state: State,
     moment: Moment,
 }
 
-/// The second moment, by the rank of the shape.
+/// How the second moment is kept, by the rank of the shape.
 #[derive(Clone, Debug)]
 enum Moment {
     /// No elements: a step only counts.
     Empty,
-    /// Rank ≤ 1: v, one per parameter.
-    Full(Vec<f32>),
-    /// Rank ≥ 2.
+    /// Rank ≤ 1: `variance`, one per parameter.
+    Full,
+    /// Rank ≥ 2: `row_var` and `col_var`, with the plan and scratch of the sweeps.
     Factored(Factored),
 }
 
@@ -123,6 +130,10 @@ impl Adafactor {
     /// product of the dimensions must fit in `usize` ([`Error::ShapeOverflow`]); a zero
     /// dimension makes an empty tensor, whose steps only count. State and scratch (O(rows +
     /// cols) per matrix) are allocated here, [`Error::OutOfMemory`] if they do not fit.
+    ///
+    /// [`Optimizer::export`] gives the buffers `row_var` (one per row of each matrix) and
+    /// `col_var` (one per column of each matrix) for rank ≥ 2, `variance` (one per parameter)
+    /// for rank ≤ 1, none for an empty tensor; no scalars.
     pub fn new(cfg: AdafactorConfig, shape: &[usize]) -> Result<Adafactor, Error> {
         non_negative("lr", cfg.lr)?;
         if !(cfg.beta2_decay.is_finite() && cfg.beta2_decay <= 0.0) {
@@ -134,21 +145,21 @@ impl Adafactor {
             return Err(invalid("d", cfg.d, "finite and >= 1"));
         }
         non_negative("weight_decay", cfg.weight_decay)?;
-        // A zero dimension makes the tensor empty, even where the others alone would overflow.
-        let len = match shape.contains(&0) {
-            true => Some(0),
-            false => shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)),
-        }
-        .ok_or(Error::ShapeOverflow)?;
-        let moment = match *shape {
-            _ if len == 0 => Moment::Empty,
-            [.., rows, cols] => Moment::Factored(Factored::new(len / (rows * cols), rows, cols)?),
-            _ => Moment::Full(filled(len, 0.0)?),
+        let len = num_elements(shape)?;
+        let (moment, state) = match *shape {
+            _ if len == 0 => (Moment::Empty, State::new(0, [])?),
+            [.., rows, cols] => {
+                // Each product is at most len.
+                let batch = len / (rows * cols);
+                let bufs = [("row_var", batch * rows, 0.0), ("col_var", batch * cols, 0.0)];
+                (Moment::Factored(Factored::new(batch, rows, cols)?), State::sized(len, bufs)?)
+            }
+            _ => (Moment::Full, State::new(len, [("variance", 0.0)])?),
         };
         let mut dims = Vec::new();
         dims.try_reserve_exact(shape.len()).map_err(|_| Error::OutOfMemory { elements: shape.len() })?;
         dims.extend_from_slice(shape);
-        Ok(Adafactor { cfg, shape: dims, len, steps: 0, moment })
+        Ok(Adafactor { cfg, shape: dims, state, moment })
     }
 
     /// The hyperparameters.
@@ -169,76 +180,59 @@ impl Adafactor {
     /// The factored second moment's row statistics R (one per row of every matrix, in order),
     /// or an empty slice if it is not factored.
     pub fn row_var(&self) -> &[f32] {
-        match &self.moment {
-            Moment::Factored(f) => f.row_var(),
-            _ => &[],
-        }
+        if self.is_factored() { self.state.buffer(0) } else { &[] }
     }
 
     /// The factored second moment's column statistics C (one per column of every matrix), or
     /// an empty slice if it is not factored.
     pub fn col_var(&self) -> &[f32] {
-        match &self.moment {
-            Moment::Factored(f) => f.col_var(),
-            _ => &[],
-        }
+        if self.is_factored() { self.state.buffer(1) } else { &[] }
     }
 
     /// The full second moment v of a rank ≤ 1 tensor, or an empty slice.
     pub fn variance(&self) -> &[f32] {
-        match &self.moment {
-            Moment::Full(v) => v,
-            _ => &[],
-        }
+        if matches!(self.moment, Moment::Full) { self.state.buffer(0) } else { &[] }
     }
+}
 
-    /// The write sweep's scalars from Σp² and ΣU² (f64, once per step).
-    fn scalars(&self, rho: f64, pp: f64, uu: f64) -> Apply {
-        let (c, n) = (&self.cfg, self.len as f64);
-        // f64::max drops a NaN as Python's max(eps2, nan) and max(1.0, nan) do in PyTorch.
-        let alpha = c.eps2.max((pp / n).sqrt()) * rho;
-        let k = alpha / 1f64.max((uu / n).sqrt() / c.d);
-        let decay = (1.0 - c.lr * c.weight_decay) as f32;
-        Apply { k: (if c.maximize { k } else { -k }) as f32, decay }
-    }
+/// The write sweep's scalars from Σp² and ΣU² over `n` parameters (f64, once per step).
+fn scalars(c: &AdafactorConfig, n: usize, rho: f64, pp: f64, uu: f64) -> Apply {
+    let n = n as f64;
+    // f64::max drops a NaN as Python's max(eps2, nan) and max(1.0, nan) do in PyTorch.
+    let alpha = c.eps2.max((pp / n).sqrt()) * rho;
+    let k = alpha / 1f64.max((uu / n).sqrt() / c.d);
+    let decay = (1.0 - c.lr * c.weight_decay) as f32;
+    Apply { k: (if c.maximize { k } else { -k }) as f32, decay }
 }
 
 impl Optimizer for Adafactor {
     fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        let isa = check_step(isa, self.len, params, grads)?;
-        let t = self.steps.saturating_add(1);
-        let (c, tf) = (self.cfg, t as f64);
+        let (isa, t) = self.state.begin(isa, params, grads)?;
+        let (c, tf, n) = (self.cfg, t as f64, params.len());
         let w = tf.powf(c.beta2_decay);
         let rho = c.lr.min(1.0 / tf.sqrt());
-        let par = crate::parallel::parallel(self.len);
-        let mut moment = core::mem::replace(&mut self.moment, Moment::Empty);
-        match &mut moment {
+        let par = crate::parallel::parallel(n);
+        match &mut self.moment {
             Moment::Empty => {}
-            Moment::Full(v) => {
+            Moment::Full => {
+                let [v] = self.state.buffers();
                 let f = Full::new(w, c.eps1);
                 let [pp, uu] = chunks::run(isa, &Pass::FullStats(f), params, grads, v, par);
-                let ap = self.scalars(rho, pp, uu);
+                let ap = scalars(&c, n, rho, pp, uu);
                 chunks::run(isa, &Pass::FullApply(f, ap), params, grads, v, par);
             }
             Moment::Factored(m) => {
                 let pp = m.stats(isa, params, grads, par);
-                m.refresh(w, c.eps1);
+                m.refresh(w, c.eps1, self.state.buffers());
                 let wt = m.weights((1.0 / c.eps1) as f32);
                 let [uu, _] = chunks::run(isa, &Pass::Norm(wt), params, grads, &mut [], par);
-                let ap = self.scalars(rho, pp, uu);
+                let ap = scalars(&c, n, rho, pp, uu);
                 chunks::run(isa, &Pass::Apply(wt, ap), params, grads, &mut [], par);
             }
         }
-        self.moment = moment;
-        self.steps = t;
+        self.state.finish(t);
         Ok(())
     }
 
-    fn num_params(&self) -> usize {
-        self.len
-    }
-
-    fn steps(&self) -> u64 {
-        self.steps
-    }
+    state_methods!();
 }

@@ -1,15 +1,19 @@
 //! Adagrad with learning-rate decay, weight decay and maximize.
 
-use super::{Optimizer, check_step, filled, non_negative, run};
+use super::state::{State, state_methods};
+use super::{Optimizer, non_negative, penalized, run};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
 use crate::simd::Simd;
-use crate::simd::neg;
-use std::vec::Vec;
 
 /// Adagrad's hyperparameters, PyTorch `torch.optim.Adagrad` names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct AdagradConfig {
     /// Learning rate (default 0.01), finite and ≥ 0.
     pub lr: f64,
@@ -47,12 +51,11 @@ impl Default for AdagradConfig {
 /// ```
 ///
 /// ε is added after the square root; the effective learning rate is computed in f64.
+/// Exported state ([`Optimizer::export`]): `sum` (s).
 #[derive(Clone, Debug)]
 pub struct Adagrad {
     cfg: AdagradConfig,
-    len: usize,
-    steps: u64,
-    sum: Vec<f32>,
+    state: State,
 }
 
 impl Adagrad {
@@ -63,8 +66,8 @@ impl Adagrad {
         non_negative("weight_decay", cfg.weight_decay)?;
         non_negative("initial_accumulator_value", cfg.initial_accumulator_value)?;
         non_negative("eps", cfg.eps)?;
-        let sum = filled(len, cfg.initial_accumulator_value as f32)?;
-        Ok(Adagrad { cfg, len, steps: 0, sum })
+        let state = State::new(len, [("sum", cfg.initial_accumulator_value as f32)])?;
+        Ok(Adagrad { cfg, state })
     }
 
     /// The hyperparameters.
@@ -84,36 +87,28 @@ struct Kernel {
 impl Update<1> for Kernel {
     #[inline(always)]
     fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; 1]) -> S::V {
-        let g = if self.maximize { neg(s, g) } else { g };
-        let g = if self.wd != 0.0 { s.fma(s.splat(self.wd), p, g) } else { g };
+        let g = penalized(s, self.maximize, self.wd, p, g);
         let sum = s.fma(g, g, st[0]);
         st[0] = sum;
         let std = s.add(s.sqrt(sum), s.splat(self.eps));
-        s.fma(s.splat(self.neg_clr), s.div(g, std), p)
+        s.fma(s.splat(self.neg_clr), s.div_fast(g, std), p)
     }
 }
 
 impl Optimizer for Adagrad {
     fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        let isa = check_step(isa, self.len, params, grads)?;
+        let (isa, t) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
-        let t = self.steps.saturating_add(1);
         let k = Kernel {
             maximize: c.maximize,
             wd: c.weight_decay as f32,
             eps: c.eps as f32,
             neg_clr: (-c.lr / (1.0 + (t - 1) as f64 * c.lr_decay)) as f32,
         };
-        run(isa, &k, params, grads, [&mut self.sum[..]]);
-        self.steps = t;
+        run(isa, &k, params, grads, self.state.buffers());
+        self.state.finish(t);
         Ok(())
     }
 
-    fn num_params(&self) -> usize {
-        self.len
-    }
-
-    fn steps(&self) -> u64 {
-        self.steps
-    }
+    state_methods!();
 }

@@ -1,15 +1,20 @@
 //! Adam (with L2 weight decay and AMSGrad) and AdamW (decoupled weight decay), one kernel.
 
-use super::{Optimizer, beta, check_step, filled, non_negative, run};
+use super::state::{State, state_methods};
+use super::{Optimizer, beta, non_negative, run};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
 use crate::simd::Simd;
 use crate::simd::neg;
-use std::vec::Vec;
 
 /// Adam's hyperparameters, PyTorch `torch.optim.Adam` names and defaults (`betas` split).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct AdamConfig {
     /// Learning rate (default 0.001), finite and ≥ 0.
     pub lr: f64,
@@ -44,6 +49,11 @@ impl Default for AdamConfig {
 /// AdamW's hyperparameters, PyTorch `torch.optim.AdamW` names and defaults: those of
 /// [`AdamConfig`], but `weight_decay` defaults to 0.01 and is decoupled.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct AdamWConfig {
     /// Learning rate (default 0.001), finite and ≥ 0.
     pub lr: f64,
@@ -89,16 +99,13 @@ impl Default for AdamWConfig {
 ///
 /// ε is added after the square root of the bias-corrected second moment (some write-ups put
 /// it inside); AMSGrad keeps the maximum of the raw v and bias-corrects that maximum. The bias
-/// corrections are computed in f64 once per step.
+/// corrections are computed in f64 once per step. Exported state ([`Optimizer::export`]):
+/// `exp_avg` (m), `exp_avg_sq` (v), and `max_exp_avg_sq` (v̂) with AMSGrad.
 #[derive(Clone, Debug)]
 pub struct Adam {
     cfg: AdamConfig,
     decoupled: bool,
-    len: usize,
-    steps: u64,
-    m: Vec<f32>,
-    v: Vec<f32>,
-    vmax: Vec<f32>,
+    state: State,
 }
 
 impl Adam {
@@ -119,10 +126,9 @@ impl Adam {
         beta("beta2", cfg.beta2)?;
         non_negative("eps", cfg.eps)?;
         non_negative("weight_decay", cfg.weight_decay)?;
-        let m = filled(len, 0.0)?;
-        let v = filled(len, 0.0)?;
-        let vmax = if cfg.amsgrad { filled(len, 0.0)? } else { Vec::new() };
-        Ok(Adam { cfg, decoupled, len, steps: 0, m, v, vmax })
+        let buffers = [("exp_avg", 0.0), ("exp_avg_sq", 0.0), ("max_exp_avg_sq", 0.0)];
+        let state = State::new(len, buffers.into_iter().take(if cfg.amsgrad { 3 } else { 2 }))?;
+        Ok(Adam { cfg, decoupled, state })
     }
 
     /// The hyperparameters (for AdamW, `weight_decay` is the decoupled one).
@@ -183,9 +189,8 @@ impl<const N: usize> Update<N> for Kernel {
 
 impl Optimizer for Adam {
     fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        let isa = check_step(isa, self.len, params, grads)?;
+        let (isa, t) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
-        let t = self.steps.saturating_add(1);
         let bc1 = 1.0 - c.beta1.powf(t as f64);
         let bc2 = 1.0 - c.beta2.powf(t as f64);
         let k = Kernel {
@@ -200,19 +205,13 @@ impl Optimizer for Adam {
             neg_step: (-c.lr * bc2.sqrt() / bc1) as f32,
         };
         if c.amsgrad {
-            run(isa, &k, params, grads, [&mut self.m[..], &mut self.v[..], &mut self.vmax[..]]);
+            run::<_, 3>(isa, &k, params, grads, self.state.buffers());
         } else {
-            run(isa, &k, params, grads, [&mut self.m[..], &mut self.v[..]]);
+            run::<_, 2>(isa, &k, params, grads, self.state.buffers());
         }
-        self.steps = t;
+        self.state.finish(t);
         Ok(())
     }
 
-    fn num_params(&self) -> usize {
-        self.len
-    }
-
-    fn steps(&self) -> u64 {
-        self.steps
-    }
+    state_methods!();
 }

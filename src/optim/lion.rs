@@ -1,15 +1,20 @@
 //! Lion (Chen et al., 2023, "Symbolic Discovery of Optimization Algorithms").
 
-use super::{Optimizer, beta, check_step, filled, non_negative, run};
+use super::state::{State, state_methods};
+use super::{Optimizer, beta, non_negative, run};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
 use crate::simd::Simd;
 use crate::simd::neg;
-use std::vec::Vec;
 
 /// Lion's hyperparameters, with the names and defaults of its paper's reference code.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct LionConfig {
     /// Learning rate (default 0.0001), finite and ≥ 0.
     pub lr: f64,
@@ -40,13 +45,11 @@ impl Default for LionConfig {
 /// ```
 ///
 /// c is computed the same way on every ISA, so sign(c) never differs between them: a c near 0
-/// that flipped sign would move p by 2·lr.
+/// that flipped sign would move p by 2·lr. Exported state ([`Optimizer::export`]): `exp_avg` (m).
 #[derive(Clone, Debug)]
 pub struct Lion {
     cfg: LionConfig,
-    len: usize,
-    steps: u64,
-    m: Vec<f32>,
+    state: State,
 }
 
 impl Lion {
@@ -56,8 +59,8 @@ impl Lion {
         beta("beta1", cfg.beta1)?;
         beta("beta2", cfg.beta2)?;
         non_negative("weight_decay", cfg.weight_decay)?;
-        let m = filled(len, 0.0)?;
-        Ok(Lion { cfg, len, steps: 0, m })
+        let state = State::new(len, [("exp_avg", 0.0)])?;
+        Ok(Lion { cfg, state })
     }
 
     /// The hyperparameters.
@@ -96,7 +99,7 @@ impl Update<1> for Kernel {
 
 impl Optimizer for Lion {
     fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        let isa = check_step(isa, self.len, params, grads)?;
+        let (isa, t) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
         let k = Kernel {
             maximize: c.maximize,
@@ -107,16 +110,10 @@ impl Optimizer for Lion {
             decay: (1.0 - c.lr * c.weight_decay) as f32,
             neg_lr: -c.lr as f32,
         };
-        run(isa, &k, params, grads, [&mut self.m[..]]);
-        self.steps = self.steps.saturating_add(1);
+        run(isa, &k, params, grads, self.state.buffers());
+        self.state.finish(t);
         Ok(())
     }
 
-    fn num_params(&self) -> usize {
-        self.len
-    }
-
-    fn steps(&self) -> u64 {
-        self.steps
-    }
+    state_methods!();
 }

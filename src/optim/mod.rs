@@ -14,26 +14,40 @@
 //! `rayon`) in fixed chunks of [`parallel::CHUNK`](crate::parallel::CHUNK) elements, so the
 //! results are bitwise identical for any number of threads. A step allocates nothing.
 //!
+//! Checkpoints: [`Optimizer::export`] gives the state as plain data (step count, named f64
+//! scalars, named f32 buffers) and [`Optimizer::import`] takes it back after checking it, so a
+//! resumed run is bitwise identical to an uninterrupted one.
+//!
 //! NaN: the updates are element-wise, so a NaN gradient poisons only its own parameter and
-//! state elements.
+//! state elements; except in [`Adafactor`], whose norms spread it (see there).
 
+mod adadelta;
 mod adafactor;
 mod adagrad;
 mod adam;
+mod adamax;
+mod config;
 mod lion;
+mod nadam;
 mod rmsprop;
 mod sgd;
+mod state;
 
+pub use adadelta::{Adadelta, AdadeltaConfig};
 pub use adafactor::{Adafactor, AdafactorConfig};
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig, AdamWConfig};
+pub use adamax::{Adamax, AdamaxConfig};
+pub use config::Config;
 pub use lion::{Lion, LionConfig};
+pub use nadam::{NAdam, NAdamConfig};
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use sgd::{Sgd, SgdConfig};
 
 use crate::error::{Error, check_len};
 use crate::isa::Isa;
 use crate::kernel::update::{Update, run_update};
+use crate::simd::{Simd, neg};
 
 /// An optimizer that owns its state: a fused, in-place step over one parameter tensor.
 pub trait Optimizer: Send {
@@ -52,6 +66,34 @@ pub trait Optimizer: Send {
 
     /// The number of steps taken so far.
     fn steps(&self) -> u64;
+
+    /// The state as plain data, borrowed: the step count, the scalars and the per-element
+    /// buffers, named after PyTorch's state keys. The hyperparameters are not part of it.
+    fn export(&self) -> Checkpoint<'_>;
+
+    /// Replaces the state by `checkpoint`, typically one that [`Optimizer::export`] gave for an
+    /// optimizer built with the same configuration and length: the steps that follow are then
+    /// bitwise identical to those the exporting optimizer would have taken. The checkpoint
+    /// must have the same scalars and buffers, in the same order, with the same names and
+    /// lengths, and finite scalars; otherwise [`Error::LengthMismatch`],
+    /// [`Error::UnknownName`] or [`Error::InvalidParameter`], and nothing changes.
+    fn import(&mut self, checkpoint: &Checkpoint<'_>) -> Result<(), Error>;
+}
+
+/// An optimizer's state as plain data, for checkpoints: what [`Optimizer::export`] gives and
+/// [`Optimizer::import`] takes. To save it, store `steps`, each scalar and each buffer's
+/// slice; to restore it, build the optimizer with the same configuration and import a
+/// `Checkpoint` that borrows the loaded values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint<'a> {
+    /// Steps taken.
+    pub steps: u64,
+    /// Scalars carried from step to step, by name: NAdam's `mu_product`; empty for the others.
+    pub scalars: Vec<(&'a str, f64)>,
+    /// Per-element buffers, by name (`exp_avg`, `exp_avg_sq`, `momentum_buffer`, ...), in the
+    /// order the optimizer documents; each has [`Optimizer::num_params`] elements, except
+    /// Adafactor's `row_var` and `col_var` (one per row, one per column of each matrix).
+    pub buffers: Vec<(&'a str, &'a [f32])>,
 }
 
 /// Checks everything a step needs before it writes: the ISA, and that `params` and `grads`
@@ -80,6 +122,14 @@ pub(crate) fn beta(name: &'static str, v: f64) -> Result<f64, Error> {
 /// A weight in [0, 1] (dampening, RMSprop's α).
 pub(crate) fn unit(name: &'static str, v: f64) -> Result<f64, Error> {
     if (0.0..=1.0).contains(&v) { Ok(v) } else { Err(invalid(name, v, "in [0, 1]")) }
+}
+
+/// The gradient as the update uses it, PyTorch's first two lines: −g with `maximize`, then
+/// plus the L2 penalty λ·p when λ ≠ 0.
+#[inline(always)]
+pub(crate) fn penalized<S: Simd>(s: S, maximize: bool, wd: f32, p: S::V, g: S::V) -> S::V {
+    let g = if maximize { neg(s, g) } else { g };
+    if wd != 0.0 { s.fma(s.splat(wd), p, g) } else { g }
 }
 
 /// `len` copies of `init`, or [`Error::OutOfMemory`] (not an abort) if they do not fit.

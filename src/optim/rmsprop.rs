@@ -1,15 +1,19 @@
 //! RMSprop, plain or centered, with momentum, weight decay and maximize.
 
-use super::{Optimizer, check_step, filled, non_negative, run, unit};
+use super::state::{State, state_methods};
+use super::{Optimizer, non_negative, penalized, run, unit};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
 use crate::simd::Simd;
-use crate::simd::neg;
-use std::vec::Vec;
 
 /// RMSprop's hyperparameters, PyTorch `torch.optim.RMSprop` names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct RmsPropConfig {
     /// Learning rate (default 0.01), finite and ≥ 0.
     pub lr: f64,
@@ -50,16 +54,13 @@ impl Default for RmsPropConfig {
 /// μ > 0:    b ← μ·b + g/d,  p ← p − lr·b;                   else p ← p − lr·g/d
 /// ```
 ///
-/// ε is added after the square root; with momentum the buffer holds g/d. The state is v, then
-/// ḡ if centered, then b if μ > 0.
+/// ε is added after the square root; with momentum the buffer holds g/d. Exported state
+/// ([`Optimizer::export`]): `square_avg` (v), then `grad_avg` (ḡ) if centered, then
+/// `momentum_buffer` (b) if μ > 0.
 #[derive(Clone, Debug)]
 pub struct RmsProp {
     cfg: RmsPropConfig,
-    len: usize,
-    steps: u64,
-    square_avg: Vec<f32>,
-    grad_avg: Vec<f32>,
-    buf: Vec<f32>,
+    state: State,
 }
 
 impl RmsProp {
@@ -70,10 +71,10 @@ impl RmsProp {
         non_negative("eps", cfg.eps)?;
         non_negative("weight_decay", cfg.weight_decay)?;
         non_negative("momentum", cfg.momentum)?;
-        let square_avg = filled(len, 0.0)?;
-        let grad_avg = if cfg.centered { filled(len, 0.0)? } else { Vec::new() };
-        let buf = if cfg.momentum > 0.0 { filled(len, 0.0)? } else { Vec::new() };
-        Ok(RmsProp { cfg, len, steps: 0, square_avg, grad_avg, buf })
+        let wanted =
+            [("square_avg", true), ("grad_avg", cfg.centered), ("momentum_buffer", cfg.momentum > 0.0)];
+        let state = State::new(len, wanted.into_iter().filter(|b| b.1).map(|(name, _)| (name, 0.0)))?;
+        Ok(RmsProp { cfg, state })
     }
 
     /// The hyperparameters.
@@ -97,8 +98,7 @@ struct Kernel {
 impl<const N: usize> Update<N> for Kernel {
     #[inline(always)]
     fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V {
-        let g = if self.maximize { neg(s, g) } else { g };
-        let g = if self.wd != 0.0 { s.fma(s.splat(self.wd), p, g) } else { g };
+        let g = penalized(s, self.maximize, self.wd, p, g);
         let c = s.splat(self.c);
         let v = s.fma(c, s.mul(g, g), s.mul(st[0], s.splat(self.alpha)));
         st[0] = v;
@@ -124,7 +124,7 @@ impl<const N: usize> Update<N> for Kernel {
 
 impl Optimizer for RmsProp {
     fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        let isa = check_step(isa, self.len, params, grads)?;
+        let (isa, t) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
         let k = Kernel {
             maximize: c.maximize,
@@ -136,22 +136,15 @@ impl Optimizer for RmsProp {
             momentum: (c.momentum > 0.0).then_some(c.momentum as f32),
             neg_lr: -c.lr as f32,
         };
-        let (v, ga, b) = (&mut self.square_avg[..], &mut self.grad_avg[..], &mut self.buf[..]);
-        match (c.centered, c.momentum > 0.0) {
-            (false, false) => run(isa, &k, params, grads, [v]),
-            (true, false) => run(isa, &k, params, grads, [v, ga]),
-            (false, true) => run(isa, &k, params, grads, [v, b]),
-            (true, true) => run(isa, &k, params, grads, [v, ga, b]),
+        let st = &mut self.state;
+        match usize::from(c.centered) + usize::from(c.momentum > 0.0) {
+            0 => run::<_, 1>(isa, &k, params, grads, st.buffers()),
+            1 => run::<_, 2>(isa, &k, params, grads, st.buffers()),
+            _ => run::<_, 3>(isa, &k, params, grads, st.buffers()),
         }
-        self.steps = self.steps.saturating_add(1);
+        self.state.finish(t);
         Ok(())
     }
 
-    fn num_params(&self) -> usize {
-        self.len
-    }
-
-    fn steps(&self) -> u64 {
-        self.steps
-    }
+    state_methods!();
 }

@@ -1,15 +1,19 @@
 //! SGD with momentum, dampening, Nesterov, weight decay and maximize.
 
-use super::{Optimizer, check_step, filled, non_negative, run, unit};
+use super::state::{State, state_methods};
+use super::{Optimizer, non_negative, penalized, run, unit};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
 use crate::simd::Simd;
-use crate::simd::neg;
-use std::vec::Vec;
 
 /// SGD's hyperparameters, PyTorch `torch.optim.SGD` names and defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct SgdConfig {
     /// Learning rate (default 0.001), finite and ≥ 0.
     pub lr: f64,
@@ -47,13 +51,11 @@ impl Default for SgdConfig {
 /// p ← p − lr·g
 /// ```
 ///
-/// The state is the momentum buffer `b` (none when μ = 0).
+/// Exported state ([`Optimizer::export`]): `momentum_buffer` (b), none when μ = 0.
 #[derive(Clone, Debug)]
 pub struct Sgd {
     cfg: SgdConfig,
-    len: usize,
-    steps: u64,
-    buf: Vec<f32>,
+    state: State,
 }
 
 impl Sgd {
@@ -77,8 +79,8 @@ impl Sgd {
                 expected: "0 with nesterov",
             });
         }
-        let buf = if cfg.momentum != 0.0 { filled(len, 0.0)? } else { Vec::new() };
-        Ok(Sgd { cfg, len, steps: 0, buf })
+        let state = State::new(len, (cfg.momentum != 0.0).then_some(("momentum_buffer", 0.0)))?;
+        Ok(Sgd { cfg, state })
     }
 
     /// The hyperparameters.
@@ -102,8 +104,7 @@ impl Kernel {
     /// The gradient after maximize and weight decay.
     #[inline(always)]
     fn grad<S: Simd>(&self, s: S, p: S::V, g: S::V) -> S::V {
-        let g = if self.maximize { neg(s, g) } else { g };
-        if self.wd != 0.0 { s.fma(s.splat(self.wd), p, g) } else { g }
+        penalized(s, self.maximize, self.wd, p, g)
     }
 }
 
@@ -129,7 +130,7 @@ impl Update<1> for Kernel {
 
 impl Optimizer for Sgd {
     fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        let isa = check_step(isa, self.len, params, grads)?;
+        let (isa, t) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
         let k = Kernel {
             neg_lr: -c.lr as f32,
@@ -137,23 +138,17 @@ impl Optimizer for Sgd {
             maximize: c.maximize,
             momentum: c.momentum as f32,
             keep: (1.0 - c.dampening) as f32,
-            first: self.steps == 0,
+            first: t == 1,
             nesterov: c.nesterov,
         };
         if c.momentum != 0.0 {
-            run(isa, &k, params, grads, [&mut self.buf[..]]);
+            run::<_, 1>(isa, &k, params, grads, self.state.buffers());
         } else {
-            run(isa, &k, params, grads, []);
+            run::<_, 0>(isa, &k, params, grads, []);
         }
-        self.steps += 1;
+        self.state.finish(t);
         Ok(())
     }
 
-    fn num_params(&self) -> usize {
-        self.len
-    }
-
-    fn steps(&self) -> u64 {
-        self.steps
-    }
+    state_methods!();
 }

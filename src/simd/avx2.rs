@@ -139,4 +139,41 @@ impl Simd for Avx2 {
         // SAFETY: AVX is available.
         unsafe { _mm256_blendv_ps(b, a, m) }
     }
+
+    type U = __m256i;
+    #[inline(always)]
+    fn splat_u(self, x: u32) -> __m256i {
+        // SAFETY: AVX is available.
+        unsafe { _mm256_set1_epi32(x as i32) }
+    }
+    #[inline(always)]
+    fn iota_u(self) -> __m256i {
+        // SAFETY: AVX is available.
+        unsafe { _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7) }
+    }
+    #[inline(always)]
+    fn add_u(self, a: __m256i, b: __m256i) -> __m256i {
+        // SAFETY: AVX2 is available (module docs).
+        unsafe { _mm256_add_epi32(a, b) }
+    }
+    #[inline(always)]
+    fn mul_u(self, a: __m256i, b: __m256i) -> __m256i {
+        // SAFETY: AVX2 is available (module docs).
+        unsafe { _mm256_mullo_epi32(a, b) }
+    }
+    #[inline(always)]
+    fn xor_u(self, a: __m256i, b: __m256i) -> __m256i {
+        // SAFETY: AVX2 is available (module docs).
+        unsafe { _mm256_xor_si256(a, b) }
+    }
+    #[inline(always)]
+    fn shr_u(self, a: __m256i, n: u32) -> __m256i {
+        // SAFETY: AVX2 is available (module docs). A constant `n` becomes an immediate.
+        unsafe { _mm256_srl_epi32(a, _mm_cvtsi32_si128(n as i32)) }
+    }
+    #[inline(always)]
+    fn u_as_f32(self, a: __m256i) -> __m256 {
+        // SAFETY: AVX is available.
+        unsafe { _mm256_castsi256_ps(a) }
+    }
 }

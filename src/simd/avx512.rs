@@ -99,6 +99,21 @@ impl Simd for Avx512 {
         unsafe { _mm512_max_ps(b, a) }
     }
     #[inline(always)]
+    fn div_fast(self, a: __m512, b: __m512) -> __m512 {
+        // q0 = a·rcp14(b) is within 2^-14 and exact in the special cases (rcp14 gives ±inf for
+        // ±0 and ±0 for ±inf); one correction with the residual a − b·q0 (exact from the FMA)
+        // takes it to within 1 ULP. Where that gives NaN (the special cases and an overflowing
+        // quotient, where the residual is infinite or NaN), q0 stands.
+        // SAFETY: AVX-512F is available.
+        unsafe {
+            let r = _mm512_rcp14_ps(b);
+            let q0 = _mm512_mul_ps(a, r);
+            let e = _mm512_fnmadd_ps(b, q0, a);
+            let q = _mm512_fmadd_ps(e, r, q0);
+            _mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_UNORD_Q>(q, q), q, q0)
+        }
+    }
+    #[inline(always)]
     fn pow2i(self, n: __m512) -> __m512 {
         self.scale(self.splat(1.0), n)
     }
@@ -127,5 +142,42 @@ impl Simd for Avx512 {
     fn select(self, m: __mmask16, a: __m512, b: __m512) -> __m512 {
         // SAFETY: AVX-512F is available.
         unsafe { _mm512_mask_blend_ps(m, b, a) }
+    }
+
+    type U = __m512i;
+    #[inline(always)]
+    fn splat_u(self, x: u32) -> __m512i {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_set1_epi32(x as i32) }
+    }
+    #[inline(always)]
+    fn iota_u(self) -> __m512i {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) }
+    }
+    #[inline(always)]
+    fn add_u(self, a: __m512i, b: __m512i) -> __m512i {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_add_epi32(a, b) }
+    }
+    #[inline(always)]
+    fn mul_u(self, a: __m512i, b: __m512i) -> __m512i {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_mullo_epi32(a, b) }
+    }
+    #[inline(always)]
+    fn xor_u(self, a: __m512i, b: __m512i) -> __m512i {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_xor_si512(a, b) }
+    }
+    #[inline(always)]
+    fn shr_u(self, a: __m512i, n: u32) -> __m512i {
+        // SAFETY: AVX-512F is available. A constant `n` becomes an immediate.
+        unsafe { _mm512_srl_epi32(a, _mm_cvtsi32_si128(n as i32)) }
+    }
+    #[inline(always)]
+    fn u_as_f32(self, a: __m512i) -> __m512 {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_castsi512_ps(a) }
     }
 }

@@ -49,6 +49,14 @@ pub(crate) trait Simd: Copy {
     fn sub(self, a: Self::V, b: Self::V) -> Self::V;
     fn mul(self, a: Self::V, b: Self::V) -> Self::V;
     fn div(self, a: Self::V, b: Self::V) -> Self::V;
+    /// a/b within 1 ULP, for kernels that are bound by the divider (which the square root
+    /// shares): IEEE division here; AVX-512 overrides it with a reciprocal estimate and one
+    /// correction. Within 1 ULP where a, b and a/b are normal; `b` must not be subnormal; the
+    /// special cases (b = ±0, ±inf, NaN, an overflowing quotient) give what division gives.
+    #[inline(always)]
+    fn div_fast(self, a: Self::V, b: Self::V) -> Self::V {
+        self.div(a, b)
+    }
     /// √a, correctly rounded (IEEE); NaN for a < 0, −0 for −0.
     fn sqrt(self, a: Self::V) -> Self::V;
     fn fma(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
@@ -83,6 +91,26 @@ pub(crate) trait Simd: Copy {
     fn le(self, a: Self::V, b: Self::V) -> Self::M;
     /// `m ? a : b` per lane.
     fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V;
+
+    // Integer lanes, for hashing (RReLU's counter-based draws). Exact on every backend, so
+    // the same bits come out of every ISA.
+
+    /// A vector of `LANES` u32.
+    type U: Copy;
+    /// Every lane `x`.
+    fn splat_u(self, x: u32) -> Self::U;
+    /// Lane `j` holds `j` (0, 1, ..., `LANES` − 1).
+    fn iota_u(self) -> Self::U;
+    /// `a + b` per lane, wrapping.
+    fn add_u(self, a: Self::U, b: Self::U) -> Self::U;
+    /// The low 32 bits of `a · b` per lane.
+    fn mul_u(self, a: Self::U, b: Self::U) -> Self::U;
+    /// `a ^ b` per lane.
+    fn xor_u(self, a: Self::U, b: Self::U) -> Self::U;
+    /// `a >> n` per lane, logical, for `n` in 1..32.
+    fn shr_u(self, a: Self::U, n: u32) -> Self::U;
+    /// The lanes' bits read as f32 (a bit cast, no conversion).
+    fn u_as_f32(self, a: Self::U) -> Self::V;
 }
 
 /// Bit pattern of the f32 sign.
@@ -158,4 +186,57 @@ pub(crate) fn two_sum<S: Simd>(s: S, a: S::V, b: S::V) -> (S::V, S::V) {
     let hi = s.add(a, b);
     let bb = s.sub(hi, a);
     (hi, s.add(s.sub(a, s.sub(hi, bb)), s.sub(b, bb)))
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::Simd;
+
+    /// `div_fast` on AVX-512 against the correctly rounded quotient: within 1 ULP for normal
+    /// divisors, and the IEEE results for ±0, ±inf and NaN.
+    #[test]
+    fn avx512_div_fast() {
+        if !std::is_x86_feature_detected!("avx512f") {
+            return;
+        }
+        // SAFETY: AVX-512F was detected just above (and BW/DQ/VL come with it on every CPU
+        // that has F and that this crate dispatches to; div_fast uses only F).
+        let s = unsafe { super::avx512::Avx512::new_unchecked() };
+        let specials = [0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 1.0, -3.0, 1e-30, 1e30];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Finite values of every exponent (made normal by the callers).
+            f32::from_bits((state >> 32) as u32 & 0x7f7f_ffff | (state as u32 & 0x8000_0000))
+        };
+        let normal = |x: f32| if x.abs() < f32::MIN_POSITIVE { f32::MIN_POSITIVE.copysign(x) } else { x };
+        for round in 0..20_000 {
+            let mut a = [0f32; 16];
+            let mut b = [0f32; 16];
+            for i in 0..16 {
+                a[i] = if round < 9 { specials[(i + round) % 9] } else { normal(next()) };
+                b[i] = if round < 9 { specials[i % 9] } else { normal(next()) };
+                if round >= 9 && i % 2 == 1 {
+                    b[i] = -b[i];
+                }
+            }
+            let mut q = [0f32; 16];
+            s.store(s.div_fast(s.load(&a), s.load(&b)), &mut q);
+            for i in 0..16 {
+                let exact = a[i] / b[i];
+                let ok = if exact.is_nan() {
+                    q[i].is_nan()
+                } else if exact.is_infinite() || exact == 0.0 {
+                    q[i] == exact && q[i].is_sign_negative() == exact.is_sign_negative()
+                        || exact.abs() < f32::MIN_POSITIVE && (q[i] - exact).abs() <= f32::MIN_POSITIVE
+                } else {
+                    crate::reference::ulp_distance(q[i], a[i] as f64 / b[i] as f64) <= 1
+                        || exact.abs() < f32::MIN_POSITIVE
+                };
+                assert!(ok, "{} / {} = {} (div_fast) vs {}", a[i], b[i], q[i], exact);
+            }
+        }
+    }
 }

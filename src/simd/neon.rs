@@ -147,4 +147,41 @@ impl Simd for Neon {
         // SAFETY: NEON is part of the aarch64 baseline.
         unsafe { vbslq_f32(m, a, b) }
     }
+
+    type U = uint32x4_t;
+    #[inline(always)]
+    fn splat_u(self, x: u32) -> uint32x4_t {
+        // SAFETY: NEON is part of the aarch64 baseline.
+        unsafe { vdupq_n_u32(x) }
+    }
+    #[inline(always)]
+    fn iota_u(self) -> uint32x4_t {
+        const IOTA: [u32; 4] = [0, 1, 2, 3];
+        // SAFETY: NEON is part of the aarch64 baseline; IOTA holds 4 values.
+        unsafe { vld1q_u32(IOTA.as_ptr()) }
+    }
+    #[inline(always)]
+    fn add_u(self, a: uint32x4_t, b: uint32x4_t) -> uint32x4_t {
+        // SAFETY: NEON is part of the aarch64 baseline.
+        unsafe { vaddq_u32(a, b) }
+    }
+    #[inline(always)]
+    fn mul_u(self, a: uint32x4_t, b: uint32x4_t) -> uint32x4_t {
+        // SAFETY: NEON is part of the aarch64 baseline.
+        unsafe { vmulq_u32(a, b) }
+    }
+    #[inline(always)]
+    fn xor_u(self, a: uint32x4_t, b: uint32x4_t) -> uint32x4_t {
+        // SAFETY: NEON is part of the aarch64 baseline.
+        unsafe { veorq_u32(a, b) }
+    }
+    #[inline(always)]
+    fn shr_u(self, a: uint32x4_t, n: u32) -> uint32x4_t {
+        // SAFETY: NEON is part of the aarch64 baseline. A negative count shifts right.
+        unsafe { vshlq_u32(a, vdupq_n_s32(-(n as i32))) }
+    }
+    #[inline(always)]
+    fn u_as_f32(self, a: uint32x4_t) -> float32x4_t {
+        float(a)
+    }
 }

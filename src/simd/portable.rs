@@ -5,7 +5,7 @@
 //! since `wide`'s `min`/`max` drop NaN differently per target.
 
 use super::Simd;
-use wide::{f32x8, i32x8};
+use wide::{f32x8, i32x8, u32x8};
 
 /// The portable backend. Always available.
 #[derive(Clone, Copy, Debug, Default)]
@@ -129,5 +129,35 @@ impl Simd for Portable {
     #[inline(always)]
     fn select(self, m: f32x8, a: f32x8, b: f32x8) -> f32x8 {
         m.select(a, b)
+    }
+
+    type U = u32x8;
+    #[inline(always)]
+    fn splat_u(self, x: u32) -> u32x8 {
+        u32x8::splat(x)
+    }
+    #[inline(always)]
+    fn iota_u(self) -> u32x8 {
+        u32x8::new([0, 1, 2, 3, 4, 5, 6, 7])
+    }
+    #[inline(always)]
+    fn add_u(self, a: u32x8, b: u32x8) -> u32x8 {
+        a + b
+    }
+    #[inline(always)]
+    fn mul_u(self, a: u32x8, b: u32x8) -> u32x8 {
+        a * b
+    }
+    #[inline(always)]
+    fn xor_u(self, a: u32x8, b: u32x8) -> u32x8 {
+        a ^ b
+    }
+    #[inline(always)]
+    fn shr_u(self, a: u32x8, n: u32) -> u32x8 {
+        a >> n
+    }
+    #[inline(always)]
+    fn u_as_f32(self, a: u32x8) -> f32x8 {
+        wide::bytemuck::cast(a)
     }
 }

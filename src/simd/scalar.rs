@@ -114,4 +114,34 @@ impl Simd for Scalar {
     fn select(self, m: bool, a: f32, b: f32) -> f32 {
         if m { a } else { b }
     }
+
+    type U = u32;
+    #[inline(always)]
+    fn splat_u(self, x: u32) -> u32 {
+        x
+    }
+    #[inline(always)]
+    fn iota_u(self) -> u32 {
+        0
+    }
+    #[inline(always)]
+    fn add_u(self, a: u32, b: u32) -> u32 {
+        a.wrapping_add(b)
+    }
+    #[inline(always)]
+    fn mul_u(self, a: u32, b: u32) -> u32 {
+        a.wrapping_mul(b)
+    }
+    #[inline(always)]
+    fn xor_u(self, a: u32, b: u32) -> u32 {
+        a ^ b
+    }
+    #[inline(always)]
+    fn shr_u(self, a: u32, n: u32) -> u32 {
+        a >> n
+    }
+    #[inline(always)]
+    fn u_as_f32(self, a: u32) -> f32 {
+        f32::from_bits(a)
+    }
 }

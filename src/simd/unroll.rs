@@ -63,6 +63,7 @@ impl<S: Simd> Simd for X2<S> {
         sub(a, b);
         mul(a, b);
         div(a, b);
+        div_fast(a, b);
         sqrt(a);
         fma(a, b, c);
         min(a, b);
@@ -89,5 +90,37 @@ impl<S: Simd> Simd for X2<S> {
     #[inline(always)]
     fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V {
         (self.0.select(m.0, a.0, b.0), self.0.select(m.1, a.1, b.1))
+    }
+
+    type U = (S::U, S::U);
+    #[inline(always)]
+    fn splat_u(self, x: u32) -> Self::U {
+        let v = self.0.splat_u(x);
+        (v, v)
+    }
+    #[inline(always)]
+    fn iota_u(self) -> Self::U {
+        let i = self.0.iota_u();
+        (i, self.0.add_u(i, self.0.splat_u(S::LANES as u32)))
+    }
+    #[inline(always)]
+    fn add_u(self, a: Self::U, b: Self::U) -> Self::U {
+        (self.0.add_u(a.0, b.0), self.0.add_u(a.1, b.1))
+    }
+    #[inline(always)]
+    fn mul_u(self, a: Self::U, b: Self::U) -> Self::U {
+        (self.0.mul_u(a.0, b.0), self.0.mul_u(a.1, b.1))
+    }
+    #[inline(always)]
+    fn xor_u(self, a: Self::U, b: Self::U) -> Self::U {
+        (self.0.xor_u(a.0, b.0), self.0.xor_u(a.1, b.1))
+    }
+    #[inline(always)]
+    fn shr_u(self, a: Self::U, n: u32) -> Self::U {
+        (self.0.shr_u(a.0, n), self.0.shr_u(a.1, n))
+    }
+    #[inline(always)]
+    fn u_as_f32(self, a: Self::U) -> Self::V {
+        (self.0.u_as_f32(a.0), self.0.u_as_f32(a.1))
     }
 }

@@ -89,14 +89,11 @@ impl Tasks for Stats<'_> {
     }
 }
 
-/// row_var and col_var of every matrix, and the scratch of a step (allocated once, here).
+/// The plan and the scratch of a step for a stack of matrices (allocated once, here); the
+/// state proper, row_var (batch·rows) and col_var (batch·cols), is in the optimizer's `State`.
 #[derive(Clone, Debug)]
 pub(super) struct Factored {
     plan: Blocks,
-    /// Per row (batch·rows): the running mean of the row means of g².
-    row_var: Vec<f32>,
-    /// Per column (batch·cols): the running mean of the column means of g².
-    col_var: Vec<f32>,
     /// Scratch per row: Σg² of the step, then √(norm / row_var).
     row: Vec<f32>,
     /// Scratch per column: 1/√col_var.
@@ -109,14 +106,12 @@ pub(super) struct Factored {
 }
 
 impl Factored {
-    /// Zero state for `batch` matrices of `rows` × `cols` (all ≥ 1, product checked).
+    /// The scratch for `batch` matrices of `rows` × `cols` (all ≥ 1, product checked).
     pub(super) fn new(batch: usize, rows: usize, cols: usize) -> Result<Factored, Error> {
         let plan = Blocks::new(batch, rows, cols);
         // Each product is at most batch·rows·cols, which the caller checked.
         let slots = batch * plan.per * cols;
         Ok(Factored {
-            row_var: filled(batch * rows, 0.0)?,
-            col_var: filled(batch * cols, 0.0)?,
             row: filled(batch * rows, 0.0)?,
             rc: filled(batch * cols, 0.0)?,
             part: filled(slots, 0.0)?,
@@ -126,14 +121,6 @@ impl Factored {
         })
     }
 
-    pub(super) fn row_var(&self) -> &[f32] {
-        &self.row_var
-    }
-
-    pub(super) fn col_var(&self) -> &[f32] {
-        &self.col_var
-    }
-
     /// Sweep 1: returns Σp²; keeps the row and column sums of g² in the scratch.
     pub(super) fn stats(&mut self, isa: Isa, p: &[f32], g: &[f32], par: bool) -> f64 {
         let sums = ColSums { part: &mut self.part, hi: &mut self.hi, lo: &mut self.lo };
@@ -141,13 +128,13 @@ impl Factored {
         tree(Stats { isa, plan, p, g, row, sums }, 0, plan.tasks, par)[0]
     }
 
-    /// Between sweeps 1 and 2, O(batch·(rows + cols)) in f64: row_var and col_var move toward
+    /// Between sweeps 1 and 2, O(batch·(rows + cols)) in f64: `row_var` and `col_var` move toward
     /// the means of g² by `w` = 1 − β̂2_t, and the scratch gets the factors of the weights.
-    pub(super) fn refresh(&mut self, w: f64, eps1: f64) {
+    pub(super) fn refresh(&mut self, w: f64, eps1: f64, [row_var, col_var]: [&mut [f32]; 2]) {
         let Blocks { batch, rows, cols, per, .. } = self.plan;
         let lerp = |v: f32, x: f64| (v as f64 + w * (x - v as f64)) as f32;
         for b in 0..batch {
-            let rv = &mut self.row_var[b * rows..(b + 1) * rows];
+            let rv = &mut row_var[b * rows..(b + 1) * rows];
             let ra = &mut self.row[b * rows..(b + 1) * rows];
             let mut sum = 0.0;
             for (v, s) in rv.iter_mut().zip(ra.iter()) {
@@ -160,7 +147,7 @@ impl Factored {
             for (a, v) in ra.iter_mut().zip(rv.iter()) {
                 *a = (norm / *v as f64).sqrt() as f32;
             }
-            let cv = &mut self.col_var[b * cols..(b + 1) * cols];
+            let cv = &mut col_var[b * cols..(b + 1) * cols];
             let rc = &mut self.rc[b * cols..(b + 1) * cols];
             for (c, (v, r)) in cv.iter_mut().zip(rc.iter_mut()).enumerate() {
                 let mut sum = 0.0;

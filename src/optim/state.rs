@@ -1,0 +1,166 @@
+//! What every optimizer's state shares: the number of parameters it was built for, the step
+//! counter, the named buffers and scalars carried from step to step, the checks a step makes
+//! before it writes, and export / import.
+
+use super::{Checkpoint, check_step, filled};
+use crate::error::{Error, NameBuf, check_len};
+use crate::isa::Isa;
+use std::vec::Vec;
+
+/// The part of an optimizer's state that does not depend on the optimizer's formula.
+#[derive(Clone, Debug)]
+pub(crate) struct State {
+    /// Parameters per step.
+    len: usize,
+    /// Steps taken (u64: a step count never wraps in practice, and saturates if it would).
+    steps: u64,
+    /// Per-element buffers, named after PyTorch's state keys, in the order the kernel takes them.
+    buffers: Vec<(&'static str, Vec<f32>)>,
+    /// Scalars carried from step to step (NAdam's μ product), named likewise.
+    scalars: Vec<(&'static str, f64)>,
+}
+
+impl State {
+    /// The state of an optimizer for `len` parameters that has not stepped yet, with one
+    /// buffer of `len` elements per `(name, initial value)`, or [`Error::OutOfMemory`].
+    pub(crate) fn new(
+        len: usize,
+        buffers: impl IntoIterator<Item = (&'static str, f32)>,
+    ) -> Result<State, Error> {
+        State::sized(len, buffers.into_iter().map(|(name, init)| (name, len, init)))
+    }
+
+    /// As [`State::new`], but each buffer `(name, length, initial value)` has its own length
+    /// (Adafactor's `row_var` and `col_var`).
+    pub(crate) fn sized(
+        len: usize,
+        buffers: impl IntoIterator<Item = (&'static str, usize, f32)>,
+    ) -> Result<State, Error> {
+        let buffers = buffers.into_iter();
+        let mut bufs = Vec::new();
+        let (lower, upper) = buffers.size_hint();
+        bufs.try_reserve_exact(upper.unwrap_or(lower)).map_err(|_| Error::OutOfMemory { elements: len })?;
+        for (name, n, init) in buffers {
+            bufs.push((name, filled(n, init)?));
+        }
+        Ok(State { len, steps: 0, buffers: bufs, scalars: Vec::new() })
+    }
+
+    /// Adds a scalar carried from step to step, starting at `value`.
+    pub(crate) fn with_scalar(mut self, name: &'static str, value: f64) -> State {
+        self.scalars.push((name, value));
+        self
+    }
+
+    /// Checks a step's ISA and lengths before anything is written, and returns the checked ISA
+    /// and the number `t` of the step about to be taken (counted from 1). The counter moves
+    /// only at [`State::finish`], so a step that fails leaves it as it was.
+    pub(crate) fn begin(&self, isa: Isa, params: &[f32], grads: &[f32]) -> Result<(Isa, u64), Error> {
+        let isa = check_step(isa, self.len, params, grads)?;
+        Ok((isa, self.steps.saturating_add(1)))
+    }
+
+    /// Records that step `t` (from [`State::begin`]) has been taken.
+    pub(crate) fn finish(&mut self, t: u64) {
+        self.steps = t;
+    }
+
+    /// The buffers, in order, as the `N` state slices of a kernel (the optimizer built exactly
+    /// `N` of them).
+    pub(crate) fn buffers<const N: usize>(&mut self) -> [&mut [f32]; N] {
+        debug_assert_eq!(self.buffers.len(), N);
+        let mut it = self.buffers.iter_mut().map(|(_, b)| &mut b[..]);
+        core::array::from_fn(|_| it.next().unwrap_or_default())
+    }
+
+    /// Buffer `i`, read-only.
+    pub(crate) fn buffer(&self, i: usize) -> &[f32] {
+        &self.buffers[i].1
+    }
+
+    /// Scalar `i`.
+    pub(crate) fn scalar(&self, i: usize) -> f64 {
+        self.scalars[i].1
+    }
+
+    /// Sets scalar `i`.
+    pub(crate) fn set_scalar(&mut self, i: usize, value: f64) {
+        self.scalars[i].1 = value;
+    }
+
+    /// The number of parameters.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The number of steps taken.
+    pub(crate) fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// The state as plain data, borrowed.
+    pub(crate) fn export(&self) -> Checkpoint<'_> {
+        Checkpoint {
+            steps: self.steps,
+            scalars: self.scalars.clone(),
+            buffers: self.buffers.iter().map(|(name, b)| (*name, &b[..])).collect(),
+        }
+    }
+
+    /// Replaces the state by `c` after checking that it has the same scalars and buffers (names,
+    /// order and lengths) and finite scalars; on `Err` nothing has changed.
+    pub(crate) fn import(&mut self, c: &Checkpoint<'_>) -> Result<(), Error> {
+        check_len("buffers", self.buffers.len(), c.buffers.len())?;
+        check_len("scalars", self.scalars.len(), c.scalars.len())?;
+        for ((name, b), (got, values)) in self.buffers.iter().zip(&c.buffers) {
+            same_name(name, got)?;
+            check_len(name, b.len(), values.len())?;
+        }
+        for ((name, _), (got, value)) in self.scalars.iter().zip(&c.scalars) {
+            same_name(name, got)?;
+            if !value.is_finite() {
+                return Err(Error::InvalidParameter { name, value: *value, expected: "finite" });
+            }
+        }
+        for ((_, b), (_, values)) in self.buffers.iter_mut().zip(&c.buffers) {
+            b.copy_from_slice(values);
+        }
+        for ((_, s), (_, value)) in self.scalars.iter_mut().zip(&c.scalars) {
+            *s = *value;
+        }
+        self.steps = c.steps;
+        Ok(())
+    }
+}
+
+/// Checks that an imported entry has the name the state expects at its place.
+fn same_name(expected: &str, got: &str) -> Result<(), Error> {
+    if expected == got {
+        Ok(())
+    } else {
+        Err(Error::UnknownName { kind: "state entry", name: NameBuf::new(got) })
+    }
+}
+
+/// The [`Optimizer`](super::Optimizer) methods that only involve the shared [`State`], for an
+/// optimizer that keeps it in a field named `state`.
+macro_rules! state_methods {
+    () => {
+        fn num_params(&self) -> usize {
+            self.state.len()
+        }
+
+        fn steps(&self) -> u64 {
+            self.state.steps()
+        }
+
+        fn export(&self) -> super::Checkpoint<'_> {
+            self.state.export()
+        }
+
+        fn import(&mut self, checkpoint: &super::Checkpoint<'_>) -> Result<(), Error> {
+            self.state.import(checkpoint)
+        }
+    };
+}
+pub(crate) use state_methods;

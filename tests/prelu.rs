@@ -1,0 +1,347 @@
+//! PReLU on every available ISA against an oracle written from the definition (He et al., 2015;
+//! PyTorch's conventions at x = 0): y = x for x > 0, a_c·x otherwise, with element i in channel
+//! (i / inner) % C.
+//!
+//! - Forward and dx are single products: the oracle rounds the exact f64 product to f32 and the
+//!   kernel must match it bitwise (0 ULP), NaN for NaN.
+//! - The slope gradient Σ dy·x over the channel's x ≤ 0 (NaN x included) is compared with an
+//!   exactly summed oracle (f64 products are exact; Neumaier-compensated f64 sum) within
+//!   1 ULP of the oracle plus m·2^-44·Σ|dy·x| + m·2^-148 (m elements in the channel): the
+//!   double-f32 sum's error is about k·2^-46·Σ|t| after k terms per lane, and products below
+//!   2^-126 lose their low part.
+//! - The gradient is bitwise the same for 1, 2 and 3 threads.
+
+#![cfg(feature = "std")]
+
+mod common;
+
+use common::{Guarded, Rng, isas, show};
+use nnsimd::{Error, Isa, Prelu};
+
+/// Channel layouts (C, inner), covering one slope, channels-last, short and long runs, and
+/// periods below and above the forward's pattern buffer (1024) and the gradient's run limit.
+const LAYOUTS: [(usize, usize); 12] = [
+    (1, 1),
+    (1, 7),
+    (2, 1),
+    (3, 1),
+    (3, 5),
+    (7, 33),
+    (64, 1),
+    (5, 300),
+    (1500, 1),
+    (300, 4),
+    (2, 1024),
+    (3, 1500),
+];
+
+/// Exact forward: x for x > 0, the f32 rounding of the exact product otherwise.
+fn want_forward(x: f32, a: f32) -> f32 {
+    if x > 0.0 { x } else { (x as f64 * a as f64) as f32 }
+}
+
+/// Exact dx: NaN for NaN x (the crate's rule), dy for x > 0, the rounded product otherwise.
+fn want_dx(x: f32, a: f32, dy: f32) -> f32 {
+    if x.is_nan() {
+        f32::NAN
+    } else if x > 0.0 {
+        dy
+    } else {
+        (dy as f64 * a as f64) as f32
+    }
+}
+
+/// Per channel: the exact-ish sum of dy·x over x ≤ 0 or NaN (Neumaier in f64), Σ|dy·x|, and
+/// the element count.
+fn want_grad(x: &[f32], dy: &[f32], channels: usize, inner: usize) -> Vec<(f64, f64, usize)> {
+    let mut out = vec![(0.0f64, 0.0f64, 0usize); channels];
+    let mut comp = vec![0.0f64; channels];
+    for i in 0..x.len() {
+        let c = (i / inner) % channels;
+        out[c].2 += 1;
+        if x[i] > 0.0 {
+            continue;
+        }
+        let t = x[i] as f64 * dy[i] as f64;
+        let (s, _, _) = out[c];
+        let sum = s + t;
+        comp[c] += if s.abs() >= t.abs() { (s - sum) + t } else { (t - sum) + s };
+        out[c].0 = sum;
+        out[c].1 += t.abs();
+    }
+    for (o, c) in out.iter_mut().zip(&comp) {
+        // An infinite or NaN sum is what plain summation gives (the compensation is NaN).
+        if o.0.is_finite() {
+            o.0 += c;
+        }
+    }
+    out
+}
+
+fn grad_ok(got: f32, (want, abs_sum, m): (f64, f64, usize)) -> bool {
+    if want.is_nan() {
+        return got.is_nan();
+    }
+    if want.is_infinite() {
+        return got as f64 == want;
+    }
+    let w = want as f32;
+    let ulp = (f32::from_bits(w.abs().to_bits() + 1) - w.abs()) as f64;
+    let bound = ulp + m as f64 * (abs_sum * 2f64.powi(-44) + 2f64.powi(-148));
+    (got as f64 - want).abs() <= bound
+}
+
+fn slopes_for(rng: &mut Rng, c: usize) -> Vec<f32> {
+    (0..c)
+        .map(|k| match k % 4 {
+            0 => 0.25,
+            1 => rng.normal(0.5),
+            2 => 0.0,
+            _ => -rng.unit() as f32,
+        })
+        .collect()
+}
+
+/// x and dy whose products stay inside f32's range (the oracle's exactness does not need
+/// that, but PyTorch's f32 products overflow beyond it, and so do ours).
+fn data(rng: &mut Rng, n: usize) -> (Vec<f32>, Vec<f32>) {
+    let x = (0..n)
+        .map(|_| match rng.next_u64() % 16 {
+            0 => 0.0,
+            1 => -0.0,
+            2 => f32::from_bits(rng.next_u64() as u32 & 0x807f_ffff), // subnormal
+            3 => f32::NEG_INFINITY,
+            4 => f32::INFINITY,
+            _ => rng.normal(3.0),
+        })
+        .collect();
+    let dy = (0..n).map(|_| rng.normal(1.0)).collect();
+    (x, dy)
+}
+
+fn check(isa: Isa, slopes: &[f32], inner: usize, x: &[f32], dy: &[f32], off: usize) -> Result<(), String> {
+    let p = Prelu::new(slopes, inner).unwrap();
+    let (c, n) = (slopes.len(), x.len());
+    let slope = |i: usize| slopes[(i / inner) % c];
+    let tag = format!("{isa} C={c} inner={inner} n={n} off={off}");
+    // forward
+    let xg = Guarded::new(off, x);
+    let mut yg = Guarded::blank(off + 3, n);
+    p.forward_with(isa, xg.slice(), yg.slice_mut()).unwrap();
+    if yg.guard_damage().is_some() {
+        return Err(format!("{tag}: forward wrote outside y"));
+    }
+    let mut z = Guarded::new(off + 1, x);
+    p.forward_inplace_with(isa, z.slice_mut()).unwrap();
+    if z.guard_damage().is_some() {
+        return Err(format!("{tag}: forward_inplace wrote outside x"));
+    }
+    for (i, &xi) in x.iter().enumerate() {
+        let w = want_forward(xi, slope(i));
+        for (got, what) in [(yg.slice()[i], "forward"), (z.slice()[i], "forward_inplace")] {
+            if got.to_bits() != w.to_bits() && !(got.is_nan() && w.is_nan()) {
+                return Err(format!(
+                    "{tag}: {what} x[{i}]={} a={}: {} want {}",
+                    show(x[i]),
+                    slope(i),
+                    show(got),
+                    show(w)
+                ));
+            }
+        }
+    }
+    // backward: dx and the slope gradient, out of place and in place
+    let dyg = Guarded::new(off + 2, dy);
+    let mut dxg = Guarded::blank(off, n);
+    let mut ds = Guarded::blank(1, c);
+    p.backward_with(isa, xg.slice(), dyg.slice(), dxg.slice_mut(), ds.slice_mut()).unwrap();
+    let mut inpl = Guarded::new(off + 5, dy);
+    let mut ds2 = Guarded::blank(2, c);
+    p.backward_inplace_with(isa, xg.slice(), inpl.slice_mut(), ds2.slice_mut()).unwrap();
+    if dxg.guard_damage().is_some() || ds.guard_damage().is_some() || inpl.guard_damage().is_some() {
+        return Err(format!("{tag}: backward wrote outside its outputs"));
+    }
+    for i in 0..n {
+        let w = want_dx(x[i], slope(i), dy[i]);
+        for (got, what) in [(dxg.slice()[i], "dx"), (inpl.slice()[i], "dx in place")] {
+            if got.to_bits() != w.to_bits() && !(got.is_nan() && w.is_nan()) {
+                return Err(format!(
+                    "{tag}: {what} x[{i}]={} dy={} a={}: {} want {}",
+                    show(x[i]),
+                    dy[i],
+                    slope(i),
+                    show(got),
+                    show(w)
+                ));
+            }
+        }
+    }
+    let want = want_grad(x, dy, c, inner);
+    for (k, &want) in want.iter().enumerate() {
+        let (a, b) = (ds.slice()[k], ds2.slice()[k]);
+        if !grad_ok(a, want) {
+            return Err(format!("{tag}: dslopes[{k}] = {} want {:e} (Σ|t| {:e})", show(a), want.0, want.1));
+        }
+        if a.to_bits() != b.to_bits() && !(a.is_nan() && b.is_nan()) {
+            return Err(format!("{tag}: dslopes[{k}] in place {} differs from {}", show(b), show(a)));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_layout_and_isa_against_the_oracle() {
+    let mut rng = Rng(0x9e1f);
+    let mut fails = Vec::new();
+    for (c, inner) in LAYOUTS {
+        let slopes = slopes_for(&mut rng, c);
+        let period = if c == 1 { 1 } else { c * inner };
+        // 0 .. 3 periods, and a few longer inputs (several gradient pieces, the rayon split).
+        let mut counts: Vec<usize> = vec![0, 1, 2, 3];
+        if period <= 300 {
+            counts.extend((4..=300 / period).step_by(7));
+        }
+        counts.push(40_000usize.div_ceil(period));
+        for k in counts {
+            let (x, dy) = data(&mut rng, k * period);
+            for isa in isas() {
+                let off = 1 + (rng.next_u64() % 15) as usize;
+                if let Err(e) = check(isa, &slopes, inner, &x, &dy, off) {
+                    fails.push(e);
+                }
+            }
+        }
+    }
+    assert!(fails.is_empty(), "{} failures:\n{}", fails.len(), fails.join("\n"));
+}
+
+/// One slope: every length 0..=300, misaligned, on every ISA.
+#[test]
+fn one_slope_every_length() {
+    let mut rng = Rng(0x51);
+    let mut fails = Vec::new();
+    for n in 0..=300 {
+        let (x, dy) = data(&mut rng, n);
+        for isa in isas() {
+            let off = 1 + n % 15;
+            for (slopes, inner) in [(vec![0.25f32], 1), (vec![-1.5f32], 4)] {
+                if let Err(e) = check(isa, &slopes, inner, &x, &dy, off) {
+                    fails.push(e);
+                }
+            }
+        }
+    }
+    assert!(fails.is_empty(), "{} failures:\n{}", fails.len(), fails.join("\n"));
+}
+
+/// Non-finite terms: NaN x poisons its channel's gradient (as PyTorch), an infinite product
+/// gives ±inf, +inf x adds nothing, x = 0 with dy = ±inf gives NaN (0·inf, as PyTorch).
+#[test]
+fn non_finite_terms_in_the_gradient() {
+    let slopes = [0.5f32, 0.25, 0.125, 2.0];
+    for isa in isas() {
+        let p = Prelu::new(&slopes, 3).unwrap();
+        // channel 0: a NaN x; 1: -inf x (dy > 0); 2: +inf x only on the positive side; 3: x=0, dy=inf
+        let x = [1.0, f32::NAN, -1.0, -2.0, f32::NEG_INFINITY, 5.0, f32::INFINITY, -1.0, 2.0, 0.0, -1.0, 1.0];
+        let dy = [1.0, 1.0, 1.0, 1.0, 2.0, 1.0, 1.0, 1.0, 1.0, f32::INFINITY, 1.0, 1.0];
+        let (mut dx, mut ds) = ([0.0f32; 12], [0.0f32; 4]);
+        p.backward_with(isa, &x, &dy, &mut dx, &mut ds).unwrap();
+        assert!(ds[0].is_nan(), "{isa}: {ds:?}");
+        assert_eq!(ds[1], f32::NEG_INFINITY, "{isa}: {ds:?}");
+        assert_eq!(ds[2], -1.0, "{isa}: {ds:?}");
+        assert!(ds[3].is_nan(), "{isa}: {ds:?}");
+        assert!(dx[1].is_nan() && dx[4] == 0.5 && dx[6] == 1.0 && dx[9] == f32::INFINITY, "{isa}: {dx:?}");
+    }
+}
+
+#[cfg(feature = "rayon")]
+#[test]
+fn gradient_is_the_same_for_any_thread_count() {
+    let mut rng = Rng(0x7e3d);
+    for (c, inner, n) in
+        [(1, 1, 200_000), (3, 1, 150_000), (16, 4, 131_072), (4, 2048, 4 * 2048 * 9), (1500, 1, 45_000)]
+    {
+        let slopes = slopes_for(&mut rng, c);
+        let (x, dy) = data(&mut rng, n);
+        let x: Vec<f32> = x.iter().map(|v| if v.is_finite() { *v } else { -1.0 }).collect();
+        let p = Prelu::new(&slopes, inner).unwrap();
+        for isa in isas() {
+            let mut runs = Vec::new();
+            for threads in [1, 2, 3] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                runs.push(pool.install(|| {
+                    let (mut dx, mut ds) = (vec![0.0f32; n], vec![0.0f32; c]);
+                    p.backward_with(isa, &x, &dy, &mut dx, &mut ds).unwrap();
+                    let mut y = vec![0.0f32; n];
+                    p.forward_with(isa, &x, &mut y).unwrap();
+                    let bits = |v: &[f32]| v.iter().map(|e| e.to_bits()).collect::<Vec<u32>>();
+                    (bits(&ds), bits(&dx), bits(&y))
+                }));
+            }
+            for (t, r) in runs.iter().enumerate().skip(1) {
+                assert!(
+                    r == &runs[0],
+                    "{isa} C={c} inner={inner}: results differ between 1 and {} threads",
+                    t + 1
+                );
+            }
+            let want = want_grad(&x, &dy, c, inner);
+            for (k, &want) in want.iter().enumerate() {
+                let got = f32::from_bits(runs[0].0[k]);
+                assert!(
+                    grad_ok(got, want),
+                    "{isa} C={c} inner={inner}: dslopes[{k}] {got} want {:e}",
+                    want.0
+                );
+            }
+        }
+    }
+}
+
+/// Worst gradient error relative to the bound, printed for the report (`--nocapture`).
+#[test]
+fn gradient_error_report() {
+    let mut rng = Rng(0xa11);
+    for (c, inner) in [(1usize, 1usize), (64, 1), (8, 4096)] {
+        let n = c * inner * (1_000_000 / (c * inner)).max(1);
+        let slopes = slopes_for(&mut rng, c);
+        let x: Vec<f32> = (0..n).map(|_| rng.normal(3.0)).collect();
+        let dy: Vec<f32> = (0..n).map(|_| rng.normal(1.0)).collect();
+        let want = want_grad(&x, &dy, c, inner);
+        let p = Prelu::new(&slopes, inner).unwrap();
+        for isa in isas() {
+            let (mut dx, mut ds) = (vec![0.0f32; n], vec![0.0f32; c]);
+            p.backward_with(isa, &x, &dy, &mut dx, &mut ds).unwrap();
+            let worst = (0..c)
+                .map(|k| {
+                    let w = want[k].0 as f32;
+                    let ulps = (common::ordinal(ds[k]) - common::ordinal(w)).unsigned_abs();
+                    assert!(grad_ok(ds[k], want[k]));
+                    ulps
+                })
+                .max()
+                .unwrap();
+            println!("prelu dslopes C={c} inner={inner} n={n} {isa}: max {worst} ULP from the exact sum");
+        }
+    }
+}
+
+#[test]
+fn bad_layouts_are_errors() {
+    let nan = [f32::NAN];
+    assert!(matches!(Prelu::new(&[], 1), Err(Error::InvalidParameter { name: "slopes", .. })));
+    assert!(matches!(Prelu::new(&nan, 1), Err(Error::InvalidParameter { name: "slopes", .. })));
+    assert!(matches!(
+        Prelu::new(&[1.0, f32::INFINITY], 1),
+        Err(Error::InvalidParameter { name: "slopes", .. })
+    ));
+    assert!(matches!(Prelu::new(&[1.0], 0), Err(Error::InvalidParameter { name: "inner", .. })));
+    assert!(matches!(
+        Prelu::new(&[1.0, 2.0], usize::MAX),
+        Err(Error::InvalidParameter { name: "inner", .. })
+    ));
+    // One slope takes any length whatever inner is.
+    let p = Prelu::new(&[0.5], 7).unwrap();
+    let mut y = [0.0f32; 5];
+    assert_eq!(p.forward(&[1.0; 5], &mut y), Ok(()));
+}
