@@ -89,9 +89,17 @@ fn make_optimizer(name: &str, n: usize) -> Option<Box<dyn optim::Optimizer>> {
         "adamax" => Adamax::new(AdamaxConfig::default(), n).map(|o| Box::new(o) as _),
         "nadam" => NAdam::new(NAdamConfig::default(), n).map(|o| Box::new(o) as _),
         "lion" => Lion::new(LionConfig::default(), n).map(|o| Box::new(o) as _),
+        "adafactor" => Adafactor::new(AdafactorConfig::default(), &square(n)).map(|o| Box::new(o) as _),
         _ => return None,
     };
     boxed.ok()
+}
+
+/// The most nearly square matrix of `n` elements, rows ≥ columns: [1024, 1024] for 2^20,
+/// [n, 1] for a prime.
+fn square(n: usize) -> [usize; 2] {
+    let cols = (1..=n.isqrt()).rev().find(|&c| n.is_multiple_of(c)).unwrap_or(1);
+    [n / cols.max(1), cols]
 }
 
 fn usage(msg: &str) -> ! {

@@ -136,6 +136,13 @@ const OPTIMIZERS: &[Entry] = &[
         },
     },
     Entry {
+        name: "adafactor",
+        lr: 0.02,
+        build: |lr, s| {
+            Ok(Box::new(optim::Adafactor::new(optim::AdafactorConfig { lr, ..Default::default() }, s)?))
+        },
+    },
+    Entry {
         name: "lion",
         lr: 0.02,
         build: |lr, s| {

@@ -162,6 +162,39 @@ macro_rules! on_isa {
     };
 }
 
+#[cfg(feature = "std")]
+pub(crate) use on_isa;
+
+/// `#[target_feature]` entry points for kernels written as `fn name<S: Simd>(s: S, args...)`:
+/// modules `avx2` and `avx512` in the invoking module, each holding `fn name(args...)` that
+/// compiles the generic kernel with that ISA's features, for [`on_isa!`] to dispatch to.
+/// `$body` lists the kernels as `fn name(arg: Type, ...) -> Ret;` (no generics).
+#[cfg(feature = "std")]
+macro_rules! simd_entries {
+    (@isa $mod:ident, $feat:literal, $token:path;
+        $(fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?;)*) => {
+        #[cfg(target_arch = "x86_64")]
+        pub(crate) mod $mod {
+            use super::*;
+            $(
+                #[target_feature(enable = $feat)]
+                pub(crate) fn $name($($arg: $ty),*) $(-> $ret)? {
+                    // SAFETY: this function only runs where its features are enabled.
+                    super::$name(crate::simd::unroll::X2(unsafe { <$token>::new_unchecked() }), $($arg),*)
+                }
+            )*
+        }
+    };
+    ($($body:tt)*) => {
+        $crate::kernel::simd_entries!(@isa avx2, "avx2,fma", crate::simd::avx2::Avx2; $($body)*);
+        $crate::kernel::simd_entries!(
+            @isa avx512, "avx512f,avx512bw,avx512dq,avx512vl", crate::simd::avx512::Avx512; $($body)*
+        );
+    };
+}
+#[cfg(feature = "std")]
+pub(crate) use simd_entries;
+
 /// y = f(x) on an available `isa`, serially. Lengths must match.
 pub(crate) fn run_forward<K: Kernel>(isa: Isa, k: &K, x: &[f32], y: &mut [f32]) {
     on_isa!(isa, forward(k, x, y))

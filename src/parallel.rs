@@ -79,3 +79,59 @@ pub(crate) fn zip3_at(
     }
     f(0, x, dy, dx)
 }
+
+/// Whether work over `n` elements is split over threads (never without the `rayon` feature).
+#[cfg(feature = "std")]
+pub(crate) fn parallel(n: usize) -> bool {
+    #[cfg(feature = "rayon")]
+    return split(n);
+    #[cfg(not(feature = "rayon"))]
+    return {
+        let _ = n;
+        false
+    };
+}
+
+/// Work made of numbered tasks whose outputs are disjoint: it can be cut in two at a task
+/// boundary, and one task can run alone. A task returns two partial sums.
+#[cfg(feature = "std")]
+pub(crate) trait Tasks: Sized + Send {
+    /// Cuts the work of tasks `[first, end)` (first being where `self` starts) at task `mid`.
+    fn cut(self, first: usize, mid: usize) -> (Self, Self);
+    /// Runs task `k`, all that is left in `self`.
+    fn run(self, k: usize) -> [f64; 2];
+}
+
+/// Runs tasks `[first, end)` of `w` and adds their partial sums in a fixed binary tree (halves
+/// at the middle task): the tree, hence every rounding, is the same whether the halves run on
+/// two threads (`par`) or one after the other, so the sums do not depend on the thread count.
+#[cfg(feature = "std")]
+pub(crate) fn tree<W: Tasks>(w: W, first: usize, end: usize, par: bool) -> [f64; 2] {
+    match end.saturating_sub(first) {
+        0 => [0.0; 2],
+        1 => w.run(first),
+        n => {
+            let mid = first + n / 2;
+            let (a, b) = w.cut(first, mid);
+            let (x, y) = join(par, || tree(a, first, mid, par), || tree(b, mid, end, par));
+            [x[0] + y[0], x[1] + y[1]]
+        }
+    }
+}
+
+/// `(a(), b())`, on two threads where `par` says so and rayon is there.
+#[cfg(feature = "std")]
+fn join<A, B, RA, RB>(par: bool, a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    #[cfg(feature = "rayon")]
+    if par {
+        return rayon::join(a, b);
+    }
+    let _ = par;
+    (a(), b())
+}

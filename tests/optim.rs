@@ -15,8 +15,9 @@
 
 use nnsimd::Isa;
 use nnsimd::optim::{
-    Adadelta, AdadeltaConfig, Adagrad, AdagradConfig, Adam, AdamConfig, AdamWConfig, Adamax, AdamaxConfig,
-    Checkpoint, Lion, LionConfig, NAdam, NAdamConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
+    Adadelta, AdadeltaConfig, Adafactor, AdafactorConfig, Adagrad, AdagradConfig, Adam, AdamConfig,
+    AdamWConfig, Adamax, AdamaxConfig, Checkpoint, Lion, LionConfig, NAdam, NAdamConfig, Optimizer, RmsProp,
+    RmsPropConfig, Sgd, SgdConfig,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -26,6 +27,7 @@ struct Case {
     name: String,
     optimizer: String,
     hyper: BTreeMap<String, f64>,
+    shape: Vec<usize>,
     len: usize,
     steps: usize,
 }
@@ -66,11 +68,14 @@ fn golden_dir() -> PathBuf {
 fn load(name: &str) -> (Case, Vec<f32>) {
     let json = std::fs::read_to_string(golden_dir().join(format!("{name}.json"))).unwrap();
     let shape = field(&json, "shape");
-    let len = shape.trim_matches(['[', ']']).split(',').map(|d| d.trim().parse::<usize>().unwrap()).product();
+    let shape: Vec<usize> =
+        shape.trim_matches(['[', ']']).split(',').map(|d| d.trim().parse::<usize>().unwrap()).collect();
+    let len = shape.iter().product();
     let case = Case {
         name: name.to_string(),
         optimizer: field(&json, "optimizer").trim_matches('"').to_string(),
         hyper: flat_object(field(&json, "hyperparameters")),
+        shape,
         len,
         steps: field(&json, "steps").parse().unwrap(),
     };
@@ -247,6 +252,24 @@ fn build(case: &Case) -> Option<Box<dyn Optimizer>> {
                 .unwrap(),
             )
         }
+        "adafactor" => {
+            let d = AdafactorConfig::default();
+            Box::new(
+                Adafactor::new(
+                    AdafactorConfig {
+                        lr: get("lr", d.lr),
+                        beta2_decay: get("beta2_decay", d.beta2_decay),
+                        eps1: get("eps1", d.eps1),
+                        eps2: get("eps2", d.eps2),
+                        d: get("d", d.d),
+                        weight_decay: get("weight_decay", d.weight_decay),
+                        maximize: flag("maximize"),
+                    },
+                    &case.shape,
+                )
+                .unwrap(),
+            )
+        }
         _ => return None,
     })
 }
@@ -397,6 +420,24 @@ fn all_optimizers(n: usize) -> Vec<(&'static str, Box<dyn Optimizer>)> {
             Box::new(Adamax::new(AdamaxConfig { weight_decay: 0.1, ..Default::default() }, n).unwrap()),
         ),
         ("nadam", Box::new(NAdam::new(NAdamConfig { weight_decay: 0.1, ..Default::default() }, n).unwrap())),
+        (
+            "adafactor",
+            Box::new(Adafactor::new(AdafactorConfig { lr: 0.1, ..Default::default() }, &[n]).unwrap()),
+        ),
+        (
+            "adafactor_matrix",
+            Box::new(
+                Adafactor::new(
+                    AdafactorConfig { weight_decay: 0.1, maximize: true, ..Default::default() },
+                    &{
+                        // The most nearly square matrix of n elements.
+                        let cols = (1..=n.isqrt()).rev().find(|&c| n.is_multiple_of(c)).unwrap_or(1);
+                        [n / cols, cols]
+                    },
+                )
+                .unwrap(),
+            ),
+        ),
         (
             "nadam_decoupled",
             Box::new(
@@ -678,7 +719,14 @@ fn config_json() {
             .unwrap(),
         Config::NAdam(NAdamConfig { lr: 1.0, momentum_decay: 0.01, ..Default::default() })
     );
-    for name in ["sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw", "adamax", "nadam", "lion"] {
+    assert_eq!(
+        parse(r#"{"optimizer": "adafactor", "hyperparameters": {"eps1": 0.125, "d": 2}}"#).unwrap(),
+        Config::Adafactor(AdafactorConfig { eps1: 0.125, d: 2.0, ..Default::default() })
+    );
+    assert_eq!(AdafactorConfig::default().eps1, f32::EPSILON as f64);
+    for name in
+        ["sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw", "adamax", "nadam", "lion", "adafactor"]
+    {
         let c = parse(&format!(r#"{{"optimizer": "{name}", "hyperparameters": {{}}}}"#)).unwrap();
         assert_eq!(c, Config::from_name(name).unwrap());
         assert_eq!(c.name(), name);
@@ -706,6 +754,13 @@ fn config_build_checks_shape_and_hyperparameters() {
     assert!(matches!(adam.build(&[1 << 40, 1 << 40]), Err(Error::ShapeOverflow)));
     // A shape that can be counted but not allocated is an error, not an abort.
     assert!(matches!(adam.build(&[usize::MAX / 2]), Err(Error::OutOfMemory { .. })));
+    let adafactor = Config::Adafactor(AdafactorConfig::default());
+    assert_eq!(adafactor.build(&[2, 3, 4]).unwrap().export().buffers.len(), 2);
+    assert_eq!(adafactor.build(&[5]).unwrap().export().buffers[0].1.len(), 5);
+    assert_eq!(adafactor.build(&[1 << 40, 1 << 40, 0]).unwrap().num_params(), 0);
+    assert!(matches!(adafactor.build(&[1 << 40, 1 << 40]), Err(Error::ShapeOverflow)));
+    let bad = Config::Adafactor(AdafactorConfig { d: 0.5, ..Default::default() });
+    assert!(matches!(bad.build(&[4, 4]), Err(Error::InvalidParameter { name: "d", .. })));
     let bad = Config::Lion(LionConfig { beta1: 1.5, ..Default::default() });
     assert!(matches!(bad.build(&[4]), Err(Error::InvalidParameter { name: "beta1", .. })));
 }

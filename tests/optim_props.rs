@@ -13,8 +13,8 @@ mod common;
 use common::{Rng, qemu};
 use nnsimd::Isa;
 use nnsimd::optim::{
-    AdadeltaConfig, AdagradConfig, AdamConfig, AdamWConfig, AdamaxConfig, Config, LionConfig, NAdamConfig,
-    Optimizer, RmsPropConfig, SgdConfig,
+    AdadeltaConfig, AdafactorConfig, AdagradConfig, AdamConfig, AdamWConfig, AdamaxConfig, Config,
+    LionConfig, NAdamConfig, Optimizer, RmsPropConfig, SgdConfig,
 };
 use proptest::prelude::*;
 
@@ -103,6 +103,11 @@ fn any_config() -> impl Strategy<Value = Config> {
         (small(), rate(), rate(), small(), any::<bool>()).prop_map(
             |(lr, beta1, beta2, weight_decay, maximize)| {
                 Config::Lion(LionConfig { lr, beta1, beta2, weight_decay, maximize })
+            }
+        ),
+        (small(), -1.0..=0.0f64, small(), small(), 1.0..3.0f64, (small(), any::<bool>())).prop_map(
+            |(lr, beta2_decay, eps1, eps2, d, (weight_decay, maximize))| {
+                Config::Adafactor(AdafactorConfig { lr, beta2_decay, eps1, eps2, d, weight_decay, maximize })
             }
         ),
     ]

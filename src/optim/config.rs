@@ -1,8 +1,9 @@
 //! One value that names an optimizer and holds its hyperparameters, and builds it for a shape.
 
 use super::{
-    Adadelta, AdadeltaConfig, Adagrad, AdagradConfig, Adam, AdamConfig, AdamWConfig, Adamax, AdamaxConfig,
-    Lion, LionConfig, NAdam, NAdamConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
+    Adadelta, AdadeltaConfig, Adafactor, AdafactorConfig, Adagrad, AdagradConfig, Adam, AdamConfig,
+    AdamWConfig, Adamax, AdamaxConfig, Lion, LionConfig, NAdam, NAdamConfig, Optimizer, RmsProp,
+    RmsPropConfig, Sgd, SgdConfig,
 };
 use crate::error::{Error, NameBuf};
 use std::boxed::Box;
@@ -11,9 +12,10 @@ use std::boxed::Box;
 ///
 /// With the `serde` feature it (de)serializes as the golden files' JSON object: the variant's
 /// lowercase name under `"optimizer"` (`sgd`, `adagrad`, `adadelta`, `rmsprop`, `adam`,
-/// `adamw`, `adamax`, `nadam`, `lion`) and its config struct's fields under
+/// `adamw`, `adamax`, `nadam`, `lion`, `adafactor`) and its config struct's fields under
 /// `"hyperparameters"`, where a missing field takes PyTorch's default and an unknown one is an
-/// error:
+/// error (PyTorch's `betas` and Adafactor's `eps` pairs are split: `beta1`, `beta2`, `eps1`,
+/// `eps2`):
 ///
 /// ```text
 /// {"optimizer": "adam", "hyperparameters": {"lr": 0.001, "amsgrad": true}, "shape": [1000]}
@@ -48,9 +50,8 @@ pub enum Config {
     NAdam(NAdamConfig),
     /// [`Lion`].
     Lion(LionConfig),
-    // Adafactor joins here as `Adafactor(AdafactorConfig)` (serialized name `adafactor`), with
-    // an arm in `name`, `from_name` and `build`; its `build` uses the shape's last two
-    // dimensions, not only their product.
+    /// [`Adafactor`]: its `build` factors the shape's last two dimensions.
+    Adafactor(AdafactorConfig),
 }
 
 impl Config {
@@ -66,6 +67,7 @@ impl Config {
             Config::Adamax(_) => "adamax",
             Config::NAdam(_) => "nadam",
             Config::Lion(_) => "lion",
+            Config::Adafactor(_) => "adafactor",
         }
     }
 
@@ -82,6 +84,7 @@ impl Config {
             "adamax" => Config::Adamax(AdamaxConfig::default()),
             "nadam" => Config::NAdam(NAdamConfig::default()),
             "lion" => Config::Lion(LionConfig::default()),
+            "adafactor" => Config::Adafactor(AdafactorConfig::default()),
             _ => return Err(Error::UnknownName { kind: "optimizer", name: NameBuf::new(name) }),
         })
     }
@@ -102,11 +105,16 @@ impl Config {
             Config::Adamax(c) => Box::new(Adamax::new(c, n)?),
             Config::NAdam(c) => Box::new(NAdam::new(c, n)?),
             Config::Lion(c) => Box::new(Lion::new(c, n)?),
+            Config::Adafactor(c) => Box::new(Adafactor::new(c, shape)?),
         })
     }
 }
 
-/// The number of elements of a tensor of `shape`, or [`Error::ShapeOverflow`].
+/// The number of elements of a tensor of `shape`, or [`Error::ShapeOverflow`]. A zero
+/// dimension makes it 0, even where the other dimensions alone would overflow.
 pub(crate) fn num_elements(shape: &[usize]) -> Result<usize, Error> {
+    if shape.contains(&0) {
+        return Ok(0);
+    }
     shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).ok_or(Error::ShapeOverflow)
 }

@@ -19,9 +19,10 @@
 //! resumed run is bitwise identical to an uninterrupted one.
 //!
 //! NaN: the updates are element-wise, so a NaN gradient poisons only its own parameter and
-//! state elements.
+//! state elements; except in [`Adafactor`], whose norms spread it (see there).
 
 mod adadelta;
+mod adafactor;
 mod adagrad;
 mod adam;
 mod adamax;
@@ -33,6 +34,7 @@ mod sgd;
 mod state;
 
 pub use adadelta::{Adadelta, AdadeltaConfig};
+pub use adafactor::{Adafactor, AdafactorConfig};
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig, AdamWConfig};
 pub use adamax::{Adamax, AdamaxConfig};
@@ -89,7 +91,8 @@ pub struct Checkpoint<'a> {
     /// Scalars carried from step to step, by name: NAdam's `mu_product`; empty for the others.
     pub scalars: Vec<(&'a str, f64)>,
     /// Per-element buffers, by name (`exp_avg`, `exp_avg_sq`, `momentum_buffer`, ...), in the
-    /// order the optimizer documents; each has [`Optimizer::num_params`] elements.
+    /// order the optimizer documents; each has [`Optimizer::num_params`] elements, except
+    /// Adafactor's `row_var` and `col_var` (one per row, one per column of each matrix).
     pub buffers: Vec<(&'a str, &'a [f32])>,
 }
 

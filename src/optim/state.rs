@@ -27,12 +27,21 @@ impl State {
         len: usize,
         buffers: impl IntoIterator<Item = (&'static str, f32)>,
     ) -> Result<State, Error> {
+        State::sized(len, buffers.into_iter().map(|(name, init)| (name, len, init)))
+    }
+
+    /// As [`State::new`], but each buffer `(name, length, initial value)` has its own length
+    /// (Adafactor's `row_var` and `col_var`).
+    pub(crate) fn sized(
+        len: usize,
+        buffers: impl IntoIterator<Item = (&'static str, usize, f32)>,
+    ) -> Result<State, Error> {
         let buffers = buffers.into_iter();
         let mut bufs = Vec::new();
         let (lower, upper) = buffers.size_hint();
         bufs.try_reserve_exact(upper.unwrap_or(lower)).map_err(|_| Error::OutOfMemory { elements: len })?;
-        for (name, init) in buffers {
-            bufs.push((name, filled(len, init)?));
+        for (name, n, init) in buffers {
+            bufs.push((name, filled(n, init)?));
         }
         Ok(State { len, steps: 0, buffers: bufs, scalars: Vec::new() })
     }
@@ -62,6 +71,11 @@ impl State {
         debug_assert_eq!(self.buffers.len(), N);
         let mut it = self.buffers.iter_mut().map(|(_, b)| &mut b[..]);
         core::array::from_fn(|_| it.next().unwrap_or_default())
+    }
+
+    /// Buffer `i`, read-only.
+    pub(crate) fn buffer(&self, i: usize) -> &[f32] {
+        &self.buffers[i].1
     }
 
     /// Scalar `i`.
