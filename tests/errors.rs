@@ -666,9 +666,16 @@ fn invalid_parameters_every_activation_and_pass() {
 // "No state byte changed" is checked on the state's Debug form, which prints every element.
 
 use nnsimd::optim::{
-    Adadelta, AdadeltaConfig, Adagrad, AdagradConfig, Adam, AdamConfig, AdamWConfig, Adamax, AdamaxConfig,
-    Lion, LionConfig, NAdam, NAdamConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
+    Adadelta, AdadeltaConfig, Adafactor, AdafactorConfig, Adagrad, AdagradConfig, Adam, AdamConfig,
+    AdamWConfig, Adamax, AdamaxConfig, Lion, LionConfig, NAdam, NAdamConfig, Optimizer, RmsProp,
+    RmsPropConfig, Sgd, SgdConfig,
 };
+
+/// Adafactor over a vector of n parameters (the full second moment), or, where n allows, a
+/// 2 × n/2 matrix (the factored one).
+fn adafactor(c: AdafactorConfig, n: usize) -> Result<Adafactor, Error> {
+    if n >= 4 && n.is_multiple_of(2) { Adafactor::new(c, &[2, n / 2]) } else { Adafactor::new(c, &[n]) }
+}
 
 /// An optimizer whose whole state can be printed.
 trait Stateful: Optimizer + std::fmt::Debug {}
@@ -706,6 +713,7 @@ fn optimizers() -> Vec<(&'static str, Build)> {
         ("adadelta", Box::new(|n| boxed(Adadelta::new(AdadeltaConfig::default(), n)))),
         ("adamax", Box::new(|n| boxed(Adamax::new(AdamaxConfig::default(), n)))),
         ("nadam", Box::new(|n| boxed(NAdam::new(NAdamConfig::default(), n)))),
+        ("adafactor", Box::new(|n| boxed(adafactor(AdafactorConfig::default(), n)))),
     ]
 }
 
@@ -783,6 +791,14 @@ fn bad_configs() -> Vec<BadConfig> {
         bad_fields!(v, "adadelta", Adadelta::new, AdadeltaConfig { lr, eps, weight_decay }, bad);
         bad_fields!(v, "adamax", Adamax::new, AdamaxConfig { lr, eps, weight_decay }, bad);
         bad_fields!(v, "nadam", NAdam::new, NAdamConfig { lr, eps, weight_decay, momentum_decay }, bad);
+        bad_fields!(v, "adafactor", adafactor, AdafactorConfig { lr, eps1, eps2, weight_decay }, bad);
+    }
+    // Adafactor: the clipping threshold d ≥ 1, the decay exponent ≤ 0 (both finite).
+    for bad in [f64::NAN, f64::INFINITY, 0.999_999, 0.0, -1.0] {
+        bad_fields!(v, "adafactor", adafactor, AdafactorConfig { d }, bad);
+    }
+    for bad in [f64::NAN, f64::NEG_INFINITY, 1e-300, 0.5] {
+        bad_fields!(v, "adafactor", adafactor, AdafactorConfig { beta2_decay }, bad);
     }
     // Betas outside [0, 1).
     for bad in [f64::NAN, -0.1, 1.0, 1.5, f64::INFINITY] {
@@ -844,7 +860,11 @@ fn optimizer_state_too_large() {
     for n in [usize::MAX, usize::MAX / 4 + 1, 1 << 61] {
         for (name, build) in optimizers() {
             match build(n) {
-                Err(e) => assert_eq!(e, Error::OutOfMemory { elements: n }, "{name}"),
+                // The state's largest buffer: n elements, or a factor's (Adafactor on 2 × n/2).
+                Err(Error::OutOfMemory { elements }) => {
+                    assert!(elements == n || (name == "adafactor" && elements == n / 2), "{name}: {elements}")
+                }
+                Err(e) => panic!("{name}: {e:?}, want OutOfMemory"),
                 // Plain SGD keeps no state.
                 Ok(o) => assert!(name == "sgd" && o.num_params() == n, "{name}: state of {n} built"),
             }
@@ -858,7 +878,9 @@ fn optimizer_state_too_large() {
 #[test]
 fn config_shape_mismatch_changes_nothing() {
     use nnsimd::optim::Config;
-    for name in ["sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw", "adamax", "nadam", "lion"] {
+    for name in
+        ["sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw", "adamax", "nadam", "lion", "adafactor"]
+    {
         let cfg = Config::from_name(name).unwrap();
         for isa in isas() {
             let shape = [3usize, 4];

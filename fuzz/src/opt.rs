@@ -7,8 +7,9 @@
 use arbitrary::{Result, Unstructured};
 use nnsimd::Error;
 use nnsimd::optim::{
-    Adadelta, AdadeltaConfig, Adagrad, AdagradConfig, Adam, AdamConfig, AdamWConfig, Adamax, AdamaxConfig,
-    Lion, LionConfig, NAdam, NAdamConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
+    Adadelta, AdadeltaConfig, Adafactor, AdafactorConfig, Adagrad, AdagradConfig, Adam, AdamConfig,
+    AdamWConfig, Adamax, AdamaxConfig, Lion, LionConfig, NAdam, NAdamConfig, Optimizer, RmsProp,
+    RmsPropConfig, Sgd, SgdConfig,
 };
 
 /// The allowed range of a real hyperparameter.
@@ -20,6 +21,10 @@ pub enum Kind {
     Beta,
     /// A weight in [0, 1] (dampening, RMSprop's α).
     Unit,
+    /// Finite and ≤ 0 (Adafactor's beta2_decay).
+    NonPos,
+    /// Finite and ≥ 1 (Adafactor's clipping threshold d).
+    AtLeastOne,
 }
 
 impl Kind {
@@ -28,6 +33,8 @@ impl Kind {
             Kind::NonNeg => v.is_finite() && v >= 0.0,
             Kind::Beta => (0.0..1.0).contains(&v),
             Kind::Unit => (0.0..=1.0).contains(&v),
+            Kind::NonPos => v.is_finite() && v <= 0.0,
+            Kind::AtLeastOne => v.is_finite() && v >= 1.0,
         }
     }
 }
@@ -106,6 +113,15 @@ macro_rules! spec {
             conditioned: $cond,
         }
     }};
+}
+
+/// Adafactor over n parameters: a matrix (factored second moment) where n has a divisor in
+/// 2..=16, else a vector.
+fn adafactor(c: AdafactorConfig, n: usize) -> core::result::Result<Adafactor, Error> {
+    match (2..=16).find(|k| n >= 2 * k && n.is_multiple_of(*k)) {
+        Some(k) => Adafactor::new(c, &[k, n / k]),
+        None => Adafactor::new(c, &[n]),
+    }
 }
 
 fn no_cross(_: &Effective) -> Vec<(&'static str, f64)> {
@@ -198,6 +214,14 @@ pub fn specs() -> Vec<Spec> {
             no_cross
         ),
         spec!(
+            "adafactor",
+            AdafactorConfig,
+            adafactor,
+            [lr: NonNeg, beta2_decay: NonPos, eps1: NonNeg, eps2: NonNeg, d: AtLeastOne, weight_decay: NonNeg],
+            [maximize],
+            no_cross
+        ),
+        spec!(
             "lion",
             LionConfig,
             Lion::new,
@@ -221,11 +245,16 @@ pub enum Mode {
 /// A value of `kind` as people set it (inside the range).
 pub fn plausible(u: &mut Unstructured, kind: Kind) -> Result<f64> {
     const COMMON: [f64; 9] = [0.0, 1e-8, 1e-4, 1e-3, 0.01, 0.1, 0.5, 0.9, 0.999];
-    if u.arbitrary()? {
+    if u.arbitrary()? && matches!(kind, Kind::NonNeg | Kind::Beta | Kind::Unit) {
         let v = COMMON[u.choose_index(COMMON.len())?];
         return Ok(if kind == Kind::Unit && v == 0.999 { 1.0 } else { v });
     }
-    Ok(u.int_in_range(0u16..=u16::MAX - 1)? as f64 / 65_536.0)
+    let v = u.int_in_range(0u16..=u16::MAX - 1)? as f64 / 65_536.0;
+    Ok(match kind {
+        Kind::NonPos => -v - 0.5,
+        Kind::AtLeastOne => 1.0 + 4.0 * v,
+        _ => v,
+    })
 }
 
 /// Any f64: a raw bit pattern or a value at or just past an edge of the ranges.
