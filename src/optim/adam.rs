@@ -1,12 +1,11 @@
 //! Adam (with L2 weight decay and AMSGrad) and AdamW (decoupled weight decay), one kernel.
 
 use super::state::{State, state_methods};
-use super::{Optimizer, beta, non_negative, run};
+use super::{Optimizer, beta, non_negative, penalized, run};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
 use crate::simd::Simd;
-use crate::simd::neg;
 
 /// Adam's hyperparameters, PyTorch `torch.optim.Adam` names and defaults (`betas` split).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -164,14 +163,9 @@ struct Kernel {
 impl<const N: usize> Update<N> for Kernel {
     #[inline(always)]
     fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V {
-        let g = if self.maximize { neg(s, g) } else { g };
-        let (p, g) = if self.decoupled {
-            (s.mul(p, s.splat(self.decay)), g)
-        } else if self.wd != 0.0 {
-            (p, s.fma(s.splat(self.wd), p, g))
-        } else {
-            (p, g)
-        };
+        // wd is 0 for AdamW, whose decay is applied to p instead.
+        let g = penalized(s, self.maximize, self.wd, p, g);
+        let p = if self.decoupled { s.mul(p, s.splat(self.decay)) } else { p };
         let m = s.fma(s.splat(self.w1), s.sub(g, st[0]), st[0]);
         let v = s.fma(s.splat(self.c2), s.mul(g, g), s.mul(st[1], s.splat(self.beta2)));
         st[0] = m;
