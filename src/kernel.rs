@@ -168,17 +168,17 @@ pub(crate) use on_isa;
 /// `#[target_feature]` entry points for kernels written as `fn name<S: Simd>(s: S, args...)`:
 /// modules `avx2` and `avx512` in the invoking module, each holding `fn name(args...)` that
 /// compiles the generic kernel with that ISA's features, for [`on_isa!`] to dispatch to.
-/// `$body` lists the kernels as `fn name(arg: Type, ...) -> Ret;` (no generics).
-#[cfg(feature = "std")]
+/// `$body` lists the kernels as `fn name(arg: Type, ...) -> Ret;`, generic parameters (without
+/// the `S: Simd` token) as `fn name<K: Kernel>(...)`.
 macro_rules! simd_entries {
     (@isa $mod:ident, $feat:literal, $token:path;
-        $(fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?;)*) => {
+        $(fn $name:ident $(<$($g:ident: $gb:path),*>)? ($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?;)*) => {
         #[cfg(target_arch = "x86_64")]
         pub(crate) mod $mod {
             use super::*;
             $(
                 #[target_feature(enable = $feat)]
-                pub(crate) fn $name($($arg: $ty),*) $(-> $ret)? {
+                pub(crate) fn $name $(<$($g: $gb),*>)? ($($arg: $ty),*) $(-> $ret)? {
                     // SAFETY: this function only runs where its features are enabled.
                     super::$name(crate::simd::unroll::X2(unsafe { <$token>::new_unchecked() }), $($arg),*)
                 }
@@ -192,7 +192,6 @@ macro_rules! simd_entries {
         );
     };
 }
-#[cfg(feature = "std")]
 pub(crate) use simd_entries;
 
 /// y = f(x) on an available `isa`, serially. Lengths must match.
@@ -303,4 +302,5 @@ pub(crate) mod update {
     }
 }
 
+pub(crate) mod fused;
 pub(crate) mod slope;

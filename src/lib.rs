@@ -141,6 +141,6 @@ pub mod parallel;
 pub mod reference;
 mod simd;
 
-pub use activation::{Activation, Prelu, Rrelu, RreluMode};
+pub use activation::{Activation, Glu, Prelu, Rrelu, RreluMode};
 pub use error::{Error, NameBuf};
 pub use isa::Isa;

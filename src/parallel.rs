@@ -135,3 +135,71 @@ where
     let _ = par;
     (a(), b())
 }
+
+/// Slices cut into numbered tasks of whole rows: `ins[j]` holds `per_in[j]` elements per task,
+/// `outs[j]` `per_out[j]` (the last task may be shorter). The outputs of different tasks are
+/// disjoint, so tasks can run on different threads.
+#[cfg_attr(not(feature = "rayon"), allow(dead_code))]
+pub(crate) struct Parts<'a, const I: usize, const O: usize> {
+    pub ins: [&'a [f32]; I],
+    pub outs: [&'a mut [f32]; O],
+    pub per_in: [usize; I],
+    pub per_out: [usize; O],
+}
+
+impl<'a, const I: usize, const O: usize> Parts<'a, I, O> {
+    /// Splits off the first `k` tasks from the rest.
+    #[cfg_attr(not(feature = "rayon"), allow(dead_code))]
+    fn cut(mut self, k: usize) -> (Self, Self) {
+        let mut ins_hi = self.ins;
+        for (j, (lo, hi)) in self.ins.iter_mut().zip(&mut ins_hi).enumerate() {
+            let m = k.saturating_mul(self.per_in[j]).min(lo.len());
+            (*lo, *hi) = lo.split_at(m);
+        }
+        let mut outs_hi: [&'a mut [f32]; O] = core::array::from_fn(|_| Default::default());
+        for (j, (lo, hi)) in self.outs.iter_mut().zip(&mut outs_hi).enumerate() {
+            let all = core::mem::take(lo);
+            let m = k.saturating_mul(self.per_out[j]).min(all.len());
+            (*lo, *hi) = all.split_at_mut(m);
+        }
+        let hi = Parts { ins: ins_hi, outs: outs_hi, per_in: self.per_in, per_out: self.per_out };
+        (self, hi)
+    }
+}
+
+/// Runs `f` over `tasks` tasks of `p`: on the calling thread as one call where the work is
+/// small ([`parallel`] of `n` elements) or rayon is absent, otherwise cut in halves at task
+/// boundaries, each half on its own thread. For element-wise work, whose every result is
+/// computed by the same lanes whatever the cut, the output does not depend on the thread count.
+pub(crate) fn run_parts<const I: usize, const O: usize>(
+    p: Parts<'_, I, O>,
+    tasks: usize,
+    n: usize,
+    f: &(impl Fn(Parts<'_, I, O>) + Sync),
+) {
+    #[cfg(feature = "rayon")]
+    if split(n) && tasks > 1 {
+        return halves(p, tasks, f);
+    }
+    let _ = (tasks, n);
+    f(p)
+}
+
+#[cfg(feature = "rayon")]
+fn halves<const I: usize, const O: usize>(p: Parts<'_, I, O>, tasks: usize, f: &(impl Fn(Parts<'_, I, O>) + Sync)) {
+    if tasks <= 1 {
+        return f(p);
+    }
+    let mid = tasks / 2;
+    let (a, b) = p.cut(mid);
+    rayon::join(|| halves(a, mid, f), || halves(b, tasks - mid, f));
+}
+
+/// The threads of the current rayon pool (1 without rayon).
+#[cfg(feature = "std")]
+pub(crate) fn threads() -> usize {
+    #[cfg(feature = "rayon")]
+    return rayon::current_num_threads();
+    #[cfg(not(feature = "rayon"))]
+    return 1;
+}

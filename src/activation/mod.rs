@@ -477,3 +477,8 @@ impl Activation {
 /// Keeps the unused-trait lint quiet until every kernel shape is used.
 #[allow(dead_code)]
 fn _uses_kernel<K: Kernel>(_: &K) {}
+
+// The fused kernels, after `with_kernel!` (which they use) is defined.
+mod bias;
+mod glu;
+pub use glu::Glu;

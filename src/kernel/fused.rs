@@ -1,0 +1,206 @@
+//! Drivers for the fused kernels: a gated linear unit y = f(a)·b, and an activation of a
+//! biased input y = f(x + bias), forward and backward, with their per-ISA entry points. Each
+//! calls an activation's own per-vector f and f' ([`Kernel`]) and adds only the products,
+//! the bias and (bias backward) the column sums, in the same pass over memory.
+
+use super::*;
+use crate::kernel::slope::accumulate;
+
+/// Loads `$a[$i..]`: a whole vector, or the `$n − $i < LANES` values of a partial tail.
+macro_rules! get {
+    ($s:expr, $tail:expr, $a:expr, $i:expr, $n:expr) => {
+        if $tail { $s.load_partial(&$a[$i..$n]) } else { $s.load(&$a[$i..]) }
+    };
+}
+
+/// Stores into `$a[$i..]` as [`get!`] loads.
+macro_rules! put {
+    ($s:expr, $tail:expr, $v:expr, $a:expr, $i:expr, $n:expr) => {
+        if $tail { $s.store_partial($v, &mut $a[$i..$n]) } else { $s.store($v, &mut $a[$i..]) }
+    };
+}
+
+/// Runs `$body` with `$i` at each whole vector of `[0, $n)` (`$tail` false), then once at the
+/// partial tail (`$tail` true) if there is one. `$tail` is a constant in each copy of the body,
+/// so the branches of [`get!`] and [`put!`] fold away.
+macro_rules! each {
+    ($S:ty, $n:expr, |$i:ident, $tail:ident| $body:expr) => {{
+        let n = $n;
+        let i = blocks!($S, n, |$i| {
+            let $tail = false;
+            $body
+        });
+        if i < n {
+            let ($i, $tail) = (i, true);
+            $body;
+        }
+    }};
+}
+
+/// y = f(a)·b over one span (the lengths of y).
+#[inline(always)]
+fn glu_span<S: Simd, K: Kernel>(s: S, k: &K, a: &[f32], b: &[f32], y: &mut [f32]) {
+    let n = y.len();
+    let (a, b) = (&a[..n], &b[..n]);
+    each!(S, n, |i, tail| {
+        let v = s.mul(k.forward(s, get!(s, tail, a, i, n)), get!(s, tail, b, i, n));
+        put!(s, tail, v, y, i, n)
+    });
+}
+
+/// da = f'(a)·(dy·b) and db = dy·f(a) over one span (the lengths of da). dy·b is rounded once
+/// and then enters f' where the kernel takes its dy, before f''s last rounding and scaling,
+/// so that a tiny f'(a) keeps its accuracy.
+#[inline(always)]
+fn glu_back_span<S: Simd, K: Kernel>(
+    s: S,
+    k: &K,
+    a: &[f32],
+    b: &[f32],
+    dy: &[f32],
+    da: &mut [f32],
+    db: &mut [f32],
+) {
+    let n = da.len();
+    let (a, b, dy, db) = (&a[..n], &b[..n], &dy[..n], &mut db[..n]);
+    each!(S, n, |i, tail| {
+        let (av, g) = (get!(s, tail, a, i, n), get!(s, tail, dy, i, n));
+        let gb = s.mul(g, get!(s, tail, b, i, n));
+        put!(s, tail, k.backward(s, av, gb), da, i, n);
+        put!(s, tail, s.mul(g, k.forward(s, av)), db, i, n)
+    });
+}
+
+/// y = f(a)·b on separate slices (the length of y).
+#[inline(always)]
+fn glu<S: Simd, K: Kernel>(s: S, k: &K, a: &[f32], b: &[f32], y: &mut [f32]) {
+    glu_span(s, k, a, b, y)
+}
+
+/// y = f(a)·b on the halves of each row of x ([rows, 2d]; a the first d values, b the last d),
+/// y of shape [rows, d].
+#[inline(always)]
+fn glu_halves<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], d: usize, y: &mut [f32]) {
+    for (x, y) in x.chunks_exact(2 * d).zip(y.chunks_exact_mut(d)) {
+        glu_span(s, k, &x[..d], &x[d..], y);
+    }
+}
+
+/// GLU backward on separate slices.
+#[inline(always)]
+fn glu_back<S: Simd, K: Kernel>(s: S, k: &K, a: &[f32], b: &[f32], dy: &[f32], da: &mut [f32], db: &mut [f32]) {
+    glu_back_span(s, k, a, b, dy, da, db)
+}
+
+/// GLU backward on halves: dx ([rows, 2d]) gets da in the first half of each row, db in the
+/// second, from x ([rows, 2d]) and dy ([rows, d]).
+#[inline(always)]
+fn glu_back_halves<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], d: usize, dy: &[f32], dx: &mut [f32]) {
+    for ((x, dy), dx) in x.chunks_exact(2 * d).zip(dy.chunks_exact(d)).zip(dx.chunks_exact_mut(2 * d)) {
+        let (da, db) = dx.split_at_mut(d);
+        glu_back_span(s, k, &x[..d], &x[d..], dy, da, db);
+    }
+}
+
+/// y = f(x + bias) on the rows of x ([rows, d], d = bias.len()).
+#[inline(always)]
+fn bias<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], bias: &[f32], y: &mut [f32]) {
+    let d = bias.len();
+    for (x, y) in x.chunks_exact(d).zip(y.chunks_exact_mut(d)) {
+        each!(S, d, |i, tail| {
+            let z = s.add(get!(s, tail, x, i, d), get!(s, tail, bias, i, d));
+            put!(s, tail, k.forward(s, z), y, i, d)
+        });
+    }
+}
+
+/// dx = dy·f'(x + bias) on the rows of x ([rows, d]), and each column's dx added into the
+/// double-f32 sums (h, l) (length d), row after row.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn bias_back<S: Simd, K: Kernel>(
+    s: S,
+    k: &K,
+    x: &[f32],
+    bias: &[f32],
+    dy: &[f32],
+    dx: &mut [f32],
+    h: &mut [f32],
+    l: &mut [f32],
+) {
+    let d = bias.len();
+    let (h, l, one) = (&mut h[..d], &mut l[..d], s.splat(1.0));
+    for ((x, dy), dx) in x.chunks_exact(d).zip(dy.chunks_exact(d)).zip(dx.chunks_exact_mut(d)) {
+        each!(S, d, |i, tail| {
+            let z = s.add(get!(s, tail, x, i, d), get!(s, tail, bias, i, d));
+            let g = k.backward(s, z, get!(s, tail, dy, i, d));
+            put!(s, tail, g, dx, i, d);
+            let (mut hv, mut lv) = (get!(s, tail, h, i, d), get!(s, tail, l, i, d));
+            // Lanes past a partial tail add 0 and are not stored.
+            accumulate(s, &mut hv, &mut lv, g, one);
+            put!(s, tail, hv, h, i, d);
+            put!(s, tail, lv, l, i, d)
+        });
+    }
+}
+
+simd_entries! {
+    fn glu<K: Kernel>(k: &K, a: &[f32], b: &[f32], y: &mut [f32]);
+    fn glu_halves<K: Kernel>(k: &K, x: &[f32], d: usize, y: &mut [f32]);
+    fn glu_back<K: Kernel>(k: &K, a: &[f32], b: &[f32], dy: &[f32], da: &mut [f32], db: &mut [f32]);
+    fn glu_back_halves<K: Kernel>(k: &K, x: &[f32], d: usize, dy: &[f32], dx: &mut [f32]);
+    fn bias<K: Kernel>(k: &K, x: &[f32], bias: &[f32], y: &mut [f32]);
+    fn bias_back<K: Kernel>(
+        k: &K, x: &[f32], bias: &[f32], dy: &[f32], dx: &mut [f32], h: &mut [f32], l: &mut [f32]
+    );
+}
+
+/// y = f(a)·b on an available `isa`, serially (the length of y).
+pub(crate) fn run_glu<K: Kernel>(isa: Isa, k: &K, a: &[f32], b: &[f32], y: &mut [f32]) {
+    on_isa!(isa, glu(k, a, b, y))
+}
+
+/// y = f(a)·b on the halves of the rows of x, on an available `isa`, serially.
+pub(crate) fn run_glu_halves<K: Kernel>(isa: Isa, k: &K, x: &[f32], d: usize, y: &mut [f32]) {
+    on_isa!(isa, glu_halves(k, x, d, y))
+}
+
+/// GLU backward on separate slices, on an available `isa`, serially (the length of da).
+pub(crate) fn run_glu_back<K: Kernel>(
+    isa: Isa,
+    k: &K,
+    a: &[f32],
+    b: &[f32],
+    dy: &[f32],
+    da: &mut [f32],
+    db: &mut [f32],
+) {
+    on_isa!(isa, glu_back(k, a, b, dy, da, db))
+}
+
+/// GLU backward on halves, on an available `isa`, serially.
+pub(crate) fn run_glu_back_halves<K: Kernel>(isa: Isa, k: &K, x: &[f32], d: usize, dy: &[f32], dx: &mut [f32]) {
+    on_isa!(isa, glu_back_halves(k, x, d, dy, dx))
+}
+
+/// y = f(x + bias) on an available `isa`, serially.
+pub(crate) fn run_bias<K: Kernel>(isa: Isa, k: &K, x: &[f32], b: &[f32], y: &mut [f32]) {
+    on_isa!(isa, bias(k, x, b, y))
+}
+
+/// Bias backward over whole rows, the column sums added into (h, l), on an available `isa`,
+/// serially. (Without `std`, nothing takes the column sums.)
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_bias_back<K: Kernel>(
+    isa: Isa,
+    k: &K,
+    x: &[f32],
+    b: &[f32],
+    dy: &[f32],
+    dx: &mut [f32],
+    h: &mut [f32],
+    l: &mut [f32],
+) {
+    on_isa!(isa, bias_back(k, x, b, dy, dx, h, l))
+}
