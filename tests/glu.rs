@@ -273,6 +273,7 @@ fn measured_accuracy() {
     let mut rng = Rng(0xacc);
     let a: Vec<f32> = (0..n).map(|i| if i % 2 == 0 { rng.normal(3.0) } else { rng.uniform(-20.0, 20.0) as f32 }).collect();
     let b: Vec<f32> = (0..n).map(|_| rng.normal(1.0)).collect();
+    let dy: Vec<f32> = (0..n).map(|_| rng.normal(1.0)).collect();
     for g in [Glu::SWIGLU, Glu::GEGLU, Glu::GEGLU_TANH] {
         let act = g.activation();
         for isa in isas() {
@@ -294,6 +295,24 @@ fn measured_accuracy() {
             let k = forward_bound(&act);
             println!("{} forward {isa}: max {} ULP of f(a)·b (a={}, b={})", act.name(), worst.0, worst.1, worst.2);
             assert!(worst.0 <= 2 * k + 1, "{} {isa}: {} ULP", act.name(), worst.0);
+            // Backward, printed only (its bound is checked per element elsewhere): da against
+            // the exact dy·b·f'(a) away from the roots of f', db against dy·f(a).
+            let (mut da, mut db) = (vec![0.0f32; n], vec![0.0f32; n]);
+            g.backward_with(isa, &a, &b, &dy, &mut da, &mut db).unwrap();
+            let (mut wa, mut wb) = (0u64, 0u64);
+            for i in 0..n {
+                let fp = common::oracle_derivative(&act, a[i]);
+                let want_a = dy[i] as f64 * b[i] as f64 * fp;
+                let want_b = dy[i] as f64 * oracle_forward(&act, a[i]);
+                let normal = |v: f64| v.abs() >= f32::MIN_POSITIVE as f64;
+                if normal(want_a) && (fp.abs() >= 1.0 / 64.0 || a[i].abs() > 4.0) {
+                    wa = wa.max(ulp_distance(da[i], want_a));
+                }
+                if normal(want_b) {
+                    wb = wb.max(ulp_distance(db[i], want_b));
+                }
+            }
+            println!("{} backward {isa}: max {wa} ULP in da (|f'| ≥ 2^-6 or |a| > 4), {wb} ULP in db", act.name());
         }
     }
 }
