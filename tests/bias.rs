@@ -50,9 +50,17 @@ struct Run {
 }
 
 /// Forward and backward through guarded, misaligned slices; outside writes are failures.
-fn run(act: &Activation, isa: Isa, x: &[f32], bias: &[f32], dy: &[f32], rng: &mut Rng) -> Result<Run, String> {
+fn run(
+    act: &Activation,
+    isa: Isa,
+    x: &[f32],
+    bias: &[f32],
+    dy: &[f32],
+    rng: &mut Rng,
+) -> Result<Run, String> {
     let (n, d) = (x.len(), bias.len());
-    let (gx, gbias, gdy) = (Guarded::new(off(rng), x), Guarded::new(off(rng), bias), Guarded::new(off(rng), dy));
+    let (gx, gbias, gdy) =
+        (Guarded::new(off(rng), x), Guarded::new(off(rng), bias), Guarded::new(off(rng), dy));
     let mut y = Guarded::blank(off(rng), n);
     act.forward_bias_with(isa, gx.slice(), gbias.slice(), y.slice_mut()).map_err(|e| e.to_string())?;
     let (mut dx, mut db) = (Guarded::blank(off(rng), n), Guarded::blank(off(rng), d));
@@ -67,7 +75,15 @@ fn run(act: &Activation, isa: Isa, x: &[f32], bias: &[f32], dy: &[f32], rng: &mu
 }
 
 /// y and dx of every element; the fails go into `fails`.
-fn check_elements(act: &Activation, x: &[f32], bias: &[f32], dy: &[f32], r: &Run, what: &str, fails: &mut Vec<String>) {
+fn check_elements(
+    act: &Activation,
+    x: &[f32],
+    bias: &[f32],
+    dy: &[f32],
+    r: &Run,
+    what: &str,
+    fails: &mut Vec<String>,
+) {
     let d = bias.len();
     for i in 0..x.len() {
         let z = x[i] + bias[i % d];
@@ -76,18 +92,30 @@ fn check_elements(act: &Activation, x: &[f32], bias: &[f32], dy: &[f32], r: &Run
             fails.push(format!("{what} [{i}] forward at z={}: {} vs {want:e}", show(z), show(r.y[i])));
         }
         if !backward_dy_ok(act, z, dy[i], r.dx[i]) {
-            fails.push(format!("{what} [{i}] backward at z={}, dy={}: {}", show(z), show(dy[i]), show(r.dx[i])));
+            fails.push(format!(
+                "{what} [{i}] backward at z={}, dy={}: {}",
+                show(z),
+                show(dy[i]),
+                show(r.dx[i])
+            ));
         }
     }
 }
 
 /// The bias gradient, both ways (module docs).
-fn check_dbias(act: &Activation, x: &[f32], bias: &[f32], dy: &[f32], r: &Run, what: &str, fails: &mut Vec<String>) {
+fn check_dbias(
+    act: &Activation,
+    x: &[f32],
+    bias: &[f32],
+    dy: &[f32],
+    r: &Run,
+    what: &str,
+    fails: &mut Vec<String>,
+) {
     let d = bias.len();
     let rows = x.len() / d;
-    for j in 0..d {
+    for (j, (&got, &bj)) in r.db.iter().zip(bias).enumerate() {
         let col = (0..rows).map(|i| i * d + j);
-        let got = r.db[j];
         // The sum of the written dx.
         let sum: f64 = col.clone().map(|i| r.dx[i] as f64).sum();
         let abs: f64 = col.clone().map(|i| (r.dx[i] as f64).abs()).sum();
@@ -104,7 +132,7 @@ fn check_dbias(act: &Activation, x: &[f32], bias: &[f32], dy: &[f32], r: &Run, w
         // The f64 oracle Σ dy·f'(z).
         let (mut exact, mut err) = (0.0f64, ulp_at(sum) + slack);
         for i in col {
-            let z = x[i] + bias[j];
+            let z = x[i] + bj;
             let fp = oracle_derivative(act, z);
             let t = dy[i] as f64 * fp;
             exact += t;
@@ -230,7 +258,12 @@ fn same_bits_for_any_thread_count() {
                 }
                 for (t, r) in runs.iter().enumerate().skip(1) {
                     for (j, name) in ["y", "dx", "dbias"].iter().enumerate() {
-                        assert!(r[j] == runs[0][j], "{} {isa} [{rows}, {d}]: {name} differs, 1 vs {} threads", act.name(), t + 1);
+                        assert!(
+                            r[j] == runs[0][j],
+                            "{} {isa} [{rows}, {d}]: {name} differs, 1 vs {} threads",
+                            act.name(),
+                            t + 1
+                        );
                     }
                 }
             }
@@ -261,11 +294,21 @@ fn errors_write_nothing() {
     check(act.backward_bias(&x, &x[..4], &x, &mut dx[..8], &mut db), mismatch("dx", 12, 8), &[&dx, &db]);
     check(act.backward_bias(&x, &x[..4], &x, &mut dx, &mut db[..3]), mismatch("dbias", 4, 3), &[&dx, &db]);
     let bad = Activation::Softplus { beta: 0.0, threshold: 20.0 };
-    assert!(matches!(bad.forward_bias(&x, &x[..4], &mut y), Err(Error::InvalidParameter { name: "beta", .. })));
-    assert!(matches!(bad.backward_bias(&x, &x[..4], &x, &mut dx, &mut db), Err(Error::InvalidParameter { .. })));
+    assert!(matches!(
+        bad.forward_bias(&x, &x[..4], &mut y),
+        Err(Error::InvalidParameter { name: "beta", .. })
+    ));
+    assert!(matches!(
+        bad.backward_bias(&x, &x[..4], &x, &mut dx, &mut db),
+        Err(Error::InvalidParameter { .. })
+    ));
     assert!(y.iter().chain(&dx).chain(&db).all(|&v| v == guard));
     for isa in Isa::ALL.into_iter().filter(|i| !i.is_available()) {
         check(act.forward_bias_with(isa, &x, &x[..4], &mut y), Error::IsaUnavailable(isa), &[&y]);
-        check(act.backward_bias_with(isa, &x, &x[..4], &x, &mut dx, &mut db), Error::IsaUnavailable(isa), &[&dx, &db]);
+        check(
+            act.backward_bias_with(isa, &x, &x[..4], &x, &mut dx, &mut db),
+            Error::IsaUnavailable(isa),
+            &[&dx, &db],
+        );
     }
 }

@@ -143,7 +143,11 @@ fn separate_slices_every_isa() {
                 let b: Vec<f32> = (0..n).map(|_| value(&mut rng)).collect();
                 let dy: Vec<f32> = (0..n).map(|_| dy_value(&mut rng)).collect();
                 let off = |rng: &mut Rng| 1 + (rng.next_u64() % 15) as usize;
-                let (ga, gb, gd) = (Guarded::new(off(&mut rng), &a), Guarded::new(off(&mut rng), &b), Guarded::new(off(&mut rng), &dy));
+                let (ga, gb, gd) = (
+                    Guarded::new(off(&mut rng), &a),
+                    Guarded::new(off(&mut rng), &b),
+                    Guarded::new(off(&mut rng), &dy),
+                );
                 let mut y = Guarded::blank(off(&mut rng), n);
                 g.forward_with(isa, ga.slice(), gb.slice(), y.slice_mut()).unwrap();
                 let mut da = Guarded::blank(off(&mut rng), n);
@@ -271,7 +275,8 @@ fn nan_and_inf() {
 fn measured_accuracy() {
     let n = if common::qemu() { 20_000 } else { 200_000 };
     let mut rng = Rng(0xacc);
-    let a: Vec<f32> = (0..n).map(|i| if i % 2 == 0 { rng.normal(3.0) } else { rng.uniform(-20.0, 20.0) as f32 }).collect();
+    let a: Vec<f32> =
+        (0..n).map(|i| if i % 2 == 0 { rng.normal(3.0) } else { rng.uniform(-20.0, 20.0) as f32 }).collect();
     let b: Vec<f32> = (0..n).map(|_| rng.normal(1.0)).collect();
     let dy: Vec<f32> = (0..n).map(|_| rng.normal(1.0)).collect();
     for g in [Glu::SWIGLU, Glu::GEGLU, Glu::GEGLU_TANH] {
@@ -293,7 +298,13 @@ fn measured_accuracy() {
                 }
             }
             let k = forward_bound(&act);
-            println!("{} forward {isa}: max {} ULP of f(a)·b (a={}, b={})", act.name(), worst.0, worst.1, worst.2);
+            println!(
+                "{} forward {isa}: max {} ULP of f(a)·b (a={}, b={})",
+                act.name(),
+                worst.0,
+                worst.1,
+                worst.2
+            );
             assert!(worst.0 <= 2 * k + 1, "{} {isa}: {} ULP", act.name(), worst.0);
             // Backward, printed only (its bound is checked per element elsewhere): da against
             // the exact dy·b·f'(a) away from the roots of f', db against dy·f(a).
@@ -312,7 +323,10 @@ fn measured_accuracy() {
                     wb = wb.max(ulp_distance(db[i], want_b));
                 }
             }
-            println!("{} backward {isa}: max {wa} ULP in da (|f'| ≥ 2^-6 or |a| > 4), {wb} ULP in db", act.name());
+            println!(
+                "{} backward {isa}: max {wa} ULP in da (|f'| ≥ 2^-6 or |a| > 4), {wb} ULP in db",
+                act.name()
+            );
         }
     }
 }
@@ -379,8 +393,16 @@ fn errors_write_nothing() {
     check(g.forward_halves(&x, 0, &mut y[..6]), d0.clone(), &[&y]);
     check(g.backward_halves(&x, 0, &x[..6], &mut da), d0, &[&da]);
     check(g.forward_halves(&x, usize::MAX / 2 + 1, &mut y[..6]), Error::ShapeOverflow, &[&y]);
-    check(g.forward_halves(&x, 4, &mut y[..6]), Error::NotMultiple { arg: "x", found: 12, multiple_of: 8 }, &[&y]);
-    check(g.backward_halves(&x, 5, &x[..6], &mut da), Error::NotMultiple { arg: "x", found: 12, multiple_of: 10 }, &[&da]);
+    check(
+        g.forward_halves(&x, 4, &mut y[..6]),
+        Error::NotMultiple { arg: "x", found: 12, multiple_of: 8 },
+        &[&y],
+    );
+    check(
+        g.backward_halves(&x, 5, &x[..6], &mut da),
+        Error::NotMultiple { arg: "x", found: 12, multiple_of: 10 },
+        &[&da],
+    );
     check(g.forward_halves(&x, 3, &mut y[..5]), mismatch("y", 6, 5), &[&y]);
     check(g.backward_halves(&x, 3, &x[..5], &mut da), mismatch("dy", 6, 5), &[&da]);
     check(g.backward_halves(&x, 3, &x[..6], &mut da[..11]), mismatch("dx", 12, 11), &[&da]);
