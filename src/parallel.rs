@@ -186,7 +186,11 @@ pub(crate) fn run_parts<const I: usize, const O: usize>(
 }
 
 #[cfg(feature = "rayon")]
-fn halves<const I: usize, const O: usize>(p: Parts<'_, I, O>, tasks: usize, f: &(impl Fn(Parts<'_, I, O>) + Sync)) {
+fn halves<const I: usize, const O: usize>(
+    p: Parts<'_, I, O>,
+    tasks: usize,
+    f: &(impl Fn(Parts<'_, I, O>) + Sync),
+) {
     if tasks <= 1 {
         return f(p);
     }

@@ -89,7 +89,14 @@ impl Glu {
     }
 
     /// da = f'(a)·(dy·b) and db = dy·f(a) on the detected ISA; every slice has a's length.
-    pub fn backward(&self, a: &[f32], b: &[f32], dy: &[f32], da: &mut [f32], db: &mut [f32]) -> Result<(), Error> {
+    pub fn backward(
+        &self,
+        a: &[f32],
+        b: &[f32],
+        dy: &[f32],
+        da: &mut [f32],
+        db: &mut [f32],
+    ) -> Result<(), Error> {
         self.backward_with(Isa::detect(), a, b, dy, da, db)
     }
 

@@ -4,7 +4,7 @@
 //! the bias and (bias backward) the column sums, in the same pass over memory.
 
 use super::*;
-use crate::kernel::slope::accumulate;
+use crate::simd::{abs, two_sum};
 
 /// Loads `$a[$i..]`: a whole vector, or the `$n − $i < LANES` values of a partial tail.
 macro_rules! get {
@@ -88,7 +88,15 @@ fn glu_halves<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], d: usize, y: &mut [f32
 
 /// GLU backward on separate slices.
 #[inline(always)]
-fn glu_back<S: Simd, K: Kernel>(s: S, k: &K, a: &[f32], b: &[f32], dy: &[f32], da: &mut [f32], db: &mut [f32]) {
+fn glu_back<S: Simd, K: Kernel>(
+    s: S,
+    k: &K,
+    a: &[f32],
+    b: &[f32],
+    dy: &[f32],
+    da: &mut [f32],
+    db: &mut [f32],
+) {
     glu_back_span(s, k, a, b, dy, da, db)
 }
 
@@ -114,6 +122,20 @@ fn bias<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], bias: &[f32], y: &mut [f32])
     }
 }
 
+/// (h, l) += g in double-f32: g added to h exactly (two-sum), the rounding errors gathered in
+/// l and renormalised every step (fast two-sum), so that |l| ≤ ulp(h)/2 and k terms are
+/// summed within about k·2^-46·Σ|g|. Once h is ±inf or NaN it stays what an f32 sum gives,
+/// with l = 0 (the error terms of an infinite sum are NaN).
+#[inline(always)]
+fn add_dw<S: Simd>(s: S, h: &mut S::V, l: &mut S::V, g: S::V) {
+    let (sh, e) = two_sum(s, *h, g);
+    let t = s.add(e, *l);
+    let hh = s.add(sh, t);
+    let finite = s.lt(abs(s, sh), s.splat(f32::INFINITY));
+    *l = s.select(finite, s.sub(t, s.sub(hh, sh)), s.splat(0.0));
+    *h = s.select(finite, hh, sh);
+}
+
 /// dx = dy·f'(x + bias) on the rows of x ([rows, d]), and each column's dx added into the
 /// double-f32 sums (h, l) (length d), row after row.
 #[inline(always)]
@@ -129,7 +151,7 @@ fn bias_back<S: Simd, K: Kernel>(
     l: &mut [f32],
 ) {
     let d = bias.len();
-    let (h, l, one) = (&mut h[..d], &mut l[..d], s.splat(1.0));
+    let (h, l) = (&mut h[..d], &mut l[..d]);
     for ((x, dy), dx) in x.chunks_exact(d).zip(dy.chunks_exact(d)).zip(dx.chunks_exact_mut(d)) {
         each!(S, d, |i, tail| {
             let z = s.add(get!(s, tail, x, i, d), get!(s, tail, bias, i, d));
@@ -137,7 +159,7 @@ fn bias_back<S: Simd, K: Kernel>(
             put!(s, tail, g, dx, i, d);
             let (mut hv, mut lv) = (get!(s, tail, h, i, d), get!(s, tail, l, i, d));
             // Lanes past a partial tail add 0 and are not stored.
-            accumulate(s, &mut hv, &mut lv, g, one);
+            add_dw(s, &mut hv, &mut lv, g);
             put!(s, tail, hv, h, i, d);
             put!(s, tail, lv, l, i, d)
         });
@@ -179,7 +201,14 @@ pub(crate) fn run_glu_back<K: Kernel>(
 }
 
 /// GLU backward on halves, on an available `isa`, serially.
-pub(crate) fn run_glu_back_halves<K: Kernel>(isa: Isa, k: &K, x: &[f32], d: usize, dy: &[f32], dx: &mut [f32]) {
+pub(crate) fn run_glu_back_halves<K: Kernel>(
+    isa: Isa,
+    k: &K,
+    x: &[f32],
+    d: usize,
+    dy: &[f32],
+    dx: &mut [f32],
+) {
     on_isa!(isa, glu_back_halves(k, x, d, dy, dx))
 }
 

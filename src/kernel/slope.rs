@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::activation::linear::{leaky_backward, leaky_forward};
+#[cfg(feature = "std")]
 use crate::simd::{abs, two_prod, two_sum};
 
 /// Where the slopes of a slice come from, `S::LANES` elements at a time.
@@ -163,8 +164,9 @@ fn draw<S: Simd, P: Source>(s: S, p: &P, out: &mut [f32]) {
 /// so that |l| ≤ ulp(h)/2 and k terms are summed within about k·2^-46·Σ|a·b|: an f64-like
 /// sum. Once h is ±inf or NaN it stays what an f32 sum gives (inf, or NaN from inf − inf),
 /// with l = 0, since the error terms of an infinite sum are NaN.
+#[cfg(feature = "std")]
 #[inline(always)]
-pub(crate) fn accumulate<S: Simd>(s: S, h: &mut S::V, l: &mut S::V, a: S::V, b: S::V) {
+fn accumulate<S: Simd>(s: S, h: &mut S::V, l: &mut S::V, a: S::V, b: S::V) {
     let (p, q) = two_prod(s, a, b);
     let (sh, e) = two_sum(s, *h, p);
     let t = s.add(s.add(e, q), *l);
