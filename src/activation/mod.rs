@@ -166,8 +166,9 @@ enum Chosen {
     GeluTanh(gelu_tanh::GeluTanh),
     Gelu(gelu::Gelu),
     Sigmoid(logistic::Sigmoid),
-    Silu(logistic::Swish<true>),
-    Swish(logistic::Swish<false>),
+    Silu(logistic::Swish<true, false>),
+    Swish(logistic::Swish<false, false>),
+    ESwish(logistic::Swish<true, true>),
     LogSigmoid(logistic::LogSigmoid),
     Softplus(logistic::Softplus),
     Tanh(tanh::Tanh),
@@ -190,6 +191,7 @@ macro_rules! with_kernel {
             Chosen::Sigmoid($k) => $body,
             Chosen::Silu($k) => $body,
             Chosen::Swish($k) => $body,
+            Chosen::ESwish($k) => $body,
             Chosen::LogSigmoid($k) => $body,
             Chosen::Softplus($k) => $body,
             Chosen::Tanh($k) => $body,
@@ -316,7 +318,7 @@ impl Activation {
                 Chosen::Swish(logistic::Swish::new(positive_finite("beta", beta)?, 1.0))
             }
             Activation::ESwish { beta } => {
-                Chosen::Swish(logistic::Swish::new(1.0, positive_finite("beta", beta)?))
+                Chosen::ESwish(logistic::Swish::new(1.0, positive_finite("beta", beta)?))
             }
             Activation::LogSigmoid => Chosen::LogSigmoid(logistic::LogSigmoid),
             Activation::Softplus { beta, threshold } => Chosen::Softplus(logistic::Softplus::new(
