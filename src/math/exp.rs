@@ -132,10 +132,10 @@ pub(crate) fn exp_table<S: Simd, const NEG: bool>(s: S, x: S::V) -> S::V {
 /// index the table); subtracting it again is exact.
 pub(crate) const TABLE_SHIFT: f32 = 786_432.0;
 
-/// The first step of [`exp_table`] for callers that reduce their own argument: k = ±x·log2(e)
-/// + `TABLE_SHIFT`, whose value less the shift is m, the exponent to 1/16, and whose low bits
-/// index the table. `x` may be a rounded approximation of the argument: the reduction then
-/// starts from the exact one.
+/// The first step of [`exp_table`] for callers that reduce their own argument:
+/// k = ±x·log2(e) plus `TABLE_SHIFT`, whose value less the shift is m, the exponent to 1/16,
+/// and whose low bits index the table. `x` may be a rounded approximation of the argument:
+/// the reduction then starts from the exact one.
 #[inline(always)]
 pub(crate) fn table_index<S: Simd, const NEG: bool>(s: S, x: S::V) -> S::V {
     let sign = if NEG { -1.0 } else { 1.0 };
