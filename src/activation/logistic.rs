@@ -10,7 +10,7 @@ use crate::kernel::{Kernel, OutputGrad};
 use crate::math::exp::{
     LN2_TABLE, TABLE_SHIFT, exp_parts, exp_parts_lo, exp_table, exp_table_tail, expm1, table_index,
 };
-use crate::math::log1p::log1p;
+use crate::math::log1p::{log1p, log1p_unit};
 use crate::math::sigmoid::{logistic_fast, sigmoid};
 use crate::simd::{SIGN, Simd, abs, neg, scale_where, sign_of, two_prod};
 
@@ -183,21 +183,32 @@ impl Kernel for LogSigmoid {
 /// Softplus with PyTorch's parameters: f(x) = ln(1 + e^(βx))/β, and x where βx > threshold.
 /// With u = βx (hi + lo) and v = e^(−|u|): u ≥ 0: x + ln(1 + v)/β; u < 0: ln(1 + v)/β, which
 /// below u = −80 is v/β, scaled last. f'(x) = σ(βx) (1 past the threshold).
-pub(crate) struct Softplus {
+///
+/// `UNIT` says β = 1: on backends with a one-instruction table ([`Simd::FAST_TABLE`]), vectors
+/// with every x ≥ −87 then take max(x, 0) + ln(1 + v) with v = e^(−|x|) from the table (normal
+/// there, so nothing is scaled late) and the logarithm for arguments in [0, 1]; backward takes
+/// dy/(1 + e^(−x)).
+pub(crate) struct Softplus<const UNIT: bool> {
     beta: f32,
     threshold: f32,
     x_max: f32,
 }
 
-impl Softplus {
-    pub(crate) fn new(beta: f32, threshold: f32) -> Softplus {
+impl<const UNIT: bool> Softplus<UNIT> {
+    pub(crate) fn new(beta: f32, threshold: f32) -> Self {
+        debug_assert!(!UNIT || beta == 1.0);
         Softplus { beta, threshold, x_max: 200.0 / beta }
     }
 }
 
-impl Kernel for Softplus {
+impl<const UNIT: bool> Kernel for Softplus<UNIT> {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
+        if UNIT && S::FAST_TABLE && !s.any(s.lt(x, s.splat(-87.0))) {
+            let v = exp_table::<S, true>(s, s.min(abs(s, x), s.splat(87.0)));
+            let y = s.add(s.max(x, s.splat(0.0)), log1p_unit(s, v));
+            return s.select(s.lt(s.splat(self.threshold), x), x, y);
+        }
         let t = swish_terms::<S, false>(s, self.beta, self.x_max, x);
         let beta = s.splat(self.beta);
         let l = s.div(log1p(s, t.v), beta);
@@ -209,6 +220,9 @@ impl Kernel for Softplus {
 
     #[inline(always)]
     fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
+        if UNIT && let Some(g) = logistic_fast(s, x, dy) {
+            return s.select(s.lt(s.splat(self.threshold), x), dy, g);
+        }
         let t = swish_terms::<S, false>(s, self.beta, self.x_max, x);
         let num = s.select(t.neg_u, s.mul(dy, t.p), dy);
         let g = scale_where(s, t.neg_u, s.div(num, s.add(s.splat(1.0), t.v)), t.n);
