@@ -32,7 +32,7 @@
 //! Otherwise a table with the ratios to the naive loop and to `limit_copy`. Unknown kernel names
 //! exit with code 2; known names that this version does not implement are skipped with a note.
 
-use nnsimd::{Activation, Isa, Prelu, Rrelu, RreluMode, optim};
+use nnsimd::{Activation, Glu, Isa, Prelu, Rrelu, RreluMode, optim};
 use rayon::prelude::*;
 use std::hint::black_box;
 use std::process::exit;
@@ -62,8 +62,21 @@ const LIMITS: [&str; 2] = ["limit_copy", "limit_update3"];
 /// PReLU and RReLU rows: one slope (PyTorch's initial 0.25); 64 channels channels-last;
 /// 64 channels NCHW with a batch of 4 (H·W = n/256); RReLU in training at PyTorch's defaults
 /// (slopes drawn in forward and regenerated in backward). PReLU's backward row computes dx and
-/// the slope gradient.
-const SLOPED: [&str; 4] = ["prelu", "prelu_nhwc64", "prelu_nchw64", "rrelu"];
+/// the slope gradient. Then the fused kernels: SwiGLU / GEGLU rows on n gates (a = x, b = dy;
+/// backward writes da and db), and an activation of x + bias with a bias of 64 (backward
+/// writes dx and the bias gradient).
+const SLOPED: [&str; 10] = [
+    "prelu",
+    "prelu_nhwc64",
+    "prelu_nchw64",
+    "rrelu",
+    "swiglu",
+    "geglu",
+    "geglu_tanh",
+    "bias_silu",
+    "bias_gelu",
+    "bias_relu",
+];
 
 #[path = "common/pass.rs"]
 mod pass;
@@ -335,6 +348,9 @@ fn run_sloped(
     ds: &mut [f32],
 ) -> bool {
     let n = x.len();
+    if let Some(done) = run_fused(name, pass, isa, x, dy, out, ds) {
+        return done;
+    }
     if name == "rrelu" {
         let mode = RreluMode::Train { seed: 1, offset: 0 };
         let Some(isa) = isa else { return false };
@@ -370,6 +386,41 @@ fn run_sloped(
         _ => return false,
     }
     true
+}
+
+/// One call of a fused row (`SLOPED`'s last six), or None for another name. `ds` holds n
+/// values (GLU's db).
+fn run_fused(
+    name: &str,
+    pass: Pass,
+    isa: Option<Isa>,
+    x: &[f32],
+    dy: &[f32],
+    out: &mut [f32],
+    ds: &mut [f32],
+) -> Option<bool> {
+    let glu = match name {
+        "swiglu" => Some(Glu::SWIGLU),
+        "geglu" => Some(Glu::GEGLU),
+        "geglu_tanh" => Some(Glu::GEGLU_TANH),
+        _ => None,
+    };
+    let bias = name.strip_prefix("bias_").and_then(|a| Activation::from_name(a).ok());
+    if glu.is_none() && bias.is_none() {
+        return None;
+    }
+    // The bias rows need whole rows of 64.
+    let fits = glu.is_some() || x.len().is_multiple_of(64) && !x.is_empty();
+    let (Some(isa), true) = (isa, fits) else { return Some(false) };
+    match (glu, bias, pass) {
+        (Some(g), _, Pass::Forward) => g.forward_with(isa, x, dy, out),
+        (Some(g), _, Pass::Backward) => g.backward_with(isa, x, dy, dy, out, &mut ds[..x.len()]),
+        (_, Some(a), Pass::Forward) => a.forward_bias_with(isa, x, &dy[..64], out),
+        (_, Some(a), Pass::Backward) => a.backward_bias_with(isa, x, &dy[..64], dy, out, &mut ds[..64]),
+        _ => unreachable!(),
+    }
+    .expect("fused");
+    Some(true)
 }
 
 fn limit_copy(t: usize, x: &[f32], y: &mut [f32]) {
@@ -779,7 +830,7 @@ fn main() {
                 }
             }
 
-            let mut ds = vec![0.0f32; 64];
+            let mut ds = vec![0.0f32; n.max(64)];
             for &name in &sloped {
                 for pass in [Pass::Forward, Pass::Backward] {
                     let targets = std::iter::once(None).chain(isas.iter().map(|&i| Some(i)));

@@ -244,7 +244,8 @@ fn same_bits_for_any_thread_count() {
         let x: Vec<f32> = (0..rows * d).map(|_| rng.normal(3.0)).collect();
         let bias: Vec<f32> = (0..d).map(|_| rng.normal(1.0)).collect();
         let dy: Vec<f32> = (0..rows * d).map(|_| rng.normal(1.0)).collect();
-        for act in [Activation::Silu, Activation::Gelu, Activation::Relu, Activation::Tanh] {
+        let acts = [Activation::Silu, Activation::Relu, Activation::Gelu, Activation::Tanh];
+        for act in &acts[..if common::qemu() { 2 } else { 4 }] {
             for isa in isas() {
                 let mut runs = Vec::new();
                 for threads in [1, 2, 3] {
