@@ -336,7 +336,7 @@ fn prelu_layout(name: &str, n: usize) -> Option<(Vec<f32>, usize)> {
     }
 }
 
-/// One call of a PReLU/RReLU row on `isa` (or the plain loop for `None`, where there is one):
+/// One call of a PReLU/RReLU/fused row on `isa` (or the plain loop for `None`, where there is one):
 /// false if there is nothing to run.
 fn run_sloped(
     name: &str,
@@ -348,8 +348,27 @@ fn run_sloped(
     ds: &mut [f32],
 ) -> bool {
     let n = x.len();
-    if let Some(done) = run_fused(name, pass, isa, x, dy, out, ds) {
-        return done;
+    // The fused rows: `ds` holds n values (GLU's db).
+    let glu = match name {
+        "swiglu" => Some(Glu::SWIGLU),
+        "geglu" => Some(Glu::GEGLU),
+        "geglu_tanh" => Some(Glu::GEGLU_TANH),
+        _ => None,
+    };
+    let bias = name.strip_prefix("bias_").and_then(|a| Activation::from_name(a).ok());
+    if glu.is_some() || bias.is_some() {
+        // The bias rows need whole rows of 64.
+        let fits = glu.is_some() || n.is_multiple_of(64) && n > 0;
+        let (Some(isa), true) = (isa, fits) else { return false };
+        match (glu, bias, pass) {
+            (Some(g), _, Pass::Forward) => g.forward_with(isa, x, dy, out),
+            (Some(g), _, Pass::Backward) => g.backward_with(isa, x, dy, dy, out, &mut ds[..n]),
+            (_, Some(a), Pass::Forward) => a.forward_bias_with(isa, x, &dy[..64], out),
+            (_, Some(a), Pass::Backward) => a.backward_bias_with(isa, x, &dy[..64], dy, out, &mut ds[..64]),
+            _ => unreachable!(),
+        }
+        .expect("fused");
+        return true;
     }
     if name == "rrelu" {
         let mode = RreluMode::Train { seed: 1, offset: 0 };
@@ -386,41 +405,6 @@ fn run_sloped(
         _ => return false,
     }
     true
-}
-
-/// One call of a fused row (`SLOPED`'s last six), or None for another name. `ds` holds n
-/// values (GLU's db).
-fn run_fused(
-    name: &str,
-    pass: Pass,
-    isa: Option<Isa>,
-    x: &[f32],
-    dy: &[f32],
-    out: &mut [f32],
-    ds: &mut [f32],
-) -> Option<bool> {
-    let glu = match name {
-        "swiglu" => Some(Glu::SWIGLU),
-        "geglu" => Some(Glu::GEGLU),
-        "geglu_tanh" => Some(Glu::GEGLU_TANH),
-        _ => None,
-    };
-    let bias = name.strip_prefix("bias_").and_then(|a| Activation::from_name(a).ok());
-    if glu.is_none() && bias.is_none() {
-        return None;
-    }
-    // The bias rows need whole rows of 64.
-    let fits = glu.is_some() || x.len().is_multiple_of(64) && !x.is_empty();
-    let (Some(isa), true) = (isa, fits) else { return Some(false) };
-    match (glu, bias, pass) {
-        (Some(g), _, Pass::Forward) => g.forward_with(isa, x, dy, out),
-        (Some(g), _, Pass::Backward) => g.backward_with(isa, x, dy, dy, out, &mut ds[..x.len()]),
-        (_, Some(a), Pass::Forward) => a.forward_bias_with(isa, x, &dy[..64], out),
-        (_, Some(a), Pass::Backward) => a.backward_bias_with(isa, x, &dy[..64], dy, out, &mut ds[..64]),
-        _ => unreachable!(),
-    }
-    .expect("fused");
-    Some(true)
 }
 
 fn limit_copy(t: usize, x: &[f32], y: &mut [f32]) {

@@ -74,16 +74,17 @@ fn run(
     Ok(Run { y: y.slice().to_vec(), dx: dx.slice().to_vec(), db: db.slice().to_vec() })
 }
 
+/// One run's inputs.
+struct Case<'a> {
+    act: &'a Activation,
+    x: &'a [f32],
+    bias: &'a [f32],
+    dy: &'a [f32],
+}
+
 /// y and dx of every element; the fails go into `fails`.
-fn check_elements(
-    act: &Activation,
-    x: &[f32],
-    bias: &[f32],
-    dy: &[f32],
-    r: &Run,
-    what: &str,
-    fails: &mut Vec<String>,
-) {
+fn check_elements(c: &Case, r: &Run, what: &str, fails: &mut Vec<String>) {
+    let Case { act, x, bias, dy } = *c;
     let d = bias.len();
     for i in 0..x.len() {
         let z = x[i] + bias[i % d];
@@ -103,15 +104,8 @@ fn check_elements(
 }
 
 /// The bias gradient, both ways (module docs).
-fn check_dbias(
-    act: &Activation,
-    x: &[f32],
-    bias: &[f32],
-    dy: &[f32],
-    r: &Run,
-    what: &str,
-    fails: &mut Vec<String>,
-) {
+fn check_dbias(c: &Case, r: &Run, what: &str, fails: &mut Vec<String>) {
+    let Case { act, x, bias, dy } = *c;
     let d = bias.len();
     let rows = x.len() / d;
     for (j, (&got, &bj)) in r.db.iter().zip(bias).enumerate() {
@@ -167,8 +161,9 @@ fn every_activation_every_isa() {
                 let what = format!("{} {isa} [{rows}, {d}]", act.name());
                 match run(&act, isa, &x, &bias, &dy, &mut rng) {
                     Ok(r) => {
-                        check_elements(&act, &x, &bias, &dy, &r, &what, &mut fails);
-                        check_dbias(&act, &x, &bias, &dy, &r, &what, &mut fails);
+                        let c = Case { act: &act, x: &x, bias: &bias, dy: &dy };
+                        check_elements(&c, &r, &what, &mut fails);
+                        check_dbias(&c, &r, &what, &mut fails);
                     }
                     Err(e) => fails.push(format!("{what}: {e}")),
                 }
@@ -193,7 +188,12 @@ fn whole_line_every_isa() {
                 let what = format!("{} {isa} [{rows}, {d}]", act.name());
                 match run(&act, isa, &x, &bias, &dy, &mut rng) {
                     Ok(r) => {
-                        check_elements(&act, &x, &bias, &dy, &r, &what, &mut fails);
+                        check_elements(
+                            &Case { act: &act, x: &x, bias: &bias, dy: &dy },
+                            &r,
+                            &what,
+                            &mut fails,
+                        );
                         for j in 0..d {
                             let any_nan = (0..rows).any(|i| r.dx[i * d + j].is_nan());
                             if any_nan && !r.db[j].is_nan() {

@@ -134,8 +134,7 @@ mod back {
                     let Parts { ins: [x, dy], outs: [dx, acc], .. } = p;
                     let pieces = x.chunks(per).zip(dy.chunks(per)).zip(dx.chunks_mut(per));
                     for (((x, dy), dx), acc) in pieces.zip(acc.chunks_mut(2 * d)) {
-                        let (h, l) = acc.split_at_mut(d);
-                        run_bias_back(isa, k, x, bias, dy, dx, h, l);
+                        run_bias_back(isa, k, x, bias, dy, dx, acc);
                     }
                 }));
                 // The pieces in order, whatever thread summed each.

@@ -37,9 +37,9 @@ macro_rules! each {
     }};
 }
 
-/// y = f(a)·b over one span (the lengths of y).
+/// y = f(a)·b on separate slices (the length of y).
 #[inline(always)]
-fn glu_span<S: Simd, K: Kernel>(s: S, k: &K, a: &[f32], b: &[f32], y: &mut [f32]) {
+fn glu<S: Simd, K: Kernel>(s: S, k: &K, a: &[f32], b: &[f32], y: &mut [f32]) {
     let n = y.len();
     let (a, b) = (&a[..n], &b[..n]);
     each!(S, n, |i, tail| {
@@ -48,11 +48,11 @@ fn glu_span<S: Simd, K: Kernel>(s: S, k: &K, a: &[f32], b: &[f32], y: &mut [f32]
     });
 }
 
-/// da = f'(a)·(dy·b) and db = dy·f(a) over one span (the lengths of da). dy·b is rounded once
+/// da = f'(a)·(dy·b) and db = dy·f(a) on separate slices (the length of da). dy·b is rounded once
 /// and then enters f' where the kernel takes its dy, before f''s last rounding and scaling,
 /// so that a tiny f'(a) keeps its accuracy.
 #[inline(always)]
-fn glu_back_span<S: Simd, K: Kernel>(
+fn glu_back<S: Simd, K: Kernel>(
     s: S,
     k: &K,
     a: &[f32],
@@ -71,33 +71,13 @@ fn glu_back_span<S: Simd, K: Kernel>(
     });
 }
 
-/// y = f(a)·b on separate slices (the length of y).
-#[inline(always)]
-fn glu<S: Simd, K: Kernel>(s: S, k: &K, a: &[f32], b: &[f32], y: &mut [f32]) {
-    glu_span(s, k, a, b, y)
-}
-
 /// y = f(a)·b on the halves of each row of x ([rows, 2d]; a the first d values, b the last d),
 /// y of shape [rows, d].
 #[inline(always)]
 fn glu_halves<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], d: usize, y: &mut [f32]) {
     for (x, y) in x.chunks_exact(2 * d).zip(y.chunks_exact_mut(d)) {
-        glu_span(s, k, &x[..d], &x[d..], y);
+        glu(s, k, &x[..d], &x[d..], y);
     }
-}
-
-/// GLU backward on separate slices.
-#[inline(always)]
-fn glu_back<S: Simd, K: Kernel>(
-    s: S,
-    k: &K,
-    a: &[f32],
-    b: &[f32],
-    dy: &[f32],
-    da: &mut [f32],
-    db: &mut [f32],
-) {
-    glu_back_span(s, k, a, b, dy, da, db)
 }
 
 /// GLU backward on halves: dx ([rows, 2d]) gets da in the first half of each row, db in the
@@ -106,7 +86,7 @@ fn glu_back<S: Simd, K: Kernel>(
 fn glu_back_halves<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], d: usize, dy: &[f32], dx: &mut [f32]) {
     for ((x, dy), dx) in x.chunks_exact(2 * d).zip(dy.chunks_exact(d)).zip(dx.chunks_exact_mut(2 * d)) {
         let (da, db) = dx.split_at_mut(d);
-        glu_back_span(s, k, &x[..d], &x[d..], dy, da, db);
+        glu_back(s, k, &x[..d], &x[d..], dy, da, db);
     }
 }
 
@@ -137,9 +117,8 @@ fn add_dw<S: Simd>(s: S, h: &mut S::V, l: &mut S::V, g: S::V) {
 }
 
 /// dx = dy·f'(x + bias) on the rows of x ([rows, d]), and each column's dx added into the
-/// double-f32 sums (h, l) (length d), row after row.
+/// double-f32 sums `acc` (h then l, d each), row after row.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn bias_back<S: Simd, K: Kernel>(
     s: S,
     k: &K,
@@ -147,11 +126,10 @@ fn bias_back<S: Simd, K: Kernel>(
     bias: &[f32],
     dy: &[f32],
     dx: &mut [f32],
-    h: &mut [f32],
-    l: &mut [f32],
+    acc: &mut [f32],
 ) {
     let d = bias.len();
-    let (h, l) = (&mut h[..d], &mut l[..d]);
+    let (h, l) = acc[..2 * d].split_at_mut(d);
     for ((x, dy), dx) in x.chunks_exact(d).zip(dy.chunks_exact(d)).zip(dx.chunks_exact_mut(d)) {
         each!(S, d, |i, tail| {
             let z = s.add(get!(s, tail, x, i, d), get!(s, tail, bias, i, d));
@@ -172,9 +150,7 @@ simd_entries! {
     fn glu_back<K: Kernel>(k: &K, a: &[f32], b: &[f32], dy: &[f32], da: &mut [f32], db: &mut [f32]);
     fn glu_back_halves<K: Kernel>(k: &K, x: &[f32], d: usize, dy: &[f32], dx: &mut [f32]);
     fn bias<K: Kernel>(k: &K, x: &[f32], bias: &[f32], y: &mut [f32]);
-    fn bias_back<K: Kernel>(
-        k: &K, x: &[f32], bias: &[f32], dy: &[f32], dx: &mut [f32], h: &mut [f32], l: &mut [f32]
-    );
+    fn bias_back<K: Kernel>(k: &K, x: &[f32], bias: &[f32], dy: &[f32], dx: &mut [f32], acc: &mut [f32]);
 }
 
 /// y = f(a)·b on an available `isa`, serially (the length of y).
@@ -217,10 +193,9 @@ pub(crate) fn run_bias<K: Kernel>(isa: Isa, k: &K, x: &[f32], b: &[f32], y: &mut
     on_isa!(isa, bias(k, x, b, y))
 }
 
-/// Bias backward over whole rows, the column sums added into (h, l), on an available `isa`,
-/// serially. (Without `std`, nothing takes the column sums.)
+/// Bias backward over whole rows, the column sums added into `acc` (h then l), on an
+/// available `isa`, serially. (Without `std`, nothing takes the column sums.)
 #[cfg_attr(not(feature = "std"), allow(dead_code))]
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn run_bias_back<K: Kernel>(
     isa: Isa,
     k: &K,
@@ -228,8 +203,7 @@ pub(crate) fn run_bias_back<K: Kernel>(
     b: &[f32],
     dy: &[f32],
     dx: &mut [f32],
-    h: &mut [f32],
-    l: &mut [f32],
+    acc: &mut [f32],
 ) {
-    on_isa!(isa, bias_back(k, x, b, dy, dx, h, l))
+    on_isa!(isa, bias_back(k, x, b, dy, dx, acc))
 }
