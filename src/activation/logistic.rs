@@ -5,6 +5,13 @@
 //! σ(−|u|) = v/(1 + v): the factor 2^n of the small side is applied last (`scale_where`), so
 //! results that should be tiny stay accurate down into the subnormals. Where u = βx is not
 //! exact, it is carried as hi + lo (`two_prod`), since e^u multiplies an error in u by |u|.
+//!
+//! Fast paths: where the table lookup is one instruction (AVX-512, `Simd::FAST_TABLE`), a
+//! vector whose lanes all lie in the common range (u ≥ −87, or ≥ −40 for the derivatives) takes
+//! e^(−u) from the table exponential and the plain quotient, with no late scaling and no
+//! selection by sign; any other vector takes the total formula above. Both meet the bounds, but
+//! their last bits can differ, so on AVX-512 a result may depend on the other lanes of its
+//! vector (the same for any thread count, since the chunks are fixed).
 
 use crate::kernel::{Kernel, OutputGrad};
 use crate::math::exp::{
