@@ -37,8 +37,8 @@ fn bias_rows(n: usize, d: usize) -> Result<usize, Error> {
 /// column included).
 ///
 /// Speed: one pass over memory; forward runs at the speed of [`Activation::forward`], backward
-/// adds the double-f32 column sums (about 2/3 of the speed of [`Activation::backward`] for
-/// silu, 1/2 for relu, at 64K elements on AVX-512). Each row is its own run of vectors, so a
+/// adds the double-f32 column sums (about half the speed of [`Activation::backward`] for silu
+/// and relu at 64K elements with d = 64 on AVX-512, one thread). Each row is its own run of vectors, so a
 /// narrow d (below the vector width, 32 lanes on AVX-512) leaves lanes idle.
 impl Activation {
     /// y = f(x + bias) on the detected ISA: x and y of length rows·d, bias of length d ≥ 1.
