@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example speed -- [--json] [--markdown] [--kernels a,b] [--sizes 65536,...]
-//!     [--isa I] [--threads T]
+//!     [--isa I] [--threads 1,2] [--save FILE]
 //! ```
 //!
 //! Rows: every implemented activation × pass (`forward` out-of-place, `backward`) × ISA, and per
@@ -20,21 +20,28 @@
 //! plain loop, and for backward a running f32 sum), the others none.
 //!
 //! - `--sizes` (default 4096,65536,1048576,16777216); `--isa` one ISA, or a comma list (default
-//!   every available one; `naive` alone leaves only the baselines); `--threads T` (default 1)
-//!   runs everything inside a rayon pool of T threads (the naive and limit loops split into the
-//!   library's fixed chunks when T > 1).
-//! - Inputs: x ~ N(0, 3²), dy ~ N(0, 1), from a fixed seed (xorshift64* and Box-Muller).
+//!   every available one; `naive` alone leaves only the baselines); `--threads T` or a list
+//!   `--threads 1,2` (default 1, and 1,2 with `--markdown`) runs everything inside a rayon pool
+//!   of T threads, for each T in turn (the naive and limit loops split into the library's fixed
+//!   chunks when T > 1; the serial loops of PReLU are left out there); `--save FILE` writes the
+//!   JSON lines to FILE too, whatever is printed (one run for a table and a chart).
+//! - Inputs: x ~ N(0, 3²), dy ~ N(0, 1), from a fixed seed (xorshift64* and Box-Muller); the
+//!   criterion benches (benches/) measure the same work, from examples/common.
 //! - Each figure is the best per-call time over repeated samples; repetitions are scaled so a
 //!   measurement takes about 30-100 ms and a full default run about two minutes.
 //!
 //! With `--json`, one line per measurement:
 //! `{"kernel":"gelu_tanh","pass":"forward","isa":"avx512","n":65536,"threads":1,"melem_per_s":2410.7}`.
-//! Otherwise a table with the ratios to the naive loop and to `limit_copy`. Unknown kernel names
-//! exit with code 2; known names that this version does not implement are skipped with a note.
+//! Otherwise a table with the ratios to the naive loop and to the memory limit (`limit_copy`, or
+//! `limit_update3` for optimizer steps); with `--markdown`, a markdown table with one line per
+//! kernel, pass, size and thread count, adding the ratio to the same kernel on one thread.
+//! Unknown kernel names exit with code 2; known names that this version does not implement are
+//! skipped with a note.
 
 use nnsimd::{Activation, Isa};
 use rayon::prelude::*;
 use std::hint::black_box;
+use std::io::Write;
 use std::process::exit;
 use std::time::Instant;
 
@@ -58,7 +65,7 @@ use workload::{OPTIMIZERS, SLOPED, make_optimizer, run_sloped};
 fn usage(msg: &str) -> ! {
     eprintln!("speed: {msg}");
     eprintln!(
-        "usage: speed [--json] [--markdown] [--kernels a,b] [--sizes 65536,...] [--isa I] [--threads T]"
+        "usage: speed [--json] [--markdown] [--kernels a,b] [--sizes 65536,...] [--isa I] [--threads 1,2] [--save FILE]"
     );
     exit(2)
 }
@@ -158,6 +165,8 @@ fn best_time(budget: f64, mut f: impl FnMut()) -> f64 {
 struct Out {
     json: bool,
     markdown: bool,
+    /// `--save`: the JSON lines go to this file too, whatever is printed.
+    save: Option<std::fs::File>,
     rows: Vec<Meas>,
 }
 
@@ -213,11 +222,18 @@ impl Out {
     }
 
     fn push(&mut self, m: Meas) {
+        let line = format!(
+            "{{\"kernel\":\"{}\",\"pass\":\"{}\",\"isa\":\"{}\",\"n\":{},\"threads\":{},\"melem_per_s\":{:.1}}}",
+            m.kernel, m.pass, m.isa, m.n, m.threads, m.melem
+        );
+        if let Some(f) = &mut self.save
+            && let Err(e) = writeln!(f, "{line}")
+        {
+            eprintln!("speed: cannot write to the --save file: {e}");
+            exit(1);
+        }
         if self.json {
-            println!(
-                "{{\"kernel\":\"{}\",\"pass\":\"{}\",\"isa\":\"{}\",\"n\":{},\"threads\":{},\"melem_per_s\":{:.1}}}",
-                m.kernel, m.pass, m.isa, m.n, m.threads, m.melem
-            );
+            println!("{line}");
         } else if !self.markdown {
             let fmt = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.2}"));
             println!(
@@ -306,6 +322,7 @@ fn main() {
     let mut names: Option<Vec<String>> = None;
     let mut sizes: Vec<usize> = vec![4096, 65536, 1 << 20, 1 << 24];
     let mut isa_arg: Option<String> = None;
+    let mut save: Option<String> = None;
     let mut thread_counts: Option<Vec<usize>> = None;
     while let Some(a) = args.next() {
         let mut value = |what: &str| args.next().unwrap_or_else(|| usage(&format!("{a} needs {what}")));
@@ -326,6 +343,7 @@ fn main() {
                     .unwrap_or_else(|| usage(&format!("--sizes: {v:?} is not a list of positive numbers")));
             }
             "--isa" => isa_arg = Some(value("an ISA name")),
+            "--save" => save = Some(value("a file name")),
             "--threads" => {
                 let v = value("a list of thread counts");
                 thread_counts = Some(
@@ -416,7 +434,10 @@ fn main() {
         levels: Level::available(),
         budget: (TOTAL_SECONDS / runs as f64).clamp(0.03, 0.1),
     };
-    let mut out = Out { json, markdown, rows: Vec::new() };
+    let save = save.map(|path| {
+        std::fs::File::create(&path).unwrap_or_else(|e| usage(&format!("--save: cannot create {path}: {e}")))
+    });
+    let mut out = Out { json, markdown, save, rows: Vec::new() };
     out.header();
 
     // Buffers for the largest size, written once so that no page fault lands in a measurement.
