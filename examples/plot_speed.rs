@@ -71,7 +71,8 @@ fn main() -> Result<(), ChartError> {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = |what: &str| args.next().unwrap_or_else(|| usage(&format!("{a} needs {what}")));
-        let number = |v: String| v.parse::<u64>().unwrap_or_else(|_| usage(&format!("{v:?} is not a number")));
+        let number =
+            |v: String| v.parse::<u64>().unwrap_or_else(|_| usage(&format!("{v:?} is not a number")));
         match a.as_str() {
             "--size" => size = Some(number(value("a size"))),
             "--threads" => threads = number(value("a thread count")),
@@ -120,7 +121,8 @@ fn draw(rows: &[&Row], size: u64, threads: u64, out: &str) -> Result<(), ChartEr
     }
     isas.push("naive");
     let limit = |k: &str| rows.iter().find(|r| r.kernel == k).map(|r| r.melem);
-    let (lo, hi) = rows.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), r| (lo.min(r.melem), hi.max(r.melem)));
+    let (lo, hi) =
+        rows.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), r| (lo.min(r.melem), hi.max(r.melem)));
     let x = (lo / 1.5).max(1e-3)..hi * 1.5;
 
     let height = 140 + ROW * kernels.len() as u32;
@@ -139,7 +141,9 @@ fn draw(rows: &[&Row], size: u64, threads: u64, out: &str) -> Result<(), ChartEr
     // Row i of `kernels` is drawn from the top.
     let at = |i: usize| SegmentValue::CenterOf(k - 1 - i as i32);
     let name = |v: &SegmentValue<i32>| match v {
-        SegmentValue::CenterOf(j) => kernels.get((k - 1 - j) as usize).map_or(String::new(), |(n, p)| format!("{n} {p}")),
+        SegmentValue::CenterOf(j) => {
+            kernels.get((k - 1 - j) as usize).map_or(String::new(), |(n, p)| format!("{n} {p}"))
+        }
         _ => String::new(),
     };
     chart

@@ -25,6 +25,12 @@
 //!   of T threads, for each T in turn (the naive and limit loops split into the library's fixed
 //!   chunks when T > 1; the serial loops of PReLU are left out there); `--save FILE` writes the
 //!   JSON lines to FILE too, whatever is printed (one run for a table and a chart).
+//! - With T > 1 the pool's worker i is pinned to the i-th CPU the process may use (Linux;
+//!   `--no-pin` leaves them to the scheduler). On a shared, busy machine the scheduler tends to
+//!   wake the second worker on the caller's own CPU, where it waits until the call is over:
+//!   unpinned, 2 threads then measure as 1 (gelu_tanh at 1M on 2 loaded vCPUs: best call
+//!   516 µs unpinned in 5 runs of 6, 260 µs pinned in 6 of 6, against 515 µs on one thread).
+//!   speedcheck pins the one-thread runs to CPU 0 likewise.
 //! - Inputs: x ~ N(0, 3²), dy ~ N(0, 1), from a fixed seed (xorshift64* and Box-Muller); the
 //!   criterion benches (benches/) measure the same work, from examples/common.
 //! - Each figure is the best per-call time over repeated samples; repetitions are scaled so a
@@ -47,6 +53,9 @@ use std::time::Instant;
 
 /// Target duration of a full default run, spread over its measurements.
 const TOTAL_SECONDS: f64 = 60.0;
+/// Shortest sample: calls are timed in groups lasting at least this long, so that the clock's
+/// own cost (tens of ns) stays below 0.1%.
+const SAMPLE_SECONDS: f64 = 50e-6;
 /// Elements per chunk of the threaded naive and limit loops.
 const CHUNK: usize = nnsimd::parallel::CHUNK;
 const LIMITS: [&str; 2] = ["limit_copy", "limit_update3"];
@@ -65,7 +74,7 @@ use workload::{OPTIMIZERS, SLOPED, make_optimizer, run_sloped};
 fn usage(msg: &str) -> ! {
     eprintln!("speed: {msg}");
     eprintln!(
-        "usage: speed [--json] [--markdown] [--kernels a,b] [--sizes 65536,...] [--isa I] [--threads 1,2] [--save FILE]"
+        "usage: speed [--json] [--markdown] [--kernels a,b] [--sizes 65536,...] [--isa I] [--threads 1,2] [--save FILE] [--no-pin]"
     );
     exit(2)
 }
@@ -126,11 +135,50 @@ fn limit_update3(t: usize, level: Level, p: &mut [f32], m: &mut [f32], v: &mut [
 }
 
 // ---------------------------------------------------------------------------------------------
+// Placement
+
+/// The CPUs this process may run on, in order (Linux; elsewhere none, and nothing is pinned).
+fn allowed_cpus() -> Vec<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: a zeroed cpu_set_t is a valid empty set; sched_getaffinity writes at most
+        // size_of::<cpu_set_t>() bytes into it, and CPU_ISSET reads within it.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            if libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+                return Vec::new();
+            }
+            (0..libc::CPU_SETSIZE as usize).filter(|&c| libc::CPU_ISSET(c, &set)).collect()
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    Vec::new()
+}
+
+/// Pins the calling thread to `cpu`, as well as it can (a failure leaves it unpinned).
+fn pin_to(cpu: usize) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes within it (cpu comes from
+    // allowed_cpus, below CPU_SETSIZE); sched_setaffinity only reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cpu;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Timing
 
 /// Best seconds per call of `f`, spending about `budget` seconds: one warm-up call, then samples
-/// of enough calls to last budget/10 each, at least three of them. A call slower than the budget
-/// is timed once (the buffers are already in memory), one slower than budget/3 twice.
+/// of enough calls to last [`SAMPLE_SECONDS`] each, at least three of them. A call slower than
+/// the budget is timed once (the buffers are already in memory), one slower than budget/3 twice.
+///
+/// Short samples, as the peers' harness times single calls: on a shared machine the best
+/// sample is one that no other process interrupted, and with two threads one during which the
+/// other core was free; a long sample averages those interruptions in.
 fn best_time(budget: f64, mut f: impl FnMut()) -> f64 {
     let t = Instant::now();
     f();
@@ -144,7 +192,7 @@ fn best_time(budget: f64, mut f: impl FnMut()) -> f64 {
     if warm.min(once) >= budget / 3.0 {
         return warm.min(once);
     }
-    let reps = ((budget / 10.0) / once).ceil().clamp(1.0, 1e9) as u64;
+    let reps = (SAMPLE_SECONDS / once).ceil().clamp(1.0, 1e9) as u64;
     let end = Instant::now() + std::time::Duration::from_secs_f64(budget);
     let mut best = once;
     let mut samples = 0;
@@ -323,6 +371,7 @@ fn main() {
     let mut sizes: Vec<usize> = vec![4096, 65536, 1 << 20, 1 << 24];
     let mut isa_arg: Option<String> = None;
     let mut save: Option<String> = None;
+    let mut pin = true;
     let mut thread_counts: Option<Vec<usize>> = None;
     while let Some(a) = args.next() {
         let mut value = |what: &str| args.next().unwrap_or_else(|| usage(&format!("{a} needs {what}")));
@@ -344,6 +393,7 @@ fn main() {
             }
             "--isa" => isa_arg = Some(value("an ISA name")),
             "--save" => save = Some(value("a file name")),
+            "--no-pin" => pin = false,
             "--threads" => {
                 let v = value("a list of thread counts");
                 thread_counts = Some(
@@ -445,9 +495,16 @@ fn main() {
     let (x, dy) = workload::inputs(nmax);
     let mut buf =
         Buffers { p: x.clone(), x, dy, y: vec![1.0f32; nmax], m: vec![0.5f32; nmax], v: vec![0.5f32; nmax] };
+    let cpus = if pin { allowed_cpus() } else { Vec::new() };
     for &threads in &thread_counts {
+        let cpus = if threads > 1 { cpus.clone() } else { Vec::new() };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
+            .start_handler(move |i| {
+                if !cpus.is_empty() {
+                    pin_to(cpus[i % cpus.len()]);
+                }
+            })
             .build()
             .unwrap_or_else(|e| usage(&format!("cannot build a pool of {threads} threads: {e}")));
         pool.install(|| measure(&plan, threads, &mut buf, &mut out));
