@@ -28,9 +28,9 @@
 //! - With T > 1 the pool's worker i is pinned to the i-th CPU the process may use (Linux;
 //!   `--no-pin` leaves them to the scheduler). On a shared, busy machine the scheduler tends to
 //!   wake the second worker on the caller's own CPU, where it waits until the call is over:
-//!   unpinned, 2 threads then measure as 1 (gelu_tanh at 1M on 2 loaded vCPUs: best call
-//!   516 µs unpinned in 5 runs of 6, 260 µs pinned in 6 of 6, against 515 µs on one thread).
-//!   speedcheck pins the one-thread runs to CPU 0 likewise.
+//!   unpinned, 2 threads then measure as 1 (gelu_tanh at 1M on 2 vCPUs at load average 10:
+//!   the tenth-percentile call took 517 µs unpinned in 5 runs of 6, 262-292 µs pinned in 6 of
+//!   6, against 515 µs on one thread). speedcheck pins the one-thread runs to CPU 0 likewise.
 //! - Inputs: x ~ N(0, 3²), dy ~ N(0, 1), from a fixed seed (xorshift64* and Box-Muller); the
 //!   criterion benches (benches/) measure the same work, from examples/common.
 //! - Each figure is the best per-call time over repeated samples; repetitions are scaled so a
