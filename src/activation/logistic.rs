@@ -7,9 +7,11 @@
 //! exact, it is carried as hi + lo (`two_prod`), since e^u multiplies an error in u by |u|.
 
 use crate::kernel::{Kernel, OutputGrad};
-use crate::math::exp::{exp_parts, exp_parts_lo, expm1};
-use crate::math::log1p::log1p;
-use crate::math::sigmoid::sigmoid;
+use crate::math::exp::{
+    LN2_TABLE, TABLE_SHIFT, exp_parts, exp_parts_lo, exp_table, exp_table_tail, expm1, table_index,
+};
+use crate::math::log1p::{log1p, log1p_unit};
+use crate::math::sigmoid::{logistic_fast, sigmoid};
 use crate::simd::{SIGN, Simd, abs, neg, scale_where, sign_of, two_prod};
 
 /// σ(x); σ'(x) = σ(x)·σ(−x) = v/(1 + v)².
@@ -35,16 +37,18 @@ impl Kernel for Sigmoid {
 /// the last bracket evaluated in double-f32 where it cancels (u ≈ −1.28, the root of f').
 ///
 /// `UNIT` says β = 1 (SiLU, E-Swish): u = x is exact and the double-f32 work is compiled out.
-pub(crate) struct Swish<const UNIT: bool> {
+/// `SCALED` says c ≠ 1 (E-Swish), which keeps to the total formula forward.
+pub(crate) struct Swish<const UNIT: bool, const SCALED: bool> {
     beta: f32,
     c: f32,
     /// |x| beyond which |u| > 200: σ(u) is 0 or 1 in f32 there.
     x_max: f32,
 }
 
-impl<const UNIT: bool> Swish<UNIT> {
+impl<const UNIT: bool, const SCALED: bool> Swish<UNIT, SCALED> {
     pub(crate) fn new(beta: f32, c: f32) -> Self {
         debug_assert!(!UNIT || beta == 1.0);
+        debug_assert!(SCALED || c == 1.0);
         Swish { beta, c, x_max: 200.0 / beta }
     }
 }
@@ -81,9 +85,37 @@ fn swish_terms<S: Simd, const UNIT: bool>(s: S, beta: f32, x_max: f32, x: S::V) 
     }
 }
 
-impl<const UNIT: bool> Kernel for Swish<UNIT> {
+/// x/(1 + e^(−u)), u = βx, on backends with a one-instruction table
+/// ([`Simd::FAST_TABLE`]) and fused FMA, when no lane has u < −87 (NaN lanes pass): e^(−u) is
+/// then finite and normal (or 0 where x is clamped at x_max), and nothing is scaled late. For
+/// β ≠ 1, u = hi + lo enters the reduction whole. `None` sends the vector to the total formula.
+#[inline(always)]
+fn swish_fast<S: Simd, const UNIT: bool>(s: S, beta: f32, x_max: f32, x: S::V) -> Option<S::V> {
+    if UNIT {
+        return logistic_fast(s, x, x);
+    }
+    if !(S::FAST_TABLE && S::HAS_FMA) {
+        return None;
+    }
+    let (u, ul) = two_prod(s, s.splat(beta), s.min(x, s.splat(x_max)));
+    if s.any(s.lt(u, s.splat(-87.0))) {
+        return None;
+    }
+    let k = table_index::<S, true>(s, u);
+    let m = s.sub(k, s.splat(TABLE_SHIFT));
+    // ρ = u + m·ln2 = −r (−u = m·ln2 + r).
+    let rho = s.fma(m, s.splat(LN2_TABLE.hi), u);
+    let rho = s.add(s.fma(m, s.splat(LN2_TABLE.lo), rho), ul);
+    let e = exp_table_tail::<S, true>(s, k, m, rho);
+    Some(s.div(x, s.add(s.splat(1.0), e)))
+}
+
+impl<const UNIT: bool, const SCALED: bool> Kernel for Swish<UNIT, SCALED> {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
+        if !SCALED && let Some(y) = swish_fast::<S, UNIT>(s, self.beta, self.x_max, x) {
+            return y;
+        }
         let t = swish_terms::<S, UNIT>(s, self.beta, self.x_max, x);
         let num = s.select(t.neg_u, s.mul(t.xc, t.p), x);
         let a = s.add(s.splat(1.0), t.v);
@@ -102,6 +134,18 @@ impl<const UNIT: bool> Kernel for Swish<UNIT> {
 
     #[inline(always)]
     fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
+        if UNIT && !SCALED && S::FAST_TABLE && !s.any(s.lt(x, s.splat(-40.0))) {
+            // [1 + e·(1 + x)]/(1 + e)² with e = e^(−x) from the table, for x in [−40, 87]
+            // (clamped above, where it is 1), where (1 + e)² < 6e34 stays finite. Near the
+            // root (x ≈ −1.28), 1 + x is exact and e·(1 + x) + 1 rounds once: the error of e
+            // leaves an absolute error far inside the near-root rule.
+            let xc = s.min(x, s.splat(87.0));
+            let e = exp_table::<S, true>(s, xc);
+            let one = s.splat(1.0);
+            let a = s.add(one, e);
+            let num = s.fma(e, s.add(one, xc), one);
+            return s.mul(dy, s.div(num, s.mul(a, a)));
+        }
         let t = swish_terms::<S, UNIT>(s, self.beta, self.x_max, x);
         let one = s.splat(1.0);
         let a = s.add(one, t.v);
@@ -139,21 +183,32 @@ impl Kernel for LogSigmoid {
 /// Softplus with PyTorch's parameters: f(x) = ln(1 + e^(βx))/β, and x where βx > threshold.
 /// With u = βx (hi + lo) and v = e^(−|u|): u ≥ 0: x + ln(1 + v)/β; u < 0: ln(1 + v)/β, which
 /// below u = −80 is v/β, scaled last. f'(x) = σ(βx) (1 past the threshold).
-pub(crate) struct Softplus {
+///
+/// `UNIT` says β = 1: on backends with a one-instruction table ([`Simd::FAST_TABLE`]), vectors
+/// with every x ≥ −87 then take max(x, 0) + ln(1 + v) with v = e^(−|x|) from the table (normal
+/// there, so nothing is scaled late) and the logarithm for arguments in [0, 1]; backward takes
+/// dy/(1 + e^(−x)).
+pub(crate) struct Softplus<const UNIT: bool> {
     beta: f32,
     threshold: f32,
     x_max: f32,
 }
 
-impl Softplus {
-    pub(crate) fn new(beta: f32, threshold: f32) -> Softplus {
+impl<const UNIT: bool> Softplus<UNIT> {
+    pub(crate) fn new(beta: f32, threshold: f32) -> Self {
+        debug_assert!(!UNIT || beta == 1.0);
         Softplus { beta, threshold, x_max: 200.0 / beta }
     }
 }
 
-impl Kernel for Softplus {
+impl<const UNIT: bool> Kernel for Softplus<UNIT> {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
+        if UNIT && S::FAST_TABLE && !s.any(s.lt(x, s.splat(-87.0))) {
+            let v = exp_table::<S, true>(s, s.min(abs(s, x), s.splat(87.0)));
+            let y = s.add(s.max(x, s.splat(0.0)), log1p_unit(s, v));
+            return s.select(s.lt(s.splat(self.threshold), x), x, y);
+        }
         let t = swish_terms::<S, false>(s, self.beta, self.x_max, x);
         let beta = s.splat(self.beta);
         let l = s.div(log1p(s, t.v), beta);
@@ -165,6 +220,9 @@ impl Kernel for Softplus {
 
     #[inline(always)]
     fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
+        if UNIT && let Some(g) = logistic_fast(s, x, dy) {
+            return s.select(s.lt(s.splat(self.threshold), x), dy, g);
+        }
         let t = swish_terms::<S, false>(s, self.beta, self.x_max, x);
         let num = s.select(t.neg_u, s.mul(dy, t.p), dy);
         let g = scale_where(s, t.neg_u, s.div(num, s.add(s.splat(1.0), t.v)), t.n);
