@@ -7,6 +7,10 @@
 //! reduction. f'(x) = σ(z)·(1 + x·(1 − σ(z))·z'), z' = k1 + 3·k3·x², written with
 //! v = e^(−|z|) as
 //! z ≥ 0: [(1 + v) + x·z'·v] / (1 + v)²;  z < 0: v·[(1 + v) + x·z'] / (1 + v)².
+//!
+//! On AVX-512 (`Simd::FAST_TABLE`), forward takes x/(1 + e^(−z)) with the table exponential
+//! for vectors whose lanes are all ≥ −9.9, and the total formula for the others (see
+//! `logistic`'s docs for what that per-vector choice means).
 
 use crate::kernel::Kernel;
 use crate::math::exp::{

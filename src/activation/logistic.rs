@@ -5,6 +5,13 @@
 //! σ(−|u|) = v/(1 + v): the factor 2^n of the small side is applied last (`scale_where`), so
 //! results that should be tiny stay accurate down into the subnormals. Where u = βx is not
 //! exact, it is carried as hi + lo (`two_prod`), since e^u multiplies an error in u by |u|.
+//!
+//! Fast paths: where the table lookup is one instruction (AVX-512, `Simd::FAST_TABLE`), a
+//! vector whose lanes all lie in the common range (u ≥ −87, or ≥ −40 for the derivatives) takes
+//! e^(−u) from the table exponential and the plain quotient, with no late scaling and no
+//! selection by sign; any other vector takes the total formula above. Both meet the bounds, but
+//! their last bits can differ, so on AVX-512 a result may depend on the other lanes of its
+//! vector (the same for any thread count, since the chunks are fixed).
 
 use crate::kernel::{Kernel, OutputGrad};
 use crate::math::exp::{
@@ -37,7 +44,7 @@ impl Kernel for Sigmoid {
 /// the last bracket evaluated in double-f32 where it cancels (u ≈ −1.28, the root of f').
 ///
 /// `UNIT` says β = 1 (SiLU, E-Swish): u = x is exact and the double-f32 work is compiled out.
-/// `SCALED` says c ≠ 1 (E-Swish), which keeps to the total formula forward.
+/// `SCALED` says c ≠ 1 (E-Swish).
 pub(crate) struct Swish<const UNIT: bool, const SCALED: bool> {
     beta: f32,
     c: f32,
@@ -85,36 +92,50 @@ fn swish_terms<S: Simd, const UNIT: bool>(s: S, beta: f32, x_max: f32, x: S::V) 
     }
 }
 
-/// x/(1 + e^(−u)), u = βx, on backends with a one-instruction table
-/// ([`Simd::FAST_TABLE`]) and fused FMA, when no lane has u < −87 (NaN lanes pass): e^(−u) is
-/// then finite and normal (or 0 where x is clamped at x_max), and nothing is scaled late. For
-/// β ≠ 1, u = hi + lo enters the reduction whole. `None` sends the vector to the total formula.
+/// The table path of the Swish family, on backends where the lookup is one instruction
+/// ([`Simd::FAST_TABLE`]) and FMA is fused: u = βx as hi + lo (x clamped at x_max above) and
+/// e = e^(−u), when every lane has u ≥ `lowest` (NaN lanes pass). For β ≠ 1 the low part of u
+/// enters the reduction whole. `None` sends the vector to the total formula.
 #[inline(always)]
-fn swish_fast<S: Simd, const UNIT: bool>(s: S, beta: f32, x_max: f32, x: S::V) -> Option<S::V> {
-    if UNIT {
-        return logistic_fast(s, x, x);
-    }
+fn swish_exp<S: Simd, const UNIT: bool>(
+    s: S,
+    beta: f32,
+    x_max: f32,
+    x: S::V,
+    lowest: f32,
+) -> Option<(S::V, S::V, S::V)> {
     if !(S::FAST_TABLE && S::HAS_FMA) {
         return None;
     }
-    let (u, ul) = two_prod(s, s.splat(beta), s.min(x, s.splat(x_max)));
-    if s.any(s.lt(u, s.splat(-87.0))) {
+    let xc = s.min(x, s.splat(x_max));
+    let (u, ul) = if UNIT { (xc, s.splat(0.0)) } else { two_prod(s, s.splat(beta), xc) };
+    if s.any(s.lt(u, s.splat(lowest))) {
         return None;
     }
     let k = table_index::<S, true>(s, u);
     let m = s.sub(k, s.splat(TABLE_SHIFT));
     // ρ = u + m·ln2 = −r (−u = m·ln2 + r).
     let rho = s.fma(m, s.splat(LN2_TABLE.hi), u);
-    let rho = s.add(s.fma(m, s.splat(LN2_TABLE.lo), rho), ul);
-    let e = exp_table_tail::<S, true>(s, k, m, rho);
-    Some(s.div(x, s.add(s.splat(1.0), e)))
+    let rho = s.fma(m, s.splat(LN2_TABLE.lo), rho);
+    let rho = if UNIT { rho } else { s.add(rho, ul) };
+    Some((u, ul, exp_table_tail::<S, true>(s, k, m, rho)))
 }
+
+/// Largest E-Swish factor c for the table path: c·x stays finite for |x| ≤ 87, so c·x
+/// overflows only where c·x·σ(x) does, and dy·c only where dy·c·f'(x) nearly does.
+const C_FAST_MAX: f32 = 1e30;
 
 impl<const UNIT: bool, const SCALED: bool> Kernel for Swish<UNIT, SCALED> {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
-        if !SCALED && let Some(y) = swish_fast::<S, UNIT>(s, self.beta, self.x_max, x) {
-            return y;
+        // x·σ(u) = x/(1 + e^(−u)), every u ≥ −87: e^(−u) and the result are normal, nothing
+        // is scaled late. E-Swish multiplies x by c first: one rounding more, in the
+        // subnormals at most.
+        if (!SCALED || self.c <= C_FAST_MAX)
+            && let Some((_, _, e)) = swish_exp::<S, UNIT>(s, self.beta, self.x_max, x, -87.0)
+        {
+            let num = if SCALED { s.mul(s.splat(self.c), x) } else { x };
+            return s.div(num, s.add(s.splat(1.0), e));
         }
         let t = swish_terms::<S, UNIT>(s, self.beta, self.x_max, x);
         let num = s.select(t.neg_u, s.mul(t.xc, t.p), x);
@@ -134,17 +155,18 @@ impl<const UNIT: bool, const SCALED: bool> Kernel for Swish<UNIT, SCALED> {
 
     #[inline(always)]
     fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
-        if UNIT && !SCALED && S::FAST_TABLE && !s.any(s.lt(x, s.splat(-40.0))) {
-            // [1 + e·(1 + x)]/(1 + e)² with e = e^(−x) from the table, for x in [−40, 87]
-            // (clamped above, where it is 1), where (1 + e)² < 6e34 stays finite. Near the
-            // root (x ≈ −1.28), 1 + x is exact and e·(1 + x) + 1 rounds once: the error of e
-            // leaves an absolute error far inside the near-root rule.
-            let xc = s.min(x, s.splat(87.0));
-            let e = exp_table::<S, true>(s, xc);
+        // [1 + e·(1 + u)]/(1 + e)² with e = e^(−u), for u ≥ −40, where (1 + e)² < 6e34 stays
+        // finite. Near the root (u ≈ −1.28), 1 + u.hi is exact and e·(1 + u) + 1 rounds once:
+        // the error of e leaves an absolute error far inside the near-root rule.
+        if (!SCALED || self.c <= C_FAST_MAX)
+            && let Some((u, ul, e)) = swish_exp::<S, UNIT>(s, self.beta, self.x_max, x, -40.0)
+        {
             let one = s.splat(1.0);
             let a = s.add(one, e);
-            let num = s.fma(e, s.add(one, xc), one);
-            return s.mul(dy, s.div(num, s.mul(a, a)));
+            let one_u = if UNIT { s.add(one, u) } else { s.add(s.add(one, u), ul) };
+            let num = s.fma(e, one_u, one);
+            let dyc = if SCALED { s.mul(dy, s.splat(self.c)) } else { dy };
+            return s.mul(dyc, s.div(num, s.mul(a, a)));
         }
         let t = swish_terms::<S, UNIT>(s, self.beta, self.x_max, x);
         let one = s.splat(1.0);
@@ -165,6 +187,12 @@ pub(crate) struct LogSigmoid;
 impl Kernel for LogSigmoid {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
+        if S::FAST_TABLE && !s.any(s.lt(s.splat(87.0), x)) {
+            // min(x, 0) − ln(1 + v), v = e^(−|x|) from the table: normal for x ≤ 87, and
+            // negligible against x where |x| is clamped at 87 below.
+            let v = exp_table::<S, true>(s, s.min(abs(s, x), s.splat(87.0)));
+            return s.sub(s.min(x, s.splat(0.0)), log1p_unit(s, v));
+        }
         let (p, n) = exp_parts(s, neg(s, abs(s, x)), s.splat(0.0));
         let l = log1p(s, s.scale(p, n));
         s.select(s.lt(x, s.splat(0.0)), s.sub(x, l), neg(s, l))
