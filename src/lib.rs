@@ -129,6 +129,10 @@
 #![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 pub mod activation;
+#[cfg(feature = "half")]
+#[doc(hidden)]
+pub mod convert;
+pub mod element;
 mod error;
 mod isa;
 mod kernel;
@@ -142,5 +146,8 @@ pub mod reference;
 mod simd;
 
 pub use activation::{Activation, Prelu, Rrelu, RreluMode};
+pub use element::Element;
+#[cfg(feature = "half")]
+pub use half::{bf16, f16};
 pub use error::{Error, NameBuf};
 pub use isa::Isa;
