@@ -5,7 +5,9 @@
 //! Rounding is to nearest, ties to even; a NaN stays a NaN with its sign and upper payload
 //! bits, made quiet, as the `half` crate and the hardware conversions do.
 
-/// f32 of a bf16: the bf16 is the upper half of the f32's bits, so this is exact.
+/// f32 of a bf16: the bf16 is the upper half of the f32's bits, so this is exact. A NaN
+/// keeps its bits, signalling or not (a shift, as PyTorch and `vpslld` do; the `half` crate
+/// sets the quiet bit).
 #[inline(always)]
 pub(crate) fn bf16_to_f32(h: u16) -> f32 {
     f32::from_bits((h as u32) << 16)
@@ -42,7 +44,7 @@ pub(crate) fn f16_to_f32(h: u16) -> f32 {
     } else {
         normal
     };
-    f32::from_bits(m.to_bits() | (h & 0x8000) << 16)
+    f32::from_bits(m.to_bits() | ((h & 0x8000) << 16))
 }
 
 /// f16 nearest to `x` (ties to even), subnormal results included; beyond 65504 it rounds to
@@ -66,7 +68,7 @@ pub(crate) fn f32_to_f16(x: f32) -> u16 {
     } else {
         normal
     };
-    ((b >> 16) & 0x8000 | m) as u16
+    (((b >> 16) & 0x8000) | m) as u16
 }
 
 /// The four conversions over slices (equal lengths), one element at a time for the compiler
