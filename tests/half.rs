@@ -267,9 +267,14 @@ fn narrow_all<T: Storage>(sweep: Sweep) {
             T::path_narrow(path, &block[cut..], &mut got[cut..n]);
             for i in 0..n {
                 if got[i] != want[i] {
-                    let nan_only = T::from_bits(got[i]).to_f64().is_nan() && T::from_bits(want[i]).to_f64().is_nan();
+                    let nan_only =
+                        T::from_bits(got[i]).to_f64().is_nan() && T::from_bits(want[i]).to_f64().is_nan();
                     let m = &mut mismatches[k];
-                    if nan_only { m.1 += 1 } else { m.0 += 1 }
+                    if nan_only {
+                        m.1 += 1
+                    } else {
+                        m.0 += 1
+                    }
                     m.2.get_or_insert((block[i].to_bits(), got[i], want[i]));
                 }
             }
@@ -317,4 +322,238 @@ fn f32_to_bf16_as_half_on_every_input() {
 #[ignore]
 fn f32_to_f16_as_half_on_every_input() {
     narrow_all::<f16>(Sweep::Full);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Activations on bf16 and f16
+
+/// Lengths: empty, short, around the vector widths, and past several conversion blocks.
+const LENGTHS: [usize; 16] = [0, 1, 2, 3, 7, 15, 16, 17, 33, 64, 100, 255, 300, 511, 513, 1300];
+
+/// Activations under test: every implemented one at its defaults, and a few other parameters.
+fn activations() -> Vec<Activation> {
+    let mut v = common::implemented();
+    v.extend([
+        Activation::LeakyRelu { slope: 0.2 },
+        Activation::Elu { alpha: 0.5 },
+        Activation::Swish { beta: 1.7 },
+        Activation::Softplus { beta: 2.0, threshold: 10.0 },
+        Activation::HardTanh { min: -2.0, max: 0.5 },
+    ]);
+    v
+}
+
+/// An input of the storage type: any bit pattern, N(0, 3²) or a special, rounded to it.
+fn value<T: Storage>(rng: &mut Rng) -> T {
+    match rng.next_u64() % 4 {
+        0 => T::from_bits(rng.next_u64() as u16),
+        1 => T::from_f64(SPECIALS[(rng.next_u64() % SPECIALS.len() as u64) as usize] as f64),
+        _ => T::from_f64(rng.normal(3.0) as f64),
+    }
+}
+
+/// A guard value no kernel produces: a NaN with a payload.
+const GUARD: u16 = 0x7fab;
+const PRE: usize = 3;
+const POST: usize = 5;
+
+/// A buffer with `data` at offset `pre` (misaligned by 0..3 elements) and guards around it.
+fn guarded<T: Storage>(pre: usize, data: &[T]) -> Vec<T> {
+    let mut v = vec![T::from_bits(GUARD); pre + data.len() + POST];
+    v[pre..pre + data.len()].copy_from_slice(data);
+    v
+}
+
+/// Checks the guards around `[pre, pre + len)`.
+fn guards_intact<T: Storage>(v: &[T], pre: usize, len: usize) -> bool {
+    (0..pre).chain(pre + len..v.len()).all(|i| v[i].bits() == GUARD)
+}
+
+/// The storage-type ULP between `got` and `want` rounded to the type.
+fn ulp_to<T: Storage>(got: T, want: f64) -> u32 {
+    ulp16(got, T::from_f64(want))
+}
+
+/// Forward: within 1 ULP of the storage type of f(x) (NaN for NaN, the limit at ±inf).
+fn forward_ok<T: Storage>(act: &Activation, x: T, got: T) -> bool {
+    ulp_to(got, oracle_forward(act, x.to_f64() as f32)) <= 1
+}
+
+/// Backward: within 1 ULP of dy·f'(x) rounded to the type, or near a root of f' within
+/// |dy|·2^-23 plus that ULP; NaN where x or dy is NaN.
+fn backward_ok<T: Storage>(act: &Activation, x: T, dy: T, got: T) -> bool {
+    let (xf, dyf) = (x.to_f64(), dy.to_f64());
+    if xf.is_nan() || dyf.is_nan() {
+        return got.to_f64().is_nan();
+    }
+    let d = oracle_derivative(act, xf as f32);
+    let want = dyf * d;
+    if ulp_to(got, want) <= 1 {
+        return true;
+    }
+    let rounded = T::from_f64(want);
+    let ulp = (T::from_bits(rounded.bits() + 1).to_f64() - rounded.to_f64()).abs();
+    near_root(act, xf as f32, d) && (got.to_f64() - want).abs() <= dyf.abs() * NEAR_ROOT_ABS + ulp
+}
+
+/// Every pass on `T`, every ISA, every length, misaligned.
+fn activations_on<T: Storage>() {
+    let mut rng = Rng(0x6a1f_0000 + T::EXP as u64);
+    let mut fails = Vec::new();
+    for act in activations() {
+        let name = act.name();
+        for isa in isas() {
+            for (k, &len) in LENGTHS.iter().enumerate() {
+                let pre = k % 4;
+                let x: Vec<T> = (0..len).map(|_| value::<T>(&mut rng)).collect();
+                let dy: Vec<T> = (0..len).map(|_| T::from_f64(rng.normal(1.0) as f64)).collect();
+                let mut report = |pass: &str, out: &[T], ok: &dyn Fn(usize, T) -> bool, guards: bool| {
+                    if !guards {
+                        fails.push(format!("{name} {pass} {isa} len {len}: wrote outside the slice"));
+                    }
+                    if let Some(i) = (0..len).find(|&i| !ok(i, out[pre + i])) {
+                        fails.push(format!(
+                            "{name} {pass} {isa} {} len {len}: x = {:?}, dy = {:?}, got {:?}",
+                            T::NAME,
+                            x[i],
+                            dy[i],
+                            out[pre + i]
+                        ));
+                    }
+                };
+                let fwd = |i: usize, g: T| forward_ok(&act, x[i], g);
+                let bwd = |i: usize, g: T| backward_ok(&act, x[i], dy[i], g);
+
+                let mut y = guarded(pre, &vec![T::from_bits(0); len]);
+                act.forward_with(isa, &x, &mut y[pre..pre + len]).unwrap();
+                report("forward", &y, &fwd, guards_intact(&y, pre, len));
+
+                let mut xi = guarded(pre, &x);
+                act.forward_inplace_with(isa, &mut xi[pre..pre + len]).unwrap();
+                report("forward_inplace", &xi, &fwd, guards_intact(&xi, pre, len));
+
+                let xs = guarded(pre, &x);
+                let mut dx = guarded(pre, &vec![T::from_bits(0); len]);
+                act.backward_with(isa, &xs[pre..pre + len], &dy, &mut dx[pre..pre + len]).unwrap();
+                report("backward", &dx, &bwd, guards_intact(&dx, pre, len));
+
+                let mut d = guarded(pre, &dy);
+                act.backward_inplace_with(isa, &x, &mut d[pre..pre + len]).unwrap();
+                report("backward_inplace", &d, &bwd, guards_intact(&d, pre, len));
+            }
+        }
+    }
+    assert!(fails.is_empty(), "{} failures:\n{}", fails.len(), fails.join("\n"));
+}
+
+#[test]
+fn activations_bf16() {
+    activations_on::<bf16>();
+}
+
+#[test]
+fn activations_f16() {
+    activations_on::<f16>();
+}
+
+/// Backward from the output on `T`: y a storage value of f's range (f(x) rounded), within
+/// 1 ULP of the type of dy·g(y), g the derivative written with y (tests/common).
+fn from_output_on<T: Storage>() {
+    let mut rng = Rng(0x0b7f_0000 + T::EXP as u64);
+    let mut fails = Vec::new();
+    for act in activations().into_iter().filter(Activation::has_backward_from_output) {
+        for isa in isas() {
+            for (k, &len) in LENGTHS.iter().enumerate() {
+                let pre = k % 4;
+                let y: Vec<T> = (0..len)
+                    .map(|_| T::from_f64(oracle_forward(&act, value::<T>(&mut rng).to_f64() as f32)))
+                    .collect();
+                let dy: Vec<T> = (0..len).map(|_| T::from_f64(rng.normal(1.0) as f64)).collect();
+                let ok = |i: usize, got: T| {
+                    let (yv, d) = (y[i].to_f64(), dy[i].to_f64());
+                    let g = common::output_derivative(&act, yv).expect("covered");
+                    if yv.is_nan() { got.to_f64().is_nan() } else { ulp_to(got, d * g) <= 1 }
+                };
+                let mut dx = guarded(pre, &vec![T::from_bits(0); len]);
+                act.backward_from_output_with(isa, &y, &dy, &mut dx[pre..pre + len]).unwrap();
+                let mut d = guarded(pre, &dy);
+                act.backward_from_output_inplace_with(isa, &y, &mut d[pre..pre + len]).unwrap();
+                for (pass, out) in [("backward_from_output", &dx), ("backward_from_output_inplace", &d)] {
+                    let bad = (0..len).find(|&i| !ok(i, out[pre + i]));
+                    if let Some(i) = bad {
+                        fails.push(format!(
+                            "{} {pass} {isa} {} len {len}: y = {:?}, dy = {:?}, got {:?}",
+                            act.name(),
+                            T::NAME,
+                            y[i],
+                            dy[i],
+                            out[pre + i]
+                        ));
+                    }
+                    if !guards_intact(out, pre, len) {
+                        fails.push(format!("{} {pass} {isa} len {len}: wrote outside the slice", act.name()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(fails.is_empty(), "{} failures:\n{}", fails.len(), fails.join("\n"));
+}
+
+#[test]
+fn from_output_bf16() {
+    from_output_on::<bf16>();
+}
+
+#[test]
+fn from_output_f16() {
+    from_output_on::<f16>();
+}
+
+/// Bad lengths and an unavailable ISA are errors, and nothing is written.
+#[test]
+fn errors_before_any_write() {
+    let x = [bf16::from_f32(1.5); 40];
+    let mut short = [bf16::from_bits(GUARD); 39];
+    let act = Activation::Gelu;
+    assert!(matches!(act.forward(&x, &mut short), Err(Error::LengthMismatch { .. })));
+    assert!(matches!(act.backward(&x, &x, &mut short), Err(Error::LengthMismatch { .. })));
+    assert!(matches!(act.backward(&x, &x[1..], &mut [bf16::ZERO; 40]), Err(Error::LengthMismatch { .. })));
+    assert!(matches!(act.backward_inplace(&x, &mut short), Err(Error::LengthMismatch { .. })));
+    assert!(matches!(
+        Activation::Tanh.backward_from_output(&x, &x, &mut short),
+        Err(Error::LengthMismatch { .. })
+    ));
+    assert!(matches!(
+        Activation::Gelu.backward_from_output(&x, &x, &mut [bf16::ZERO; 40]),
+        Err(Error::NoOutputBackward(_))
+    ));
+    assert!(matches!(
+        Activation::Elu { alpha: -1.0 }.forward(&x, &mut [bf16::ZERO; 40]),
+        Err(Error::InvalidParameter { .. })
+    ));
+    let mut h = [f16::from_bits(GUARD); 40];
+    for isa in nnsimd::Isa::ALL.into_iter().filter(|i| !i.is_available()) {
+        assert_eq!(act.forward_inplace_with(isa, &mut h), Err(Error::IsaUnavailable(isa)));
+    }
+    assert!(short.iter().all(|v| v.to_bits() == GUARD));
+    assert!(h.iter().all(|v| v.to_bits() == GUARD));
+}
+
+/// Results do not depend on the thread count (the chunks are fixed), on a length that splits.
+#[test]
+fn same_for_any_thread_count() {
+    let n = 5 * nnsimd::parallel::CHUNK + 77;
+    let mut rng = Rng(7);
+    let x: Vec<bf16> = (0..n).map(|_| value::<bf16>(&mut rng)).collect();
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let mut y = vec![bf16::ZERO; n];
+        pool.install(|| Activation::Mish.forward(&x, &mut y)).unwrap();
+        y.iter().map(|v| v.to_bits()).collect::<Vec<u16>>()
+    };
+    let one = run(1);
+    assert!(one == run(2), "mish on bf16: one and two threads differ");
+    let one: Vec<bf16> = one.into_iter().map(bf16::from_bits).collect();
+    assert!(x.iter().zip(&one).all(|(&x, &y)| forward_ok(&Activation::Mish, x, y)));
 }
