@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example speed -- [--json] [--markdown] [--kernels a,b] [--sizes 65536,...]
-//!     [--isa I] [--threads T]
+//!     [--isa I] [--threads T] [--dtype f32|bf16|f16]
 //! ```
 //!
 //! Rows: every implemented activation × pass (`forward` out-of-place, `backward`) × ISA, and per
@@ -23,16 +23,21 @@
 //!   every available one; `naive` alone leaves only the baselines); `--threads T` (default 1)
 //!   runs everything inside a rayon pool of T threads (the naive and limit loops split into the
 //!   library's fixed chunks when T > 1).
-//! - Inputs: x ~ N(0, 3²), dy ~ N(0, 1), from a fixed seed (xorshift64* and Box-Muller).
+//! - `--dtype bf16` or `f16` (feature `half`): the activation rows read and write slices of that
+//!   type, and `limit_copy` copies that type (2 bytes read and 2 written per element: the rows'
+//!   own traffic limit); PReLU, RReLU, the optimizers and the naive loops are f32 only and are
+//!   left out. Every row carries `"dtype"` (`f32` by default).
+//! - Inputs: x ~ N(0, 3²), dy ~ N(0, 1), from a fixed seed (xorshift64* and Box-Muller),
+//!   rounded to the `--dtype`.
 //! - Each figure is the best per-call time over repeated samples; repetitions are scaled so a
 //!   measurement takes about 30-100 ms and a full default run about two minutes.
 //!
 //! With `--json`, one line per measurement:
-//! `{"kernel":"gelu_tanh","pass":"forward","isa":"avx512","n":65536,"threads":1,"melem_per_s":2410.7}`.
+//! `{"kernel":"gelu_tanh","pass":"forward","isa":"avx512","n":65536,"threads":1,"dtype":"f32","melem_per_s":2410.7}`.
 //! Otherwise a table with the ratios to the naive loop and to `limit_copy`. Unknown kernel names
 //! exit with code 2; known names that this version does not implement are skipped with a note.
 
-use nnsimd::{Activation, Isa, Prelu, Rrelu, RreluMode, optim};
+use nnsimd::{Activation, Element, Isa, Prelu, Rrelu, RreluMode, optim};
 use rayon::prelude::*;
 use std::hint::black_box;
 use std::process::exit;
@@ -105,7 +110,8 @@ fn square(n: usize) -> [usize; 2] {
 fn usage(msg: &str) -> ! {
     eprintln!("speed: {msg}");
     eprintln!(
-        "usage: speed [--json] [--markdown] [--kernels a,b] [--sizes 65536,...] [--isa I] [--threads T]"
+        "usage: speed [--json] [--markdown] [--kernels a,b] [--sizes 65536,...] [--isa I] [--threads T] \
+         [--dtype f32|bf16|f16]"
     );
     exit(2)
 }
@@ -372,7 +378,7 @@ fn run_sloped(
     true
 }
 
-fn limit_copy(t: usize, x: &[f32], y: &mut [f32]) {
+fn limit_copy<T: Copy + Send + Sync>(t: usize, x: &[T], y: &mut [T]) {
     if t > 1 {
         x.par_chunks(CHUNK).zip(y.par_chunks_mut(CHUNK)).for_each(|(x, y)| y.copy_from_slice(x));
     } else {
@@ -458,6 +464,65 @@ fn limit_update3(t: usize, level: Level, p: &mut [f32], m: &mut [f32], v: &mut [
 }
 
 // ---------------------------------------------------------------------------------------------
+// Element types
+
+/// The `--dtype` of the activation rows, with x, dy and an output buffer of that type (for
+/// bf16 and f16; f32 rows use the f32 buffers).
+enum Typed {
+    F32,
+    #[cfg(feature = "half")]
+    Bf16([Vec<nnsimd::bf16>; 3]),
+    #[cfg(feature = "half")]
+    F16([Vec<nnsimd::f16>; 3]),
+}
+
+impl Typed {
+    fn new(name: &str, x: &[f32], dy: &[f32]) -> Typed {
+        #[cfg(feature = "half")]
+        {
+            let conv = |v: &[f32], f: fn(f32) -> u16| v.iter().map(|&v| f(v)).collect::<Vec<u16>>();
+            let (bf, hf) = (|v| nnsimd::bf16::from_f32(v).to_bits(), |v| nnsimd::f16::from_f32(v).to_bits());
+            match name {
+                "bf16" => {
+                    let t = |v: Vec<u16>| v.into_iter().map(nnsimd::bf16::from_bits).collect();
+                    return Typed::Bf16([t(conv(x, bf)), t(conv(dy, bf)), t(conv(x, bf))]);
+                }
+                "f16" => {
+                    let t = |v: Vec<u16>| v.into_iter().map(nnsimd::f16::from_bits).collect();
+                    return Typed::F16([t(conv(x, hf)), t(conv(dy, hf)), t(conv(x, hf))]);
+                }
+                _ => {}
+            }
+        }
+        match name {
+            "f32" => Typed::F32,
+            "bf16" | "f16" => usage(&format!("--dtype {name} needs the feature `half` (--features half)")),
+            _ => usage(&format!("--dtype: {name:?} is not f32, bf16 or f16")),
+        }
+    }
+}
+
+/// Best seconds per call of an activation pass on slices of `T`.
+fn time_act<T: Element>(
+    budget: f64,
+    act: Activation,
+    isa: Isa,
+    pass: Pass,
+    x: &[T],
+    dy: &[T],
+    y: &mut [T],
+) -> f64 {
+    best_time(budget, || {
+        match pass {
+            Pass::Forward => act.forward_with(isa, black_box(x), y),
+            Pass::Backward => act.backward_with(isa, black_box(x), black_box(dy), y),
+        }
+        .expect("kernel");
+        black_box(&mut *y);
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
 // Timing
 
 /// Best seconds per call of `f`, spending about `budget` seconds: one warm-up call, then samples
@@ -507,6 +572,7 @@ struct Meas {
     isa: String,
     n: usize,
     threads: usize,
+    dtype: &'static str,
     melem: f64,
 }
 
@@ -530,8 +596,8 @@ impl Out {
     fn push(&mut self, m: Meas) {
         if self.json {
             println!(
-                "{{\"kernel\":\"{}\",\"pass\":\"{}\",\"isa\":\"{}\",\"n\":{},\"threads\":{},\"melem_per_s\":{:.1}}}",
-                m.kernel, m.pass, m.isa, m.n, m.threads, m.melem
+                "{{\"kernel\":\"{}\",\"pass\":\"{}\",\"isa\":\"{}\",\"n\":{},\"threads\":{},\"dtype\":\"{}\",\"melem_per_s\":{:.1}}}",
+                m.kernel, m.pass, m.isa, m.n, m.threads, m.dtype, m.melem
             );
         } else if !self.markdown {
             let fmt = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.2}"));
@@ -609,6 +675,7 @@ fn main() {
     let mut sizes: Vec<usize> = vec![4096, 65536, 1 << 20, 1 << 24];
     let mut isa_arg: Option<String> = None;
     let mut threads = 1usize;
+    let mut dtype = String::from("f32");
     while let Some(a) = args.next() {
         let mut value = |what: &str| args.next().unwrap_or_else(|| usage(&format!("{a} needs {what}")));
         match a.as_str() {
@@ -636,6 +703,7 @@ fn main() {
                     .filter(|&t| t > 0)
                     .unwrap_or_else(|| usage("--threads needs a number ≥ 1"));
             }
+            "--dtype" => dtype = value("f32, bf16 or f16"),
             "-h" | "--help" => usage("throughput of the kernels and their baselines"),
             _ => usage(&format!("unknown argument {a}")),
         }
@@ -721,6 +789,13 @@ fn main() {
     let dy_all = rng.fill(nmax, 1.0);
     let mut y_all = vec![1.0f32; nmax];
     let (mut p_all, mut m_all, mut v_all) = (x_all.clone(), vec![0.5f32; nmax], vec![0.5f32; nmax]);
+    let mut typed = Typed::new(&dtype, &x_all, &dy_all);
+    let dtype: &'static str = dtype.leak();
+    if dtype != "f32" && (!sloped.is_empty() || !opts.is_empty()) {
+        eprintln!("speed: --dtype {dtype}: PReLU, RReLU and the optimizers are f32 only, left out");
+        sloped.clear();
+        opts.clear();
+    }
 
     pool.install(|| {
         for &n in &sizes {
@@ -732,13 +807,24 @@ fn main() {
                 isa: isa.to_string(),
                 n,
                 threads,
+                dtype: if kernel == "limit_update3" || pass == "step" { "f32" } else { dtype },
                 melem: melem(secs),
             };
 
-            let s = best_time(budget, || {
-                limit_copy(threads, black_box(x), y);
-                black_box(&mut *y);
-            });
+            let s = match &mut typed {
+                Typed::F32 => best_time(budget, || {
+                    limit_copy(threads, black_box(x), y);
+                    black_box(&mut *y);
+                }),
+                #[cfg(feature = "half")]
+                Typed::Bf16([x, _, y]) => {
+                    best_time(budget, || limit_copy(threads, black_box(&x[..n]), &mut y[..n]))
+                }
+                #[cfg(feature = "half")]
+                Typed::F16([x, _, y]) => {
+                    best_time(budget, || limit_copy(threads, black_box(&x[..n]), &mut y[..n]))
+                }
+            };
             out.push(row("limit_copy", "forward", "naive", s));
             let (p, m, v) = (&mut p_all[..n], &mut m_all[..n], &mut v_all[..n]);
             let s = levels
@@ -754,26 +840,34 @@ fn main() {
 
             for act in &acts {
                 for pass in [Pass::Forward, Pass::Backward] {
+                    // The naive loops are f32: other dtypes have no naive rows.
                     let mut has_naive = true;
-                    let s = best_time(budget, || {
-                        has_naive = match pass {
-                            Pass::Forward => naive_forward(*act, threads, black_box(x), y),
-                            Pass::Backward => naive_backward(*act, threads, black_box(x), black_box(dy), y),
-                        };
-                        black_box(&mut *y);
+                    let s = (dtype == "f32").then(|| {
+                        best_time(budget, || {
+                            has_naive = match pass {
+                                Pass::Forward => naive_forward(*act, threads, black_box(x), y),
+                                Pass::Backward => {
+                                    naive_backward(*act, threads, black_box(x), black_box(dy), y)
+                                }
+                            };
+                            black_box(&mut *y);
+                        })
                     });
-                    if has_naive {
+                    if let Some(s) = s.filter(|_| has_naive) {
                         out.push(row(act.name(), pass.name(), "naive", s));
                     }
                     for &isa in &isas {
-                        let s = best_time(budget, || {
-                            match pass {
-                                Pass::Forward => act.forward_with(isa, black_box(x), y),
-                                Pass::Backward => act.backward_with(isa, black_box(x), black_box(dy), y),
+                        let s = match &mut typed {
+                            Typed::F32 => time_act(budget, *act, isa, pass, x, dy, y),
+                            #[cfg(feature = "half")]
+                            Typed::Bf16([x, dy, y]) => {
+                                time_act(budget, *act, isa, pass, &x[..n], &dy[..n], &mut y[..n])
                             }
-                            .expect("kernel");
-                            black_box(&mut *y);
-                        });
+                            #[cfg(feature = "half")]
+                            Typed::F16([x, dy, y]) => {
+                                time_act(budget, *act, isa, pass, &x[..n], &dy[..n], &mut y[..n])
+                            }
+                        };
                         out.push(row(act.name(), pass.name(), isa.name(), s));
                     }
                 }

@@ -81,9 +81,11 @@ half_element!(half::bf16, bf16_to_f32, f32_to_bf16);
 #[cfg(feature = "half")]
 half_element!(half::f16, f16_to_f32, f32_to_f16);
 
-/// Elements per block converted to f32: 2 KiB per f32 buffer, so the two buffers of backward
-/// and the slices' blocks stay in L1 while the kernel runs on them.
-pub const BLOCK: usize = 512;
+/// Elements per block converted to f32: 4 KiB per f32 buffer, so that backward's two buffers
+/// and the slices' blocks (14 KiB) stay in L1 while the kernel runs on them, and the per-block
+/// dispatch is amortized (512 measured 4% and 256 13% slower in cache on Zen 4; 2048 no
+/// faster).
+pub const BLOCK: usize = 1024;
 
 /// A block's f32 buffer, aligned to a cache line.
 #[repr(align(64))]

@@ -147,7 +147,7 @@ mod simd;
 
 pub use activation::{Activation, Prelu, Rrelu, RreluMode};
 pub use element::Element;
+pub use error::{Error, NameBuf};
 #[cfg(feature = "half")]
 pub use half::{bf16, f16};
-pub use error::{Error, NameBuf};
 pub use isa::Isa;

@@ -7,11 +7,11 @@
 //! stays a NaN, quieted, with its sign and upper payload bits). tests/half.rs checks each path
 //! against the `half` crate on every input.
 
+#[cfg(target_arch = "aarch64")]
+mod neon;
 mod portable;
 #[cfg(target_arch = "x86_64")]
 mod x86;
-#[cfg(target_arch = "aarch64")]
-mod neon;
 
 use crate::Isa;
 

@@ -27,9 +27,15 @@ macro_rules! quads {
 }
 
 pub(crate) fn f16s_to_f32(src: &[u16], dst: &mut [f32]) {
-    quads!(src, dst, portable::f16s_to_f32, |s, d| vst1q_f32(d, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(s)))))
+    quads!(src, dst, portable::f16s_to_f32, |s, d| vst1q_f32(
+        d,
+        vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(s)))
+    ))
 }
 
 pub(crate) fn f32s_to_f16(src: &[f32], dst: &mut [u16]) {
-    quads!(src, dst, portable::f32s_to_f16, |s, d| vst1_u16(d, vreinterpret_u16_f16(vcvt_f16_f32(vld1q_f32(s)))))
+    quads!(src, dst, portable::f32s_to_f16, |s, d| vst1_u16(
+        d,
+        vreinterpret_u16_f16(vcvt_f16_f32(vld1q_f32(s)))
+    ))
 }
