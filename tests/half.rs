@@ -354,7 +354,6 @@ fn value<T: Storage>(rng: &mut Rng) -> T {
 
 /// A guard value no kernel produces: a NaN with a payload.
 const GUARD: u16 = 0x7fab;
-const PRE: usize = 3;
 const POST: usize = 5;
 
 /// A buffer with `data` at offset `pre` (misaligned by 0..3 elements) and guards around it.
