@@ -1,5 +1,5 @@
 //! The element types the activations read and write: f32, and with the feature `half` the
-//! `half` crate's [`bf16`](half::bf16) and [`f16`](half::f16).
+//! `half` crate's `bf16` and `f16`.
 //!
 //! f32 slices go to the kernels as they are. bf16 and f16 slices are converted in blocks of
 //! [`BLOCK`] elements into an f32 buffer on the stack (exactly), the f32 kernel runs on the
@@ -12,8 +12,8 @@ use crate::kernel::{Grad, Kernel, run_backward, run_backward_inplace, run_forwar
 use crate::parallel;
 
 /// A type the activations take slices of: `f32`, and with the feature `half` the `half`
-/// crate's `bf16` and `f16` (re-exported as [`nnsimd::bf16`](crate::bf16) and
-/// [`nnsimd::f16`](crate::f16)). Sealed: implemented for those types only.
+/// crate's `bf16` and `f16` (re-exported as `nnsimd::bf16` and
+/// `nnsimd::f16`). Sealed: implemented for those types only.
 pub trait Element: sealed::Sealed + Copy + Send + Sync + 'static {}
 
 pub(crate) mod sealed {

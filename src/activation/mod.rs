@@ -346,11 +346,11 @@ impl Activation {
 
     /// y = f(x) on the detected ISA ([`Isa::detect`]).
     ///
-    /// The slices hold f32, or with the feature `half` [`bf16`](crate::bf16) or
-    /// [`f16`](crate::f16) (every method here takes any [`Element`]): those are converted to
-    /// f32 exactly, the f32 kernel runs, and the result is rounded to nearest even, within
-    /// 1 ULP of the storage type of the exact result (2 ULP for backward, whose f32 bound is
-    /// wider).
+    /// The slices hold f32, or with the feature `half` the `half` crate's `bf16` or `f16`
+    /// (every method here takes any [`Element`]): those are converted to f32 exactly, the f32
+    /// kernel runs, and the result is rounded to nearest even. That is within 1 ULP of the
+    /// storage type of the exact result (backward: near a root of f', where the f32 bound is
+    /// the absolute 2^-23, within 2^-23·|dy| plus 1 ULP), as tests/half.rs checks.
     pub fn forward<T: Element>(&self, x: &[T], y: &mut [T]) -> Result<(), Error> {
         self.forward_with(Isa::detect(), x, y)
     }
