@@ -45,59 +45,40 @@ trait Storage: Element + Debug + PartialEq {
     }
 }
 
-impl Storage for bf16 {
-    const NAME: &'static str = "bf16";
-    const EXP: u32 = 8;
-    const MAN: u32 = 7;
-    fn from_bits(b: u16) -> Self {
-        bf16::from_bits(b)
-    }
-    fn bits(self) -> u16 {
-        self.to_bits()
-    }
-    fn half_from_f32(x: f32) -> u16 {
-        bf16::from_f32_const(x).to_bits()
-    }
-    fn half_to_f32(b: u16) -> f32 {
-        bf16::from_bits(b).to_f32_const()
-    }
-    fn from_f64(x: f64) -> Self {
-        bf16::from_f64(x)
-    }
-    fn path_widen(p: Path, src: &[u16], dst: &mut [f32]) {
-        p.bf16_to_f32(src, dst)
-    }
-    fn path_narrow(p: Path, src: &[f32], dst: &mut [u16]) {
-        p.f32_to_bf16(src, dst)
-    }
+/// The `Storage` impl of a `half` type: `$exp`/`$man` bits, its `Path` routines.
+macro_rules! storage {
+    ($t:ident, $exp:expr, $man:expr, $widen:ident, $narrow:ident) => {
+        impl Storage for $t {
+            const NAME: &'static str = stringify!($t);
+            const EXP: u32 = $exp;
+            const MAN: u32 = $man;
+            fn from_bits(b: u16) -> Self {
+                $t::from_bits(b)
+            }
+            fn bits(self) -> u16 {
+                self.to_bits()
+            }
+            fn half_from_f32(x: f32) -> u16 {
+                $t::from_f32_const(x).to_bits()
+            }
+            fn half_to_f32(b: u16) -> f32 {
+                $t::from_bits(b).to_f32_const()
+            }
+            fn from_f64(x: f64) -> Self {
+                $t::from_f64(x)
+            }
+            fn path_widen(p: Path, src: &[u16], dst: &mut [f32]) {
+                p.$widen(src, dst)
+            }
+            fn path_narrow(p: Path, src: &[f32], dst: &mut [u16]) {
+                p.$narrow(src, dst)
+            }
+        }
+    };
 }
 
-impl Storage for f16 {
-    const NAME: &'static str = "f16";
-    const EXP: u32 = 5;
-    const MAN: u32 = 10;
-    fn from_bits(b: u16) -> Self {
-        f16::from_bits(b)
-    }
-    fn bits(self) -> u16 {
-        self.to_bits()
-    }
-    fn half_from_f32(x: f32) -> u16 {
-        f16::from_f32_const(x).to_bits()
-    }
-    fn half_to_f32(b: u16) -> f32 {
-        f16::from_bits(b).to_f32_const()
-    }
-    fn from_f64(x: f64) -> Self {
-        f16::from_f64(x)
-    }
-    fn path_widen(p: Path, src: &[u16], dst: &mut [f32]) {
-        p.f16_to_f32(src, dst)
-    }
-    fn path_narrow(p: Path, src: &[f32], dst: &mut [u16]) {
-        p.f32_to_f16(src, dst)
-    }
-}
+storage!(bf16, 8, 7, bf16_to_f32, f32_to_bf16);
+storage!(f16, 5, 10, f16_to_f32, f32_to_f16);
 
 /// The value of bit pattern `b` of a binary format with `T::EXP` exponent and `T::MAN`
 /// significand bits, from the IEEE definition.
