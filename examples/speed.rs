@@ -478,6 +478,8 @@ enum Typed {
 
 impl Typed {
     fn new(name: &str, x: &[f32], dy: &[f32]) -> Typed {
+        #[cfg(not(feature = "half"))]
+        let _ = (x, dy);
         #[cfg(feature = "half")]
         {
             let conv = |v: &[f32], f: fn(f32) -> u16| v.iter().map(|&v| f(v)).collect::<Vec<u16>>();
