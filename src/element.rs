@@ -97,21 +97,23 @@ impl Buf {
     }
 }
 
-/// Runs `f` on `dst` block by block as f32: each block is widened from `src` (from `dst`
-/// itself when None), `f` updates it, and it is narrowed back into `dst`. Equal lengths.
+/// Runs `f(a, b)` on `dst` block by block as f32: each block `a` is widened from `src` (from
+/// `dst` itself when None), `f` writes `b` from it, and `b` is narrowed back into `dst`. Equal
+/// lengths. Out of place on the buffers: LLVM turns some in-place selects (ReLU's) into masked
+/// stores, which AVX2 on AMD runs ten times slower.
 #[inline(always)]
-fn blocks1<T: Element>(isa: Isa, src: Option<&[T]>, dst: &mut [T], f: impl Fn(&mut [f32])) {
-    let mut a = Buf::new();
+fn blocks1<T: Element>(isa: Isa, src: Option<&[T]>, dst: &mut [T], f: impl Fn(&[f32], &mut [f32])) {
+    let (mut a, mut b) = (Buf::new(), Buf::new());
     for i in (0..dst.len()).step_by(BLOCK) {
         let r = i..dst.len().min(i + BLOCK);
-        let a = &mut a.0[..r.len()];
+        let (a, b) = (&mut a.0[..r.len()], &mut b.0[..r.len()]);
         T::widen(isa, src.map_or(&dst[r.clone()], |s| &s[r.clone()]), a);
-        f(a);
-        T::narrow(isa, a, &mut dst[r]);
+        f(a, b);
+        T::narrow(isa, b, &mut dst[r]);
     }
 }
 
-/// As [`blocks1`], with a second input `x` widened alongside: `f(x, block)`.
+/// As [`blocks1`], with a second input `x` widened alongside: `f(x, block)` updates the block.
 #[inline(always)]
 fn blocks2<T: Element>(isa: Isa, x: &[T], src: Option<&[T]>, dst: &mut [T], f: impl Fn(&[f32], &mut [f32])) {
     let (mut a, mut b) = (Buf::new(), Buf::new());
@@ -130,7 +132,7 @@ pub(crate) fn forward<T: Element, K: Kernel>(isa: Isa, k: &K, x: &[T], y: &mut [
     if let (Some(x), Some(y)) = (T::as_f32(x), T::as_f32_mut(y)) {
         return parallel::zip2(x, y, |x, y| run_forward(isa, k, x, y));
     }
-    parallel::zip2(x, y, |x, y| blocks1(isa, Some(x), y, |b| run_forward_inplace(isa, k, b)))
+    parallel::zip2(x, y, |x, y| blocks1(isa, Some(x), y, |a, b| run_forward(isa, k, a, b)))
 }
 
 /// x = f(x) on an available `isa`, over threads.
@@ -138,7 +140,7 @@ pub(crate) fn forward_inplace<T: Element, K: Kernel>(isa: Isa, k: &K, x: &mut [T
     if let Some(x) = T::as_f32_mut(x) {
         return parallel::each1(x, |x| run_forward_inplace(isa, k, x));
     }
-    parallel::each1(x, |x| blocks1(isa, None, x, |b| run_forward_inplace(isa, k, b)))
+    parallel::each1(x, |x| blocks1(isa, None, x, |a, b| run_forward(isa, k, a, b)))
 }
 
 /// dx = dy·f'(v) (v being x, or y for a kernel run from its output) on an available `isa`,
