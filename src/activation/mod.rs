@@ -164,10 +164,12 @@ enum Chosen {
     GeluTanh(gelu_tanh::GeluTanh),
     Gelu(gelu::Gelu),
     Sigmoid(logistic::Sigmoid),
-    Silu(logistic::Swish<true>),
-    Swish(logistic::Swish<false>),
+    Silu(logistic::Swish<true, false>),
+    Swish(logistic::Swish<false, false>),
+    ESwish(logistic::Swish<true, true>),
     LogSigmoid(logistic::LogSigmoid),
-    Softplus(logistic::Softplus),
+    Softplus(logistic::Softplus<false>),
+    SoftplusUnit(logistic::Softplus<true>),
     Tanh(tanh::Tanh),
     Softsign(tanh::Softsign),
     Relu(linear::Relu),
@@ -188,8 +190,10 @@ macro_rules! with_kernel {
             Chosen::Sigmoid($k) => $body,
             Chosen::Silu($k) => $body,
             Chosen::Swish($k) => $body,
+            Chosen::ESwish($k) => $body,
             Chosen::LogSigmoid($k) => $body,
             Chosen::Softplus($k) => $body,
+            Chosen::SoftplusUnit($k) => $body,
             Chosen::Tanh($k) => $body,
             Chosen::Softsign($k) => $body,
             Chosen::Relu($k) => $body,
@@ -314,13 +318,17 @@ impl Activation {
                 Chosen::Swish(logistic::Swish::new(positive_finite("beta", beta)?, 1.0))
             }
             Activation::ESwish { beta } => {
-                Chosen::Swish(logistic::Swish::new(1.0, positive_finite("beta", beta)?))
+                Chosen::ESwish(logistic::Swish::new(1.0, positive_finite("beta", beta)?))
             }
             Activation::LogSigmoid => Chosen::LogSigmoid(logistic::LogSigmoid),
-            Activation::Softplus { beta, threshold } => Chosen::Softplus(logistic::Softplus::new(
-                positive_finite("beta", beta)?,
-                finite("threshold", threshold)?,
-            )),
+            Activation::Softplus { beta, threshold } => {
+                let (beta, threshold) = (positive_finite("beta", beta)?, finite("threshold", threshold)?);
+                if beta == 1.0 {
+                    Chosen::SoftplusUnit(logistic::Softplus::new(beta, threshold))
+                } else {
+                    Chosen::Softplus(logistic::Softplus::new(beta, threshold))
+                }
+            }
             Activation::Tanh => Chosen::Tanh(tanh::Tanh),
             Activation::Softsign => Chosen::Softsign(tanh::Softsign),
             Activation::Relu => Chosen::Relu(linear::Relu),
