@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example speed -- [--json] [--markdown] [--kernels a,b] [--sizes 65536,...]
-//!     [--isa I] [--threads 1,2] [--save FILE]
+//!     [--isa I] [--threads 1,2] [--save FILE] [--dtype f32|bf16|f16]
 //! ```
 //!
 //! Rows: every implemented activation × pass (`forward` out-of-place, `backward`) × ISA, and per
@@ -31,21 +31,26 @@
 //!   unpinned, 2 threads then measure as 1 (gelu_tanh at 1M on 2 vCPUs at load average 10:
 //!   the tenth-percentile call took 517 µs unpinned in 5 runs of 6, 262-292 µs pinned in 6 of
 //!   6, against 515 µs on one thread). speedcheck pins the one-thread runs to CPU 0 likewise.
-//! - Inputs: x ~ N(0, 3²), dy ~ N(0, 1), from a fixed seed (xorshift64* and Box-Muller); the
-//!   criterion benches (benches/) measure the same work, from examples/common.
+//! - `--dtype bf16` or `f16` (feature `half`): the activation rows read and write slices of that
+//!   type, and `limit_copy` copies that type (2 bytes read and 2 written per element: the rows'
+//!   own traffic limit); PReLU, RReLU, the optimizers and the naive loops are f32 only and are
+//!   left out. Every row carries `"dtype"` (`f32` by default).
+//! - Inputs: x ~ N(0, 3²), dy ~ N(0, 1), from a fixed seed (xorshift64* and Box-Muller),
+//!   rounded to the `--dtype`; the criterion benches (benches/) measure the same work, from
+//!   examples/common.
 //! - Each figure is the best per-call time over repeated samples; repetitions are scaled so a
 //!   measurement takes 30-300 ms (narrow runs the longer, so that a busy spell of the shared
 //!   machine does not cover a whole measurement) and a full default run about two minutes.
 //!
 //! With `--json`, one line per measurement:
-//! `{"kernel":"gelu_tanh","pass":"forward","isa":"avx512","n":65536,"threads":1,"melem_per_s":2410.7}`.
+//! `{"kernel":"gelu_tanh","pass":"forward","isa":"avx512","n":65536,"threads":1,"dtype":"f32","melem_per_s":2410.7}`.
 //! Otherwise a table with the ratios to the naive loop and to the memory limit (`limit_copy`, or
 //! `limit_update3` for optimizer steps); with `--markdown`, a markdown table with one line per
 //! kernel, pass, size and thread count, adding the ratio to the same kernel on one thread.
 //! Unknown kernel names exit with code 2; known names that this version does not implement are
 //! skipped with a note.
 
-use nnsimd::{Activation, Isa};
+use nnsimd::{Activation, Element, Isa};
 use rayon::prelude::*;
 use std::hint::black_box;
 use std::io::Write;
@@ -75,7 +80,8 @@ use workload::{OPTIMIZERS, SLOPED, make_optimizer, run_sloped};
 fn usage(msg: &str) -> ! {
     eprintln!("speed: {msg}");
     eprintln!(
-        "usage: speed [--json] [--markdown] [--kernels a,b] [--sizes 65536,...] [--isa I] [--threads 1,2] [--save FILE] [--no-pin]"
+        "usage: speed [--json] [--markdown] [--kernels a,b] [--sizes 65536,...] [--isa I] [--threads 1,2] \
+         [--save FILE] [--no-pin] [--dtype f32|bf16|f16]"
     );
     exit(2)
 }
@@ -115,7 +121,7 @@ fn naive_backward(t: usize, act: Activation, x: &[f32], dy: &[f32], dx: &mut [f3
     true
 }
 
-fn limit_copy(t: usize, x: &[f32], y: &mut [f32]) {
+fn limit_copy<T: Copy + Send + Sync>(t: usize, x: &[T], y: &mut [T]) {
     if t > 1 {
         x.par_chunks(CHUNK).zip(y.par_chunks_mut(CHUNK)).for_each(|(x, y)| limits::copy(x, y));
     } else {
@@ -226,6 +232,7 @@ struct Meas {
     isa: String,
     n: usize,
     threads: usize,
+    dtype: &'static str,
     melem: f64,
 }
 
@@ -272,8 +279,8 @@ impl Out {
 
     fn push(&mut self, m: Meas) {
         let line = format!(
-            "{{\"kernel\":\"{}\",\"pass\":\"{}\",\"isa\":\"{}\",\"n\":{},\"threads\":{},\"melem_per_s\":{:.1}}}",
-            m.kernel, m.pass, m.isa, m.n, m.threads, m.melem
+            "{{\"kernel\":\"{}\",\"pass\":\"{}\",\"isa\":\"{}\",\"n\":{},\"threads\":{},\"dtype\":\"{}\",\"melem_per_s\":{:.1}}}",
+            m.kernel, m.pass, m.isa, m.n, m.threads, m.dtype, m.melem
         );
         if let Some(f) = &mut self.save
             && let Err(e) = writeln!(f, "{line}")
@@ -374,6 +381,7 @@ fn main() {
     let mut save: Option<String> = None;
     let mut pin = true;
     let mut thread_counts: Option<Vec<usize>> = None;
+    let mut dtype = String::from("f32");
     while let Some(a) = args.next() {
         let mut value = |what: &str| args.next().unwrap_or_else(|| usage(&format!("{a} needs {what}")));
         match a.as_str() {
@@ -404,6 +412,7 @@ fn main() {
                         .unwrap_or_else(|| usage("--threads needs a list of numbers ≥ 1")),
                 );
             }
+            "--dtype" => dtype = value("f32, bf16 or f16"),
             "-h" | "--help" => usage("throughput of the kernels and their baselines"),
             _ => usage(&format!("unknown argument {a}")),
         }
@@ -474,6 +483,13 @@ fn main() {
         }
     }
 
+    let dtype: &'static str = dtype.leak();
+    if dtype != "f32" && (!sloped.is_empty() || !opts.is_empty()) {
+        eprintln!("speed: --dtype {dtype}: PReLU, RReLU and the optimizers are f32 only, left out");
+        sloped.clear();
+        opts.clear();
+    }
+
     let per_size = 2 + (acts.len() + sloped.len()) * 2 * (isas.len() + 1) + opts.len() * isas.len();
     let runs = per_size * sizes.len() * thread_counts.len();
     let plan = Plan {
@@ -494,8 +510,17 @@ fn main() {
     // Buffers for the largest size, written once so that no page fault lands in a measurement.
     let nmax = plan.sizes.iter().copied().max().unwrap_or(0);
     let (x, dy) = workload::inputs(nmax);
-    let mut buf =
-        Buffers { p: x.clone(), x, dy, y: vec![1.0f32; nmax], m: vec![0.5f32; nmax], v: vec![0.5f32; nmax] };
+    let typed = Typed::new(dtype, &x, &dy);
+    let mut buf = Buffers {
+        p: x.clone(),
+        x,
+        dy,
+        y: vec![1.0f32; nmax],
+        m: vec![0.5f32; nmax],
+        v: vec![0.5f32; nmax],
+        typed,
+        dtype,
+    };
     let cpus = if pin { allowed_cpus() } else { Vec::new() };
     for &threads in &thread_counts {
         let cpus = if threads > 1 { cpus.clone() } else { Vec::new() };
@@ -537,11 +562,73 @@ struct Buffers {
     p: Vec<f32>,
     m: Vec<f32>,
     v: Vec<f32>,
+    /// x, dy and y in the `--dtype`, when it is not f32.
+    typed: Typed,
+    dtype: &'static str,
+}
+
+/// The `--dtype` of the activation rows, with x, dy and an output buffer of that type (for
+/// bf16 and f16; f32 rows use the f32 buffers).
+enum Typed {
+    F32,
+    #[cfg(feature = "half")]
+    Bf16([Vec<nnsimd::bf16>; 3]),
+    #[cfg(feature = "half")]
+    F16([Vec<nnsimd::f16>; 3]),
+}
+
+impl Typed {
+    fn new(name: &str, x: &[f32], dy: &[f32]) -> Typed {
+        #[cfg(not(feature = "half"))]
+        let _ = (x, dy);
+        #[cfg(feature = "half")]
+        {
+            let conv = |v: &[f32], f: fn(f32) -> u16| v.iter().map(|&v| f(v)).collect::<Vec<u16>>();
+            let (bf, hf) = (|v| nnsimd::bf16::from_f32(v).to_bits(), |v| nnsimd::f16::from_f32(v).to_bits());
+            match name {
+                "bf16" => {
+                    let t = |v: Vec<u16>| v.into_iter().map(nnsimd::bf16::from_bits).collect();
+                    return Typed::Bf16([t(conv(x, bf)), t(conv(dy, bf)), t(conv(x, bf))]);
+                }
+                "f16" => {
+                    let t = |v: Vec<u16>| v.into_iter().map(nnsimd::f16::from_bits).collect();
+                    return Typed::F16([t(conv(x, hf)), t(conv(dy, hf)), t(conv(x, hf))]);
+                }
+                _ => {}
+            }
+        }
+        match name {
+            "f32" => Typed::F32,
+            "bf16" | "f16" => usage(&format!("--dtype {name} needs the feature `half` (--features half)")),
+            _ => usage(&format!("--dtype: {name:?} is not f32, bf16 or f16")),
+        }
+    }
+}
+
+/// Best seconds per call of an activation pass on slices of `T`.
+fn time_act<T: Element>(
+    budget: f64,
+    act: Activation,
+    isa: Isa,
+    pass: Pass,
+    x: &[T],
+    dy: &[T],
+    y: &mut [T],
+) -> f64 {
+    best_time(budget, || {
+        match pass {
+            Pass::Forward => act.forward_with(isa, black_box(x), y),
+            Pass::Backward => act.backward_with(isa, black_box(x), black_box(dy), y),
+        }
+        .expect("kernel");
+        black_box(&mut *y);
+    })
 }
 
 /// Every measurement of `plan` on `threads` threads (inside a pool of that many).
 fn measure(plan: &Plan, threads: usize, buf: &mut Buffers, out: &mut Out) {
     let (isas, budget) = (&plan.isas, plan.budget);
+    let dtype = buf.dtype;
     for &n in &plan.sizes {
         let (x, dy, y) = (&buf.x[..n], &buf.dy[..n], &mut buf.y[..n]);
         let melem = |secs: f64| n as f64 / secs / 1e6;
@@ -551,13 +638,24 @@ fn measure(plan: &Plan, threads: usize, buf: &mut Buffers, out: &mut Out) {
             isa: isa.to_string(),
             n,
             threads,
+            dtype: if pass == "step" { "f32" } else { dtype },
             melem: melem(secs),
         };
 
-        let s = best_time(budget, || {
-            limit_copy(threads, black_box(x), y);
-            black_box(&mut *y);
-        });
+        let s = match &mut buf.typed {
+            Typed::F32 => best_time(budget, || {
+                limit_copy(threads, black_box(x), y);
+                black_box(&mut *y);
+            }),
+            #[cfg(feature = "half")]
+            Typed::Bf16([x, _, y]) => {
+                best_time(budget, || limit_copy(threads, black_box(&x[..n]), &mut y[..n]))
+            }
+            #[cfg(feature = "half")]
+            Typed::F16([x, _, y]) => {
+                best_time(budget, || limit_copy(threads, black_box(&x[..n]), &mut y[..n]))
+            }
+        };
         out.push(row("limit_copy", "forward", "naive", s));
         let (p, m, v) = (&mut buf.p[..n], &mut buf.m[..n], &mut buf.v[..n]);
         let s = plan
@@ -574,26 +672,32 @@ fn measure(plan: &Plan, threads: usize, buf: &mut Buffers, out: &mut Out) {
 
         for act in &plan.acts {
             for pass in [Pass::Forward, Pass::Backward] {
+                // The naive loops are f32: other dtypes have no naive rows.
                 let mut has_naive = true;
-                let s = best_time(budget, || {
-                    has_naive = match pass {
-                        Pass::Forward => naive_forward(threads, *act, black_box(x), y),
-                        Pass::Backward => naive_backward(threads, *act, black_box(x), black_box(dy), y),
-                    };
-                    black_box(&mut *y);
+                let s = (dtype == "f32").then(|| {
+                    best_time(budget, || {
+                        has_naive = match pass {
+                            Pass::Forward => naive_forward(threads, *act, black_box(x), y),
+                            Pass::Backward => naive_backward(threads, *act, black_box(x), black_box(dy), y),
+                        };
+                        black_box(&mut *y);
+                    })
                 });
-                if has_naive {
+                if let Some(s) = s.filter(|_| has_naive) {
                     out.push(row(act.name(), pass.name(), "naive", s));
                 }
                 for &isa in isas {
-                    let s = best_time(budget, || {
-                        match pass {
-                            Pass::Forward => act.forward_with(isa, black_box(x), y),
-                            Pass::Backward => act.backward_with(isa, black_box(x), black_box(dy), y),
+                    let s = match &mut buf.typed {
+                        Typed::F32 => time_act(budget, *act, isa, pass, x, dy, y),
+                        #[cfg(feature = "half")]
+                        Typed::Bf16([x, dy, y]) => {
+                            time_act(budget, *act, isa, pass, &x[..n], &dy[..n], &mut y[..n])
                         }
-                        .expect("kernel");
-                        black_box(&mut *y);
-                    });
+                        #[cfg(feature = "half")]
+                        Typed::F16([x, dy, y]) => {
+                            time_act(budget, *act, isa, pass, &x[..n], &dy[..n], &mut y[..n])
+                        }
+                    };
                     out.push(row(act.name(), pass.name(), isa.name(), s));
                 }
             }

@@ -7,7 +7,7 @@
 #![allow(dead_code)]
 
 /// y = x.
-pub fn copy(x: &[f32], y: &mut [f32]) {
+pub fn copy<T: Copy>(x: &[T], y: &mut [T]) {
     y.copy_from_slice(x);
 }
 
