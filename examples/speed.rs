@@ -703,7 +703,7 @@ fn measure(plan: &Plan, threads: usize, buf: &mut Buffers, out: &mut Out) {
             }
         }
 
-        let mut ds = vec![0.0f32; 64];
+        let mut ds = vec![0.0f32; n.max(64)]; // GLU's db: n values
         for &name in &plan.sloped {
             for pass in [Pass::Forward, Pass::Backward] {
                 let targets = std::iter::once(None).chain(isas.iter().map(|&i| Some(i)));

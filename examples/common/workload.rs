@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use super::pass::Pass;
-use nnsimd::{Isa, Prelu, Rrelu, RreluMode, optim};
+use nnsimd::{Activation, Glu, Isa, Prelu, Rrelu, RreluMode, optim};
 
 /// Names that `--kernels` accepts for the optimizers of DESIGN.md §6 (measured once they exist).
 pub const OPTIMIZERS: [&str; 13] = [
@@ -26,8 +26,21 @@ pub const OPTIMIZERS: [&str; 13] = [
 /// PReLU and RReLU rows: one slope (PyTorch's initial 0.25); 64 channels channels-last;
 /// 64 channels NCHW with a batch of 4 (H·W = n/256); RReLU in training at PyTorch's defaults
 /// (slopes drawn in forward and regenerated in backward). PReLU's backward row computes dx and
-/// the slope gradient.
-pub const SLOPED: [&str; 4] = ["prelu", "prelu_nhwc64", "prelu_nchw64", "rrelu"];
+/// the slope gradient. Then the fused kernels: SwiGLU / GEGLU rows on n gates (a = x, b = dy;
+/// backward writes da and db, where `ds` holds n values), and an activation of x + bias with a
+/// bias of 64 (backward writes dx and the bias gradient).
+pub const SLOPED: [&str; 10] = [
+    "prelu",
+    "prelu_nhwc64",
+    "prelu_nchw64",
+    "rrelu",
+    "swiglu",
+    "geglu",
+    "geglu_tanh",
+    "bias_silu",
+    "bias_gelu",
+    "bias_relu",
+];
 
 // ---------------------------------------------------------------------------------------------
 // Inputs
@@ -127,7 +140,7 @@ fn prelu_layout(name: &str, n: usize) -> Option<(Vec<f32>, usize)> {
     }
 }
 
-/// One call of a PReLU/RReLU row on `isa` (or the plain loop for `None`, where there is one):
+/// One call of a PReLU/RReLU/fused row on `isa` (or the plain loop for `None`, where there is one):
 /// false if there is nothing to run.
 pub fn run_sloped(
     name: &str,
@@ -139,6 +152,31 @@ pub fn run_sloped(
     ds: &mut [f32],
 ) -> bool {
     let n = x.len();
+    let glu = match name {
+        "swiglu" => Some(Glu::SWIGLU),
+        "geglu" => Some(Glu::GEGLU),
+        "geglu_tanh" => Some(Glu::GEGLU_TANH),
+        _ => None,
+    };
+    let bias = name.strip_prefix("bias_").and_then(|a| Activation::from_name(a).ok());
+    if glu.is_some() || bias.is_some() {
+        // GLU's backward needs n values in `ds`; the bias rows whole rows of 64.
+        let fits = match (glu, pass) {
+            (Some(_), Pass::Forward) => true,
+            (Some(_), Pass::Backward) => ds.len() >= n,
+            _ => n.is_multiple_of(64) && n > 0,
+        };
+        let (Some(isa), true) = (isa, fits) else { return false };
+        match (glu, bias, pass) {
+            (Some(g), _, Pass::Forward) => g.forward_with(isa, x, dy, out),
+            (Some(g), _, Pass::Backward) => g.backward_with(isa, x, dy, dy, out, &mut ds[..n]),
+            (_, Some(a), Pass::Forward) => a.forward_bias_with(isa, x, &dy[..64], out),
+            (_, Some(a), Pass::Backward) => a.backward_bias_with(isa, x, &dy[..64], dy, out, &mut ds[..64]),
+            _ => unreachable!(),
+        }
+        .expect("fused");
+        return true;
+    }
     if name == "rrelu" {
         let mode = RreluMode::Train { seed: 1, offset: 0 };
         let Some(isa) = isa else { return false };
