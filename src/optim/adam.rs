@@ -154,14 +154,17 @@ struct Kernel {
     w1: f32,
     beta2: f32,
     c2: f32,
-    /// ε·√(1 − β2^t).
-    eps_b: f32,
+    /// The divisor is √v̂·`sqrt_scale` + `eps_d`: 1 and ε·b with b = √(1 − β2^t), or, where
+    /// ε·b would be subnormal or 0 for a nonzero ε, 1/b and ε (PyTorch's own form, so that a
+    /// tiny ε is not lost and 0/ε stays 0).
+    sqrt_scale: f32,
+    eps_d: f32,
     /// Whether the quotient may take `div_fast` (reciprocal and one Newton step, within 1 ULP):
-    /// the divisor √v̂ + ε·b is then never subnormal (ε·b is 0 or normal, and √ of any v̂ > 0 is
+    /// the divisor is then never subnormal (`eps_d` is 0 or normal, and √ of any v̂ > 0 is
     /// normal). Division and square root share one slow unit, which bounds the step at 1M
     /// parameters; `div_fast` leaves it the square root alone.
     fast_div: bool,
-    /// −lr·√(1 − β2^t) / (1 − β1^t).
+    /// −lr·b/(1 − β1^t), or −lr/(1 − β1^t) with `sqrt_scale` = 1/b.
     neg_step: f32,
 }
 
@@ -183,7 +186,8 @@ impl<const N: usize> Update<N> for Kernel {
         };
         // m / (√v̂/b + ε) = b·m / (√v̂ + ε·b), b = √(1 − β2^t): one division instead of two
         // (division and square root share one slow unit); b is folded into the f64 scalars.
-        let denom = s.add(s.sqrt(vhat), s.splat(self.eps_b));
+        // fma(·, 1, e) is the plain sum.
+        let denom = s.fma(s.sqrt(vhat), s.splat(self.sqrt_scale), s.splat(self.eps_d));
         let q = if self.fast_div { s.div_fast(m, denom) } else { s.div(m, denom) };
         s.fma(s.splat(self.neg_step), q, p)
     }
@@ -196,6 +200,9 @@ impl Optimizer for Adam {
         let bc1 = 1.0 - c.beta1.powf(t as f64);
         let bc2 = 1.0 - c.beta2.powf(t as f64);
         let eps_b = (c.eps * bc2.sqrt()) as f32;
+        let tiny = c.eps > 0.0 && eps_b < f32::MIN_POSITIVE;
+        let (sqrt_scale, eps_d, b) =
+            if tiny { ((1.0 / bc2.sqrt()) as f32, c.eps as f32, 1.0) } else { (1.0, eps_b, bc2.sqrt()) };
         let k = Kernel {
             maximize: c.maximize,
             wd: if self.decoupled { 0.0 } else { c.weight_decay as f32 },
@@ -204,9 +211,10 @@ impl Optimizer for Adam {
             w1: (1.0 - c.beta1) as f32,
             beta2: c.beta2 as f32,
             c2: (1.0 - c.beta2) as f32,
-            eps_b,
-            fast_div: eps_b == 0.0 || eps_b >= f32::MIN_POSITIVE,
-            neg_step: (-c.lr * bc2.sqrt() / bc1) as f32,
+            sqrt_scale,
+            eps_d,
+            fast_div: eps_d == 0.0 || eps_d >= f32::MIN_POSITIVE,
+            neg_step: (-c.lr * b / bc1) as f32,
         };
         if c.amsgrad {
             run::<_, 3>(isa, &k, params, grads, self.state.buffers());
