@@ -32,6 +32,7 @@ pub fn math(name: &str, x: f64) -> Option<f64> {
         "log" => libm::log(x),
         "erf" => libm::erf(x),
         "erfc" => libm::erfc(x),
+        "exp_table" => libm::exp(x.clamp(-87.0, 87.0)),
         _ => return None,
     })
 }

@@ -9,7 +9,7 @@
 use crate::kernel::{Kernel, OutputGrad};
 use crate::math::exp::{exp_parts, exp_parts_lo, expm1};
 use crate::math::log1p::log1p;
-use crate::math::sigmoid::sigmoid;
+use crate::math::sigmoid::{logistic_fast, sigmoid};
 use crate::simd::{SIGN, Simd, abs, neg, scale_where, sign_of, two_prod};
 
 /// σ(x); σ'(x) = σ(x)·σ(−x) = v/(1 + v)².
@@ -84,6 +84,12 @@ fn swish_terms<S: Simd, const UNIT: bool>(s: S, beta: f32, x_max: f32, x: S::V) 
 impl<const UNIT: bool> Kernel for Swish<UNIT> {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
+        if UNIT && self.c == 1.0 {
+            // SiLU: x/(1 + e^(−x)).
+            if let Some(y) = logistic_fast(s, x, x) {
+                return y;
+            }
+        }
         let t = swish_terms::<S, UNIT>(s, self.beta, self.x_max, x);
         let num = s.select(t.neg_u, s.mul(t.xc, t.p), x);
         let a = s.add(s.splat(1.0), t.v);

@@ -135,6 +135,11 @@ impl Simd for Avx2 {
         unsafe { _mm256_cmp_ps::<_CMP_LE_OQ>(a, b) }
     }
     #[inline(always)]
+    fn any(self, m: __m256) -> bool {
+        // SAFETY: AVX is available.
+        unsafe { _mm256_movemask_ps(m) != 0 }
+    }
+    #[inline(always)]
     fn select(self, m: __m256, a: __m256, b: __m256) -> __m256 {
         // SAFETY: AVX is available.
         unsafe { _mm256_blendv_ps(b, a, m) }

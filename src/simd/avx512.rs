@@ -42,6 +42,7 @@ impl Simd for Avx512 {
     type M = __mmask16;
     const LANES: usize = 16;
     const HAS_FMA: bool = true;
+    const FAST_TABLE: bool = true;
 
     #[inline(always)]
     fn splat(self, x: f32) -> __m512 {
@@ -86,6 +87,7 @@ impl Simd for Avx512 {
         andnot(a, b) => _mm512_andnot_ps;
         scale(a, n) => _mm512_scalef_ps;
         scale_small(a, n) => _mm512_scalef_ps;
+        scale_floor(a, n) => _mm512_scalef_ps;
     }
 
     #[inline(always)]
@@ -128,6 +130,16 @@ impl Simd for Avx512 {
         unsafe { _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(a) }
     }
 
+    #[inline(always)]
+    fn table16(self, t: &[f32; 16], k: __m512) -> __m512 {
+        // SAFETY: AVX-512F is available; `t` holds 16 f32 and vpermps reads the index's low 4
+        // bits only.
+        unsafe { _mm512_permutexvar_ps(_mm512_castps_si512(k), _mm512_loadu_ps(t.as_ptr())) }
+    }
+    #[inline(always)]
+    fn any(self, m: __mmask16) -> bool {
+        m != 0
+    }
     #[inline(always)]
     fn lt(self, a: __m512, b: __m512) -> __mmask16 {
         // SAFETY: AVX-512F is available.

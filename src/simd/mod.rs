@@ -78,6 +78,28 @@ pub(crate) trait Simd: Copy {
     fn scale_small(self, a: Self::V, n: Self::V) -> Self::V {
         self.mul(a, self.pow2i(self.max(n, self.splat(-126.0))))
     }
+    /// `a · 2^floor(n)` for `n` a multiple of 1/16 with `floor(n)` in [-252, 254] (rounded as
+    /// [`Simd::scale`]). AVX-512's `vscalefps` floors `n` itself.
+    #[inline(always)]
+    fn scale_floor(self, a: Self::V, n: Self::V) -> Self::V {
+        // floor(n) = round(n − 15/32) for n a multiple of 1/16: no tie can occur.
+        self.scale(a, self.round(self.sub(n, self.splat(0.468_75))))
+    }
+    /// Whether [`Simd::table16`] is one instruction (AVX-512's `vpermps`). A hint for kernels
+    /// with a table-driven fast path; their results stay within the same bounds either way.
+    const FAST_TABLE: bool = false;
+    /// `t[i]` in each lane, `i` being the low 4 bits of the lane's bit pattern in `k`.
+    #[inline(always)]
+    fn table16(self, t: &[f32; 16], k: Self::V) -> Self::V {
+        // Lane by lane through memory: correct everywhere, fast nowhere (see FAST_TABLE).
+        let mut buf = [0f32; 64];
+        let lanes = &mut buf[..Self::LANES];
+        self.store(k, lanes);
+        for v in lanes.iter_mut() {
+            *v = t[(v.to_bits() & 15) as usize];
+        }
+        self.load(lanes)
+    }
     /// `floor(log2(a))` as f32, for a positive normal `a`.
     fn exponent(self, a: Self::V) -> Self::V;
 
@@ -89,6 +111,9 @@ pub(crate) trait Simd: Copy {
 
     fn lt(self, a: Self::V, b: Self::V) -> Self::M;
     fn le(self, a: Self::V, b: Self::V) -> Self::M;
+    /// Whether any lane of `m` is set: for fast paths that hand a whole vector to a slower,
+    /// total formula when one of its lanes is outside the fast one's range.
+    fn any(self, m: Self::M) -> bool;
     /// `m ? a : b` per lane.
     fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V;
 
@@ -244,5 +269,68 @@ mod tests {
                 assert!(ok, "{} / {} = {} (div_fast) vs {}", a[i], b[i], q[i], exact);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod primitive_tests {
+    use super::Simd;
+    use super::portable::Portable;
+    use super::scalar::Scalar;
+    use super::unroll::X2;
+
+    /// `table16`, `scale_floor` and `any` against their definitions, on one backend.
+    fn check<S: Simd>(s: S) {
+        let table: [f32; 16] = core::array::from_fn(|i| i as f32 * 0.5 - 3.0);
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut k = vec![0f32; S::LANES];
+        let mut n = vec![0f32; S::LANES];
+        let mut a = vec![0f32; S::LANES];
+        let mut out = vec![0f32; S::LANES];
+        for round in 0..2000 {
+            for j in 0..S::LANES {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                k[j] = f32::from_bits(state as u32);
+                // Multiples of 1/16 over the documented range of floor(n), both signs.
+                n[j] = ((state >> 32) % (380 * 16)) as f32 / 16.0 - 252.0 + (round % 2) as f32;
+                a[j] = 1.0 + ((state >> 40) as u32 & 0xffff) as f32 / 65536.0;
+            }
+            s.store(s.table16(&table, s.load(&k)), &mut out);
+            for j in 0..S::LANES {
+                assert_eq!(out[j], table[(k[j].to_bits() & 15) as usize], "table16({:#x})", k[j].to_bits());
+            }
+            s.store(s.scale_floor(s.load(&a), s.load(&n)), &mut out);
+            for j in 0..S::LANES {
+                let want = (a[j] as f64 * (n[j] as f64).floor().exp2()) as f32;
+                assert_eq!(out[j], want, "scale_floor({}, {})", a[j], n[j]);
+            }
+            for lane in 0..S::LANES {
+                let v: Vec<f32> = (0..S::LANES).map(|j| if j == lane { -1.0 } else { 1.0 }).collect();
+                assert!(s.any(s.lt(s.load(&v), s.splat(0.0))));
+            }
+            assert!(!s.any(s.lt(s.splat(1.0), s.splat(0.0))));
+        }
+    }
+
+    #[test]
+    fn table_scale_any_every_backend() {
+        check(Scalar);
+        check(Portable);
+        check(X2(Scalar));
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                // SAFETY: AVX2 and FMA were detected just above.
+                check(unsafe { super::avx2::Avx2::new_unchecked() });
+            }
+            if crate::isa::Isa::Avx512.check().is_ok() {
+                // SAFETY: the crate's own detection reports AVX-512 (F, DQ, BW, VL) usable.
+                check(unsafe { super::avx512::Avx512::new_unchecked() });
+            }
+        }
+        #[cfg(target_arch = "aarch64")]
+        check(super::neon::Neon);
     }
 }

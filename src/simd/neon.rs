@@ -143,6 +143,11 @@ impl Simd for Neon {
         unsafe { vcleq_f32(a, b) }
     }
     #[inline(always)]
+    fn any(self, m: uint32x4_t) -> bool {
+        // SAFETY: NEON is part of the aarch64 baseline.
+        unsafe { vmaxvq_u32(m) != 0 }
+    }
+    #[inline(always)]
     fn select(self, m: uint32x4_t, a: float32x4_t, b: float32x4_t) -> float32x4_t {
         // SAFETY: NEON is part of the aarch64 baseline.
         unsafe { vbslq_f32(m, a, b) }

@@ -127,6 +127,10 @@ impl Simd for Portable {
         a.simd_le(b)
     }
     #[inline(always)]
+    fn any(self, m: f32x8) -> bool {
+        m.any()
+    }
+    #[inline(always)]
     fn select(self, m: f32x8, a: f32x8, b: f32x8) -> f32x8 {
         m.select(a, b)
     }

@@ -72,6 +72,7 @@ impl<S: Simd> Simd for X2<S> {
         pow2i(n);
         scale(a, n);
         scale_small(a, n);
+        scale_floor(a, n);
         exponent(a);
         and(a, b);
         or(a, b);
@@ -86,6 +87,15 @@ impl<S: Simd> Simd for X2<S> {
     #[inline(always)]
     fn le(self, a: Self::V, b: Self::V) -> Self::M {
         (self.0.le(a.0, b.0), self.0.le(a.1, b.1))
+    }
+    #[inline(always)]
+    fn any(self, m: Self::M) -> bool {
+        self.0.any(m.0) || self.0.any(m.1)
+    }
+    const FAST_TABLE: bool = S::FAST_TABLE;
+    #[inline(always)]
+    fn table16(self, t: &[f32; 16], k: Self::V) -> Self::V {
+        (self.0.table16(t, k.0), self.0.table16(t, k.1))
     }
     #[inline(always)]
     fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V {
