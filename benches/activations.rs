@@ -1,48 +1,92 @@
-//! Criterion benches of the activations: every implemented kernel, forward and backward, on
-//! every available ISA, at 4K and 64K elements (larger sizes: the `speed` example).
+//! Criterion benches of the activations: every implemented kernel, forward and backward, and
+//! the PReLU/RReLU rows of the `speed` example, on every available ISA, at 4K, 64K, 1M and 16M
+//! elements, beside the naive loop and `limit_copy`. One group per kernel; ids
+//! `PASS/ISA/N`, `PASS/naive/N`, `limit_copy/N`. Modes and times: benches/common/mod.rs.
 
+mod common;
+
+use common::pass::Pass;
+use common::workload::{SLOPED, inputs, run_sloped};
+use common::{Setup, bench_copy, group, naive};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use nnsimd::{Activation, Isa};
 use std::hint::black_box;
-use std::time::Duration;
 
-fn inputs(n: usize) -> Vec<f32> {
-    // A fixed xorshift stream mapped to about [-9, 9]: both tails of every kernel.
-    let mut s = 0x9E37_79B9_7F4A_7C15u64;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 18.0
-        })
-        .collect()
-}
+const PASSES: [Pass; 2] = [Pass::Forward, Pass::Backward];
 
 fn activations(c: &mut Criterion) {
+    let setup = Setup::from_env();
+    let nmax = setup.sizes.iter().copied().max().unwrap_or(0);
+    let (x_all, dy_all) = inputs(nmax);
+    let mut y_all = vec![0.0f32; nmax];
     for act in Activation::all().filter(Activation::is_implemented) {
-        let mut g = c.benchmark_group(act.name());
-        g.measurement_time(Duration::from_millis(500)).warm_up_time(Duration::from_millis(200));
-        for n in [4096, 65536] {
-            let x = inputs(n);
-            let dy = vec![1.0f32; n];
-            let mut y = vec![0.0f32; n];
+        let mut g = group(c, act.name());
+        for &n in &setup.sizes {
+            let (x, dy, y) = (&x_all[..n], &dy_all[..n], &mut y_all[..n]);
             g.throughput(Throughput::Elements(n as u64));
-            for isa in Isa::available() {
-                g.bench_function(BenchmarkId::new(format!("forward/{isa}"), n), |b| {
-                    b.iter(|| act.forward_with(isa, black_box(&x), &mut y))
-                });
-                g.bench_function(BenchmarkId::new(format!("backward/{isa}"), n), |b| {
-                    b.iter(|| act.backward_with(isa, black_box(&x), &dy, &mut y))
-                });
+            for pass in PASSES {
+                let has_naive = match pass {
+                    Pass::Forward => naive::naive_forward(act, &[], &mut []),
+                    Pass::Backward => naive::naive_backward(act, &[], &[], &mut []),
+                };
+                if has_naive && setup.runs(None, n) {
+                    g.bench_function(BenchmarkId::new(format!("{}/naive", pass.name()), n), |b| {
+                        b.iter(|| match pass {
+                            Pass::Forward => naive::naive_forward(act, black_box(x), y),
+                            Pass::Backward => naive::naive_backward(act, black_box(x), black_box(dy), y),
+                        })
+                    });
+                }
+                for &isa in setup.isas.iter().filter(|&&i| setup.runs(Some(i), n)) {
+                    g.bench_function(BenchmarkId::new(format!("{}/{isa}", pass.name()), n), |b| {
+                        b.iter(|| match pass {
+                            Pass::Forward => act.forward_with(isa, black_box(x), y),
+                            Pass::Backward => act.backward_with(isa, black_box(x), black_box(dy), y),
+                        })
+                    });
+                }
             }
-            g.bench_function(BenchmarkId::new("limit_copy", n), |b| {
-                b.iter(|| y.copy_from_slice(black_box(&x)))
-            });
+            bench_copy(&mut g, x, y);
         }
         g.finish();
     }
 }
 
-criterion_group!(benches, activations);
+/// PReLU (one slope, 64 channels channels-last and NCHW) and RReLU in training, as in `speed`.
+fn sloped(c: &mut Criterion) {
+    let setup = Setup::from_env();
+    let nmax = setup.sizes.iter().copied().max().unwrap_or(0);
+    let (x_all, dy_all) = inputs(nmax);
+    let mut y_all = vec![0.0f32; nmax];
+    let mut ds = vec![0.0f32; 64];
+    for name in SLOPED {
+        let mut g = group(c, name);
+        for &n in &setup.sizes {
+            let (x, dy, y) = (&x_all[..n], &dy_all[..n], &mut y_all[..n]);
+            g.throughput(Throughput::Elements(n as u64));
+            for pass in PASSES {
+                let targets = std::iter::once(None).chain(setup.isas.iter().map(|&i| Some(i)));
+                for isa in targets.filter(|&i| setup.runs(i, n)) {
+                    // Whether the row exists (PReLU's naive loop has one slope only; NCHW needs
+                    // whole batches): one call, as in `speed`.
+                    if !run_sloped(name, pass, isa, x, dy, y, &mut ds) {
+                        continue;
+                    }
+                    let id = format!("{}/{}", pass.name(), isa.map_or("naive", Isa::name));
+                    g.bench_function(BenchmarkId::new(id, n), |b| {
+                        b.iter(|| run_sloped(name, pass, isa, black_box(x), black_box(dy), y, &mut ds))
+                    });
+                }
+            }
+            bench_copy(&mut g, x, y);
+        }
+        g.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = common::criterion();
+    targets = activations, sloped
+}
 criterion_main!(benches);

@@ -238,6 +238,9 @@ pub(crate) mod update {
     ) {
         let n = p.len();
         let g = &g[..n];
+        // Every state slice cut to n as well: with all lengths equal to the loop's bound, the
+        // slice and load checks inside the loop fold away.
+        let mut st: [&mut [f32]; N] = st.each_mut().map(|x| &mut x[..n]);
         let i = blocks!(S, n, |i| {
             let mut v = [s.splat(0.0); N];
             for (v, x) in v.iter_mut().zip(st.iter()) {

@@ -91,6 +91,31 @@
 //! # Ok::<(), nnsimd::Error>(())
 //! ```
 //!
+//! ## bf16 and f16
+//!
+//! With the feature `half`, the [`Activation`] methods take slices of `bf16` and `f16` too (re-exported from the `half` crate)
+//! (they are generic over the sealed [`Element`]: f32, bf16, f16). Blocks of the slices are
+//! converted to f32 exactly, the f32 kernel runs, and the results are rounded to nearest even
+//! (as the `half` crate's `from_f32`): within 1 ULP of the storage type of the exact result.
+//! The conversions use F16C, AVX-512F, AVX-512-BF16 and NEON where the CPU has them, and give
+//! the same bits on every path ([`element`] has the details).
+//!
+//! ```
+//! # #[cfg(feature = "half")] {
+//! use nnsimd::{Activation, bf16};
+//!
+//! let x = [-2.0f32, -0.5, 0.0, 0.5, 2.0].map(bf16::from_f32);
+//! let mut y = [bf16::ZERO; 5];
+//! Activation::Relu.forward(&x, &mut y)?;
+//! assert_eq!(y[4], bf16::from_f32(2.0));
+//! let dy = [bf16::ONE; 5];
+//! let mut dx = [bf16::ZERO; 5];
+//! Activation::Sigmoid.backward(&x, &dy, &mut dx)?;
+//! assert_eq!(dx[2], bf16::from_f32(0.25));
+//! # }
+//! # Ok::<(), nnsimd::Error>(())
+//! ```
+//!
 //! # Accuracy and speed
 //!
 //! Forward within 4 ULP of an f64 reference on every f32 input, tails, subnormals, ±inf and NaN
@@ -129,6 +154,10 @@
 #![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 pub mod activation;
+#[cfg(feature = "half")]
+#[doc(hidden)]
+pub mod convert;
+pub mod element;
 mod error;
 mod isa;
 mod kernel;
@@ -142,5 +171,8 @@ pub mod reference;
 mod simd;
 
 pub use activation::{Activation, Prelu, Rrelu, RreluMode};
+pub use element::Element;
 pub use error::{Error, NameBuf};
+#[cfg(feature = "half")]
+pub use half::{bf16, f16};
 pub use isa::Isa;

@@ -5,7 +5,8 @@
 //! threads: results are bitwise identical for 1 or N threads. Inputs shorter than two chunks
 //! stay on the calling thread.
 
-/// Elements per chunk: 16,384 f32 (64 KiB), a multiple of every ISA's vector width.
+/// Elements per chunk: 16,384 (64 KiB of f32), a multiple of every ISA's vector width and of
+/// the conversion block of bf16 and f16 slices.
 pub const CHUNK: usize = 16_384;
 
 /// Whether `n` elements are worth splitting: at least two chunks, and more than one thread in
@@ -16,12 +17,16 @@ fn split(n: usize) -> bool {
 }
 
 /// `f(x_chunk, y_chunk)` over matching chunks of `x` and `y` (equal lengths).
-pub(crate) fn zip2(x: &[f32], y: &mut [f32], f: impl Fn(&[f32], &mut [f32]) + Sync + Send) {
+pub(crate) fn zip2<A: Sync, B: Send>(x: &[A], y: &mut [B], f: impl Fn(&[A], &mut [B]) + Sync + Send) {
     zip2_at(x, y, |_, x, y| f(x, y))
 }
 
 /// `f(start, x_chunk, y_chunk)` over matching chunks, `start` being the chunk's first index.
-pub(crate) fn zip2_at(x: &[f32], y: &mut [f32], f: impl Fn(usize, &[f32], &mut [f32]) + Sync + Send) {
+pub(crate) fn zip2_at<A: Sync, B: Send>(
+    x: &[A],
+    y: &mut [B],
+    f: impl Fn(usize, &[A], &mut [B]) + Sync + Send,
+) {
     #[cfg(feature = "rayon")]
     if split(x.len()) {
         use rayon::prelude::*;
@@ -35,12 +40,12 @@ pub(crate) fn zip2_at(x: &[f32], y: &mut [f32], f: impl Fn(usize, &[f32], &mut [
 }
 
 /// `f(x_chunk)` over the chunks of `x`, in place.
-pub(crate) fn each1(x: &mut [f32], f: impl Fn(&mut [f32]) + Sync + Send) {
+pub(crate) fn each1<A: Send>(x: &mut [A], f: impl Fn(&mut [A]) + Sync + Send) {
     each1_at(x, |_, x| f(x))
 }
 
 /// `f(start, x_chunk)` over the chunks of `x`, in place.
-pub(crate) fn each1_at(x: &mut [f32], f: impl Fn(usize, &mut [f32]) + Sync + Send) {
+pub(crate) fn each1_at<A: Send>(x: &mut [A], f: impl Fn(usize, &mut [A]) + Sync + Send) {
     #[cfg(feature = "rayon")]
     if split(x.len()) {
         use rayon::prelude::*;
@@ -51,21 +56,21 @@ pub(crate) fn each1_at(x: &mut [f32], f: impl Fn(usize, &mut [f32]) + Sync + Sen
 }
 
 /// `f(x_chunk, dy_chunk, dx_chunk)` over matching chunks (equal lengths).
-pub(crate) fn zip3(
-    x: &[f32],
-    dy: &[f32],
-    dx: &mut [f32],
-    f: impl Fn(&[f32], &[f32], &mut [f32]) + Sync + Send,
+pub(crate) fn zip3<A: Sync, B: Send>(
+    x: &[A],
+    dy: &[A],
+    dx: &mut [B],
+    f: impl Fn(&[A], &[A], &mut [B]) + Sync + Send,
 ) {
     zip3_at(x, dy, dx, |_, x, dy, dx| f(x, dy, dx))
 }
 
 /// `f(start, x_chunk, dy_chunk, dx_chunk)` over matching chunks.
-pub(crate) fn zip3_at(
-    x: &[f32],
-    dy: &[f32],
-    dx: &mut [f32],
-    f: impl Fn(usize, &[f32], &[f32], &mut [f32]) + Sync + Send,
+pub(crate) fn zip3_at<A: Sync, B: Send>(
+    x: &[A],
+    dy: &[A],
+    dx: &mut [B],
+    f: impl Fn(usize, &[A], &[A], &mut [B]) + Sync + Send,
 ) {
     #[cfg(feature = "rayon")]
     if split(x.len()) {

@@ -501,6 +501,33 @@ fn zero_gradient_leaves_plain_sgd_unchanged() {
     }
 }
 
+/// Adagrad with a subnormal ε and a zero sum: the divisor √0 + ε is subnormal, where a
+/// reciprocal estimate gives inf (and 0·inf = NaN); the quotient 0/ε is 0, so a zero gradient
+/// leaves p as it is, and a nonzero one moves it by a finite step. Adam likewise, ε·b subnormal.
+#[test]
+fn subnormal_eps_divides_exactly() {
+    let n = 40;
+    for isa in Isa::available() {
+        for eps in [1e-45, 1e-40] {
+            let cfg = AdagradConfig { eps, ..Default::default() };
+            let mut opt = Adagrad::new(cfg, n).unwrap();
+            let p0 = values(n, 9);
+            let mut p = p0.clone();
+            opt.step_with(isa, &mut p, &vec![0.0; n]).unwrap();
+            assert_eq!(p, p0, "Adagrad eps {eps} on {isa}, zero gradient");
+            let mut opt = Adagrad::new(cfg, n).unwrap();
+            let mut p = p0.clone();
+            opt.step_with(isa, &mut p, &values(n, 10)).unwrap();
+            assert!(p.iter().all(|v| v.is_finite()), "Adagrad eps {eps} on {isa}: {p:?}");
+            let cfg = AdamConfig { eps, ..Default::default() };
+            let mut opt = Adam::new(cfg, n).unwrap();
+            let mut p = p0.clone();
+            opt.step_with(isa, &mut p, &values(n, 10)).unwrap();
+            assert!(p.iter().all(|v| v.is_finite()), "Adam eps {eps} on {isa}: {p:?}");
+        }
+    }
+}
+
 /// Centered RMSprop under a steady gradient: v − ḡ² = g²·α^t·(1 − α^t) is ≥ 0 exactly but
 /// cancels in f32 and can round below 0 (found by the optimizer_diff fuzz target's search; it
 /// made √ give NaN from step 23 at α = 0.5). Every step must stay finite and move p against g.

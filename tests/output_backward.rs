@@ -20,12 +20,10 @@
 
 mod common;
 
+use common::output_derivative as g;
 use common::{Guarded, Rng, SPECIALS, isas, oracle_derivative, oracle_forward, show};
 use nnsimd::reference::{self, BACKWARD_BOUND, ulp_distance};
 use nnsimd::{Activation, Error};
-
-const LAMBDA: f64 = 1.050_700_987_355_480_5;
-const ALPHA: f64 = 1.673_263_242_354_377_2;
 
 /// Activations with backward from the output, at their defaults and other parameters.
 fn supported() -> Vec<Activation> {
@@ -39,35 +37,6 @@ fn supported() -> Vec<Activation> {
         Activation::HardTanh { min: -2.0, max: 0.5 },
     ]);
     v
-}
-
-/// g(y) = f'(x) written with y = f(x) (from the definitions), in f64; None if not covered.
-fn g(act: &Activation, y: f64) -> Option<f64> {
-    let inside = |lo: f64, hi: f64| if lo < y && y < hi { 1.0 } else { 0.0 };
-    let exp_linear = |pos: f64, neg: f64, b: f64| if y > 0.0 { pos } else { (y + neg) / b };
-    Some(match *act {
-        Activation::Sigmoid => y * (1.0 - y),
-        Activation::Tanh => (1.0 - y) * (1.0 + y),
-        Activation::Softsign => (1.0 - y.abs()).powi(2),
-        Activation::LogSigmoid => -libm::expm1(y),
-        Activation::Relu => (y > 0.0) as i32 as f64,
-        Activation::Relu6 => inside(0.0, 6.0),
-        Activation::HardTanh { min, max } => inside(min as f64, max as f64),
-        Activation::HardSigmoid => inside(0.0, 1.0) / 6.0,
-        Activation::LeakyRelu { slope } => {
-            if y > 0.0 {
-                1.0
-            } else {
-                slope as f64
-            }
-        }
-        Activation::Elu { alpha } => exp_linear(1.0, alpha as f64, 1.0),
-        Activation::Celu { alpha } => exp_linear(1.0, alpha as f64, alpha as f64),
-        Activation::Selu => exp_linear(LAMBDA, LAMBDA * ALPHA, 1.0),
-        Activation::Pelu { a, b } => exp_linear(a as f64 / b as f64, a as f64, b as f64),
-        _ => return None,
-    })
-    .map(|v| if y.is_nan() { f64::NAN } else { v })
 }
 
 /// |g'(y)|, for the propagation of y's rounding.

@@ -65,7 +65,7 @@ const COLORS: [(u8, u8, u8); 14] = [
 ];
 
 /// The colour of the `i`-th series.
-fn color(i: usize) -> RGBAColor {
+pub fn color(i: usize) -> RGBAColor {
     let (r, g, b) = COLORS[i % COLORS.len()];
     RGBColor(r, g, b).to_rgba()
 }
@@ -73,7 +73,7 @@ fn color(i: usize) -> RGBAColor {
 /// A tick label: 3 significant digits without trailing zeros, in powers of ten when small
 /// (a log axis's 1e-5 rather than 9.999999e-5). Below 1e-12 it is a linear axis's rounding
 /// noise around 0.
-fn tick(v: f64) -> String {
+pub fn tick(v: f64) -> String {
     let v: f64 = format!("{v:.2e}").parse().unwrap_or(v);
     if v.abs() >= 1e-12 && !(1e-2..1e5).contains(&v.abs()) {
         return format!("{v:e}");

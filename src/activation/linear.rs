@@ -26,7 +26,9 @@ pub(crate) struct Relu;
 impl Kernel for Relu {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
-        s.select(s.lt(x, s.splat(0.0)), s.splat(0.0), x)
+        // max(x, 0) is x < 0 ? 0 : x (NaN and −0 stay). Not a select with x as an arm: in
+        // place, LLVM turns that into a masked store (vmaskmovps), three times slower on AVX2.
+        s.max(x, s.splat(0.0))
     }
 
     #[inline(always)]
@@ -76,7 +78,9 @@ impl Kernel for LeakyRelu {
 /// x = −inf gives 0·(−inf) = NaN.
 #[inline(always)]
 pub(crate) fn leaky_forward<S: Simd>(s: S, x: S::V, a: S::V) -> S::V {
-    s.select(s.lt(s.splat(0.0), x), x, s.mul(a, x))
+    // x·1 is x exactly; the factor is selected rather than x itself, which in place LLVM would
+    // make a masked store (vmaskmovps, three times slower on AVX2).
+    s.mul(x, s.select(s.lt(s.splat(0.0), x), s.splat(1.0), a))
 }
 
 /// dy for x > 0, a·dy otherwise (x = 0 takes the slope, as PyTorch), NaN where x is NaN.

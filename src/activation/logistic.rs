@@ -5,10 +5,19 @@
 //! σ(−|u|) = v/(1 + v): the factor 2^n of the small side is applied last (`scale_where`), so
 //! results that should be tiny stay accurate down into the subnormals. Where u = βx is not
 //! exact, it is carried as hi + lo (`two_prod`), since e^u multiplies an error in u by |u|.
+//!
+//! Fast paths: where the table lookup is one instruction (AVX-512, `Simd::FAST_TABLE`), a
+//! vector whose lanes all lie in the common range (u ≥ −87, or ≥ −40 for the derivatives) takes
+//! e^(−u) from the table exponential and the plain quotient, with no late scaling and no
+//! selection by sign; any other vector takes the total formula above. Both meet the bounds, but
+//! their last bits can differ, so on AVX-512 a result may depend on the other lanes of its
+//! vector (the same for any thread count, since the chunks are fixed).
 
 use crate::kernel::{Kernel, OutputGrad};
-use crate::math::exp::{exp_parts, exp_parts_lo, expm1};
-use crate::math::log1p::log1p;
+use crate::math::exp::{
+    LN2_TABLE, TABLE_SHIFT, exp_parts, exp_parts_lo, exp_table, exp_table_tail, expm1, table_index,
+};
+use crate::math::log1p::{log1p, log1p_unit};
 use crate::math::sigmoid::{logistic_fast, sigmoid};
 use crate::simd::{SIGN, Simd, abs, neg, scale_where, sign_of, two_prod};
 
@@ -35,16 +44,18 @@ impl Kernel for Sigmoid {
 /// the last bracket evaluated in double-f32 where it cancels (u ≈ −1.28, the root of f').
 ///
 /// `UNIT` says β = 1 (SiLU, E-Swish): u = x is exact and the double-f32 work is compiled out.
-pub(crate) struct Swish<const UNIT: bool> {
+/// `SCALED` says c ≠ 1 (E-Swish).
+pub(crate) struct Swish<const UNIT: bool, const SCALED: bool> {
     beta: f32,
     c: f32,
     /// |x| beyond which |u| > 200: σ(u) is 0 or 1 in f32 there.
     x_max: f32,
 }
 
-impl<const UNIT: bool> Swish<UNIT> {
+impl<const UNIT: bool, const SCALED: bool> Swish<UNIT, SCALED> {
     pub(crate) fn new(beta: f32, c: f32) -> Self {
         debug_assert!(!UNIT || beta == 1.0);
+        debug_assert!(SCALED || c == 1.0);
         Swish { beta, c, x_max: 200.0 / beta }
     }
 }
@@ -81,14 +92,50 @@ fn swish_terms<S: Simd, const UNIT: bool>(s: S, beta: f32, x_max: f32, x: S::V) 
     }
 }
 
-impl<const UNIT: bool> Kernel for Swish<UNIT> {
+/// The table path of the Swish family, on backends where the lookup is one instruction
+/// ([`Simd::FAST_TABLE`]) and FMA is fused: u = βx as hi + lo (x clamped at x_max above) and
+/// e = e^(−u), when every lane has u ≥ `lowest` (NaN lanes pass). For β ≠ 1 the low part of u
+/// enters the reduction whole. `None` sends the vector to the total formula.
+#[inline(always)]
+fn swish_exp<S: Simd, const UNIT: bool>(
+    s: S,
+    beta: f32,
+    x_max: f32,
+    x: S::V,
+    lowest: f32,
+) -> Option<(S::V, S::V, S::V)> {
+    if !(S::FAST_TABLE && S::HAS_FMA) {
+        return None;
+    }
+    let xc = s.min(x, s.splat(x_max));
+    let (u, ul) = if UNIT { (xc, s.splat(0.0)) } else { two_prod(s, s.splat(beta), xc) };
+    if s.any(s.lt(u, s.splat(lowest))) {
+        return None;
+    }
+    let k = table_index::<S, true>(s, u);
+    let m = s.sub(k, s.splat(TABLE_SHIFT));
+    // ρ = u + m·ln2 = −r (−u = m·ln2 + r).
+    let rho = s.fma(m, s.splat(LN2_TABLE.hi), u);
+    let rho = s.fma(m, s.splat(LN2_TABLE.lo), rho);
+    let rho = if UNIT { rho } else { s.add(rho, ul) };
+    Some((u, ul, exp_table_tail::<S, true>(s, k, m, rho)))
+}
+
+/// Largest E-Swish factor c for the table path: c·x stays finite for |x| ≤ 87, so c·x
+/// overflows only where c·x·σ(x) does, and dy·c only where dy·c·f'(x) nearly does.
+const C_FAST_MAX: f32 = 1e30;
+
+impl<const UNIT: bool, const SCALED: bool> Kernel for Swish<UNIT, SCALED> {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
-        if UNIT && self.c == 1.0 {
-            // SiLU: x/(1 + e^(−x)).
-            if let Some(y) = logistic_fast(s, x, x) {
-                return y;
-            }
+        // x·σ(u) = x/(1 + e^(−u)), every u ≥ −87: e^(−u) and the result are normal, nothing
+        // is scaled late. E-Swish multiplies x by c first: one rounding more, in the
+        // subnormals at most.
+        if (!SCALED || self.c <= C_FAST_MAX)
+            && let Some((_, _, e)) = swish_exp::<S, UNIT>(s, self.beta, self.x_max, x, -87.0)
+        {
+            let num = if SCALED { s.mul(s.splat(self.c), x) } else { x };
+            return s.div(num, s.add(s.splat(1.0), e));
         }
         let t = swish_terms::<S, UNIT>(s, self.beta, self.x_max, x);
         let num = s.select(t.neg_u, s.mul(t.xc, t.p), x);
@@ -108,6 +155,19 @@ impl<const UNIT: bool> Kernel for Swish<UNIT> {
 
     #[inline(always)]
     fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
+        // [1 + e·(1 + u)]/(1 + e)² with e = e^(−u), for u ≥ −40, where (1 + e)² < 6e34 stays
+        // finite. Near the root (u ≈ −1.28), 1 + u.hi is exact and e·(1 + u) + 1 rounds once:
+        // the error of e leaves an absolute error far inside the near-root rule.
+        if (!SCALED || self.c <= C_FAST_MAX)
+            && let Some((u, ul, e)) = swish_exp::<S, UNIT>(s, self.beta, self.x_max, x, -40.0)
+        {
+            let one = s.splat(1.0);
+            let a = s.add(one, e);
+            let one_u = if UNIT { s.add(one, u) } else { s.add(s.add(one, u), ul) };
+            let num = s.fma(e, one_u, one);
+            let dyc = if SCALED { s.mul(dy, s.splat(self.c)) } else { dy };
+            return s.mul(dyc, s.div(num, s.mul(a, a)));
+        }
         let t = swish_terms::<S, UNIT>(s, self.beta, self.x_max, x);
         let one = s.splat(1.0);
         let a = s.add(one, t.v);
@@ -127,6 +187,12 @@ pub(crate) struct LogSigmoid;
 impl Kernel for LogSigmoid {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
+        if S::FAST_TABLE && !s.any(s.lt(s.splat(87.0), x)) {
+            // min(x, 0) − ln(1 + v), v = e^(−|x|) from the table: normal for x ≤ 87, and
+            // negligible against x where |x| is clamped at 87 below.
+            let v = exp_table::<S, true>(s, s.min(abs(s, x), s.splat(87.0)));
+            return s.sub(s.min(x, s.splat(0.0)), log1p_unit(s, v));
+        }
         let (p, n) = exp_parts(s, neg(s, abs(s, x)), s.splat(0.0));
         let l = log1p(s, s.scale(p, n));
         s.select(s.lt(x, s.splat(0.0)), s.sub(x, l), neg(s, l))
@@ -145,21 +211,32 @@ impl Kernel for LogSigmoid {
 /// Softplus with PyTorch's parameters: f(x) = ln(1 + e^(βx))/β, and x where βx > threshold.
 /// With u = βx (hi + lo) and v = e^(−|u|): u ≥ 0: x + ln(1 + v)/β; u < 0: ln(1 + v)/β, which
 /// below u = −80 is v/β, scaled last. f'(x) = σ(βx) (1 past the threshold).
-pub(crate) struct Softplus {
+///
+/// `UNIT` says β = 1: on backends with a one-instruction table ([`Simd::FAST_TABLE`]), vectors
+/// with every x ≥ −87 then take max(x, 0) + ln(1 + v) with v = e^(−|x|) from the table (normal
+/// there, so nothing is scaled late) and the logarithm for arguments in [0, 1]; backward takes
+/// dy/(1 + e^(−x)).
+pub(crate) struct Softplus<const UNIT: bool> {
     beta: f32,
     threshold: f32,
     x_max: f32,
 }
 
-impl Softplus {
-    pub(crate) fn new(beta: f32, threshold: f32) -> Softplus {
+impl<const UNIT: bool> Softplus<UNIT> {
+    pub(crate) fn new(beta: f32, threshold: f32) -> Self {
+        debug_assert!(!UNIT || beta == 1.0);
         Softplus { beta, threshold, x_max: 200.0 / beta }
     }
 }
 
-impl Kernel for Softplus {
+impl<const UNIT: bool> Kernel for Softplus<UNIT> {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
+        if UNIT && S::FAST_TABLE && !s.any(s.lt(x, s.splat(-87.0))) {
+            let v = exp_table::<S, true>(s, s.min(abs(s, x), s.splat(87.0)));
+            let y = s.add(s.max(x, s.splat(0.0)), log1p_unit(s, v));
+            return s.select(s.lt(s.splat(self.threshold), x), x, y);
+        }
         let t = swish_terms::<S, false>(s, self.beta, self.x_max, x);
         let beta = s.splat(self.beta);
         let l = s.div(log1p(s, t.v), beta);
@@ -171,6 +248,9 @@ impl Kernel for Softplus {
 
     #[inline(always)]
     fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
+        if UNIT && let Some(g) = logistic_fast(s, x, dy) {
+            return s.select(s.lt(s.splat(self.threshold), x), dy, g);
+        }
         let t = swish_terms::<S, false>(s, self.beta, self.x_max, x);
         let num = s.select(t.neg_u, s.mul(dy, t.p), dy);
         let g = scale_where(s, t.neg_u, s.div(num, s.add(s.splat(1.0), t.v)), t.n);

@@ -22,12 +22,10 @@ pub use elu::{SELU_ALPHA, SELU_LAMBDA};
 pub use prelu::Prelu;
 pub use rrelu::{Rrelu, RreluMode};
 
+use crate::element::{self, Element};
 use crate::error::{Error, NameBuf, check_len};
 use crate::isa::Isa;
-use crate::kernel::{
-    FromOutput, Kernel, run_backward, run_backward_inplace, run_forward, run_forward_inplace,
-};
-use crate::parallel;
+use crate::kernel::{FromOutput, Kernel};
 
 /// An element-wise activation function with its parameters (PyTorch's defaults from
 /// [`Activation::from_name`]).
@@ -166,10 +164,12 @@ enum Chosen {
     GeluTanh(gelu_tanh::GeluTanh),
     Gelu(gelu::Gelu),
     Sigmoid(logistic::Sigmoid),
-    Silu(logistic::Swish<true>),
-    Swish(logistic::Swish<false>),
+    Silu(logistic::Swish<true, false>),
+    Swish(logistic::Swish<false, false>),
+    ESwish(logistic::Swish<true, true>),
     LogSigmoid(logistic::LogSigmoid),
-    Softplus(logistic::Softplus),
+    Softplus(logistic::Softplus<false>),
+    SoftplusUnit(logistic::Softplus<true>),
     Tanh(tanh::Tanh),
     Softsign(tanh::Softsign),
     Relu(linear::Relu),
@@ -190,8 +190,10 @@ macro_rules! with_kernel {
             Chosen::Sigmoid($k) => $body,
             Chosen::Silu($k) => $body,
             Chosen::Swish($k) => $body,
+            Chosen::ESwish($k) => $body,
             Chosen::LogSigmoid($k) => $body,
             Chosen::Softplus($k) => $body,
+            Chosen::SoftplusUnit($k) => $body,
             Chosen::Tanh($k) => $body,
             Chosen::Softsign($k) => $body,
             Chosen::Relu($k) => $body,
@@ -316,13 +318,17 @@ impl Activation {
                 Chosen::Swish(logistic::Swish::new(positive_finite("beta", beta)?, 1.0))
             }
             Activation::ESwish { beta } => {
-                Chosen::Swish(logistic::Swish::new(1.0, positive_finite("beta", beta)?))
+                Chosen::ESwish(logistic::Swish::new(1.0, positive_finite("beta", beta)?))
             }
             Activation::LogSigmoid => Chosen::LogSigmoid(logistic::LogSigmoid),
-            Activation::Softplus { beta, threshold } => Chosen::Softplus(logistic::Softplus::new(
-                positive_finite("beta", beta)?,
-                finite("threshold", threshold)?,
-            )),
+            Activation::Softplus { beta, threshold } => {
+                let (beta, threshold) = (positive_finite("beta", beta)?, finite("threshold", threshold)?);
+                if beta == 1.0 {
+                    Chosen::SoftplusUnit(logistic::Softplus::new(beta, threshold))
+                } else {
+                    Chosen::Softplus(logistic::Softplus::new(beta, threshold))
+                }
+            }
             Activation::Tanh => Chosen::Tanh(tanh::Tanh),
             Activation::Softsign => Chosen::Softsign(tanh::Softsign),
             Activation::Relu => Chosen::Relu(linear::Relu),
@@ -347,59 +353,65 @@ impl Activation {
     }
 
     /// y = f(x) on the detected ISA ([`Isa::detect`]).
-    pub fn forward(&self, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
+    ///
+    /// The slices hold f32, or with the feature `half` the `half` crate's `bf16` or `f16`
+    /// (every method here takes any [`Element`]): those are converted to f32 exactly, the f32
+    /// kernel runs, and the result is rounded to nearest even. That is within 1 ULP of the
+    /// storage type of the exact result (backward: near a root of f', where the f32 bound is
+    /// the absolute 2^-23, within 2^-23·|dy| plus 1 ULP), as tests/half.rs checks.
+    pub fn forward<T: Element>(&self, x: &[T], y: &mut [T]) -> Result<(), Error> {
         self.forward_with(Isa::detect(), x, y)
     }
 
     /// x = f(x) on the detected ISA.
-    pub fn forward_inplace(&self, x: &mut [f32]) -> Result<(), Error> {
+    pub fn forward_inplace<T: Element>(&self, x: &mut [T]) -> Result<(), Error> {
         self.forward_inplace_with(Isa::detect(), x)
     }
 
     /// dx = dy · f'(x) on the detected ISA.
-    pub fn backward(&self, x: &[f32], dy: &[f32], dx: &mut [f32]) -> Result<(), Error> {
+    pub fn backward<T: Element>(&self, x: &[T], dy: &[T], dx: &mut [T]) -> Result<(), Error> {
         self.backward_with(Isa::detect(), x, dy, dx)
     }
 
     /// dy = dy · f'(x) on the detected ISA: backward in place, the incoming gradient overwritten
     /// by the outgoing one.
-    pub fn backward_inplace(&self, x: &[f32], dy: &mut [f32]) -> Result<(), Error> {
+    pub fn backward_inplace<T: Element>(&self, x: &[T], dy: &mut [T]) -> Result<(), Error> {
         self.backward_inplace_with(Isa::detect(), x, dy)
     }
 
     /// dy = dy · f'(x) on `isa`.
-    pub fn backward_inplace_with(&self, isa: Isa, x: &[f32], dy: &mut [f32]) -> Result<(), Error> {
+    pub fn backward_inplace_with<T: Element>(&self, isa: Isa, x: &[T], dy: &mut [T]) -> Result<(), Error> {
         let isa = isa.check()?;
         check_len("dy", x.len(), dy.len())?;
         let k = self.kernel()?;
-        with_kernel!(&k, |k| parallel::zip2(x, dy, |x, dy| run_backward_inplace(isa, k, x, dy)));
+        with_kernel!(&k, |k| element::backward_inplace(isa, k, x, dy));
         Ok(())
     }
 
     /// y = f(x) on `isa`: [`Error::IsaUnavailable`] if the CPU lacks it.
-    pub fn forward_with(&self, isa: Isa, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
+    pub fn forward_with<T: Element>(&self, isa: Isa, x: &[T], y: &mut [T]) -> Result<(), Error> {
         let isa = isa.check()?;
         check_len("y", x.len(), y.len())?;
         let k = self.kernel()?;
-        with_kernel!(&k, |k| parallel::zip2(x, y, |x, y| run_forward(isa, k, x, y)));
+        with_kernel!(&k, |k| element::forward(isa, k, x, y));
         Ok(())
     }
 
     /// x = f(x) on `isa`.
-    pub fn forward_inplace_with(&self, isa: Isa, x: &mut [f32]) -> Result<(), Error> {
+    pub fn forward_inplace_with<T: Element>(&self, isa: Isa, x: &mut [T]) -> Result<(), Error> {
         let isa = isa.check()?;
         let k = self.kernel()?;
-        with_kernel!(&k, |k| parallel::each1(x, |x| run_forward_inplace(isa, k, x)));
+        with_kernel!(&k, |k| element::forward_inplace(isa, k, x));
         Ok(())
     }
 
     /// dx = dy · f'(x) on `isa`.
-    pub fn backward_with(&self, isa: Isa, x: &[f32], dy: &[f32], dx: &mut [f32]) -> Result<(), Error> {
+    pub fn backward_with<T: Element>(&self, isa: Isa, x: &[T], dy: &[T], dx: &mut [T]) -> Result<(), Error> {
         let isa = isa.check()?;
         check_len("dy", x.len(), dy.len())?;
         check_len("dx", x.len(), dx.len())?;
         let k = self.kernel()?;
-        with_kernel!(&k, |k| parallel::zip3(x, dy, dx, |x, dy, dx| run_backward(isa, k, x, dy, dx)));
+        with_kernel!(&k, |k| element::backward(isa, k, x, dy, dx));
         Ok(())
     }
 }
@@ -426,17 +438,17 @@ impl Activation {
     }
 
     /// dx = dy·f'(x) from y = f(x), on the detected ISA.
-    pub fn backward_from_output(&self, y: &[f32], dy: &[f32], dx: &mut [f32]) -> Result<(), Error> {
+    pub fn backward_from_output<T: Element>(&self, y: &[T], dy: &[T], dx: &mut [T]) -> Result<(), Error> {
         self.backward_from_output_with(Isa::detect(), y, dy, dx)
     }
 
     /// dx = dy·f'(x) from y = f(x), on `isa`.
-    pub fn backward_from_output_with(
+    pub fn backward_from_output_with<T: Element>(
         &self,
         isa: Isa,
-        y: &[f32],
-        dy: &[f32],
-        dx: &mut [f32],
+        y: &[T],
+        dy: &[T],
+        dx: &mut [T],
     ) -> Result<(), Error> {
         let isa = isa.check()?;
         check_len("dy", y.len(), dy.len())?;
@@ -444,30 +456,30 @@ impl Activation {
         let k = self.kernel()?;
         with_output_kernel!(
             &k,
-            |k| parallel::zip3(y, dy, dx, |y, dy, dx| run_backward(isa, k, y, dy, dx)),
+            |k| element::backward(isa, k, y, dy, dx),
             return Err(Error::NoOutputBackward(self.name()))
         );
         Ok(())
     }
 
     /// dy = dy·f'(x) from y = f(x) (in place), on the detected ISA.
-    pub fn backward_from_output_inplace(&self, y: &[f32], dy: &mut [f32]) -> Result<(), Error> {
+    pub fn backward_from_output_inplace<T: Element>(&self, y: &[T], dy: &mut [T]) -> Result<(), Error> {
         self.backward_from_output_inplace_with(Isa::detect(), y, dy)
     }
 
     /// dy = dy·f'(x) from y = f(x) (in place), on `isa`.
-    pub fn backward_from_output_inplace_with(
+    pub fn backward_from_output_inplace_with<T: Element>(
         &self,
         isa: Isa,
-        y: &[f32],
-        dy: &mut [f32],
+        y: &[T],
+        dy: &mut [T],
     ) -> Result<(), Error> {
         let isa = isa.check()?;
         check_len("dy", y.len(), dy.len())?;
         let k = self.kernel()?;
         with_output_kernel!(
             &k,
-            |k| parallel::zip2(y, dy, |y, dy| run_backward_inplace(isa, k, y, dy)),
+            |k| element::backward_inplace(isa, k, y, dy),
             return Err(Error::NoOutputBackward(self.name()))
         );
         Ok(())

@@ -10,7 +10,7 @@
 #![allow(clippy::excessive_precision)]
 
 use super::horner;
-use crate::simd::{Simd, abs};
+use crate::simd::{Pair, Simd, abs};
 
 pub(crate) const LOG2E: f32 = core::f32::consts::LOG2_E;
 /// ln 2 to 16 bits, so that n·LN2_HI is exact for |n| < 2^8.
@@ -119,17 +119,40 @@ const LN2_LO12: f32 = 3.194_618_3e-5;
 /// where the lookup is one instruction ([`Simd::FAST_TABLE`]); correct on every backend.
 #[inline(always)]
 pub(crate) fn exp_table<S: Simd, const NEG: bool>(s: S, x: S::V) -> S::V {
-    // Adding 1.5·2^19 rounds to a multiple of 1/16 (the sixteenths land in the low bits,
-    // which index the table); subtracting it again is exact.
-    const SHIFT: f32 = 786_432.0;
-    const C2: f32 = 0.500_005;
-    const C3: f32 = 0.166_666_67;
     let sign = if NEG { -1.0 } else { 1.0 };
-    let k = s.fma(x, s.splat(sign * LOG2E), s.splat(SHIFT));
-    let m = s.sub(k, s.splat(SHIFT));
+    let k = table_index::<S, NEG>(s, x);
+    let m = s.sub(k, s.splat(TABLE_SHIFT));
     // ρ = ±r: x − m·ln2/sign, exact in its first step.
     let rho = s.fma(m, s.splat(-sign * LN2_HI12), x);
     let rho = s.fma(m, s.splat(-sign * LN2_LO12), rho);
+    exp_table_tail::<S, NEG>(s, k, m, rho)
+}
+
+/// Adding 1.5·2^19 rounds to a multiple of 1/16 (the sixteenths land in the low bits, which
+/// index the table); subtracting it again is exact.
+pub(crate) const TABLE_SHIFT: f32 = 786_432.0;
+
+/// The first step of [`exp_table`] for callers that reduce their own argument:
+/// k = ±x·log2(e) plus `TABLE_SHIFT`, whose value less the shift is m, the exponent to 1/16,
+/// and whose low bits index the table. `x` may be a rounded approximation of the argument:
+/// the reduction then starts from the exact one.
+#[inline(always)]
+pub(crate) fn table_index<S: Simd, const NEG: bool>(s: S, x: S::V) -> S::V {
+    let sign = if NEG { -1.0 } else { 1.0 };
+    s.fma(x, s.splat(sign * LOG2E), s.splat(TABLE_SHIFT))
+}
+
+/// ln 2 in two parts for callers of [`exp_table_tail`]: `HI12` has 12 significant bits, so
+/// m·HI12 is exact.
+pub(crate) const LN2_TABLE: Pair = Pair { hi: LN2_HI12, lo: LN2_LO12 };
+
+/// The end of [`exp_table`]: e^(±x) from k ([`table_index`]), m = k − `TABLE_SHIFT`, and the
+/// reduced argument ρ = ±r, where ±x = m·ln2 + r and |r| is about ln2/32 or less.
+#[inline(always)]
+pub(crate) fn exp_table_tail<S: Simd, const NEG: bool>(s: S, k: S::V, m: S::V, rho: S::V) -> S::V {
+    const C2: f32 = 0.500_005;
+    const C3: f32 = 0.166_666_67;
+    let sign = if NEG { -1.0 } else { 1.0 };
     // e^r − 1 = ρ·(sign + c2·ρ + sign·c3·ρ²).
     let q = s.mul(rho, s.fma(s.fma(s.splat(sign * C3), rho, s.splat(C2)), rho, s.splat(sign)));
     let t = s.table16(&EXP2_SIXTEENTHS, k);

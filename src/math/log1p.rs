@@ -69,6 +69,16 @@ pub(crate) fn log1p<S: Simd>(s: S, x: S::V) -> S::V {
     s.or(y, sign_of(s, x))
 }
 
+/// ln(1 + v) for v in [0, 1] (or NaN), where none of [`log1p`]'s range handling can occur:
+/// 1 + v = 2^k·(1 + f) with k = 0 and f = v up to √2 − 1, and above with k = 1 and
+/// f = (v − 1)/2, which is exact. Then [`log_reduced`].
+#[inline(always)]
+pub(crate) fn log1p_unit<S: Simd>(s: S, v: S::V) -> S::V {
+    let big = s.lt(s.splat(SQRT2 - 1.0), v);
+    let f = s.select(big, s.fma(v, s.splat(0.5), s.splat(-0.5)), v);
+    log_reduced(s, f, s.select(big, s.splat(1.0), s.splat(0.0)))
+}
+
 /// ln(x): subnormal x scaled by 2^24 first, then x = m·2^k and f = m − 1 exactly, and
 /// [`log_reduced`]. log(±0) = −inf, log(x < 0) = NaN, log(inf) = inf, NaN → NaN.
 ///

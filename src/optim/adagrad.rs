@@ -82,6 +82,10 @@ struct Kernel {
     maximize: bool,
     wd: f32,
     eps: f32,
+    /// Whether the quotient may take `div_fast` (reciprocal and one correction, within 1 ULP):
+    /// the divisor √s + ε is then never subnormal (ε is 0 or normal, and √ of any s > 0 is
+    /// normal). With a subnormal ε and s = 0 the estimate would be inf where the quotient is 0.
+    fast_div: bool,
     neg_clr: f32,
 }
 
@@ -92,7 +96,8 @@ impl Update<1> for Kernel {
         let sum = s.fma(g, g, st[0]);
         st[0] = sum;
         let std = s.add(s.sqrt(sum), s.splat(self.eps));
-        s.fma(s.splat(self.neg_clr), s.div_fast(g, std), p)
+        let q = if self.fast_div { s.div_fast(g, std) } else { s.div(g, std) };
+        s.fma(s.splat(self.neg_clr), q, p)
     }
 }
 
@@ -104,6 +109,7 @@ impl Optimizer for Adagrad {
             maximize: c.maximize,
             wd: c.weight_decay as f32,
             eps: c.eps as f32,
+            fast_div: c.eps as f32 == 0.0 || c.eps as f32 >= f32::MIN_POSITIVE,
             neg_clr: (-c.lr / (1.0 + (t - 1) as f64 * c.lr_decay)) as f32,
         };
         run(isa, &k, params, grads, self.state.buffers());

@@ -156,6 +156,11 @@ struct Kernel {
     c2: f32,
     /// ε·√(1 − β2^t).
     eps_b: f32,
+    /// Whether the quotient may take `div_fast` (reciprocal and one Newton step, within 1 ULP):
+    /// the divisor √v̂ + ε·b is then never subnormal (ε·b is 0 or normal, and √ of any v̂ > 0 is
+    /// normal). Division and square root share one slow unit, which bounds the step at 1M
+    /// parameters; `div_fast` leaves it the square root alone.
+    fast_div: bool,
     /// −lr·√(1 − β2^t) / (1 − β1^t).
     neg_step: f32,
 }
@@ -179,7 +184,8 @@ impl<const N: usize> Update<N> for Kernel {
         // m / (√v̂/b + ε) = b·m / (√v̂ + ε·b), b = √(1 − β2^t): one division instead of two
         // (division and square root share one slow unit); b is folded into the f64 scalars.
         let denom = s.add(s.sqrt(vhat), s.splat(self.eps_b));
-        s.fma(s.splat(self.neg_step), s.div(m, denom), p)
+        let q = if self.fast_div { s.div_fast(m, denom) } else { s.div(m, denom) };
+        s.fma(s.splat(self.neg_step), q, p)
     }
 }
 
@@ -189,6 +195,7 @@ impl Optimizer for Adam {
         let c = &self.cfg;
         let bc1 = 1.0 - c.beta1.powf(t as f64);
         let bc2 = 1.0 - c.beta2.powf(t as f64);
+        let eps_b = (c.eps * bc2.sqrt()) as f32;
         let k = Kernel {
             maximize: c.maximize,
             wd: if self.decoupled { 0.0 } else { c.weight_decay as f32 },
@@ -197,7 +204,8 @@ impl Optimizer for Adam {
             w1: (1.0 - c.beta1) as f32,
             beta2: c.beta2 as f32,
             c2: (1.0 - c.beta2) as f32,
-            eps_b: (c.eps * bc2.sqrt()) as f32,
+            eps_b,
+            fast_div: eps_b == 0.0 || eps_b >= f32::MIN_POSITIVE,
             neg_step: (-c.lr * bc2.sqrt() / bc1) as f32,
         };
         if c.amsgrad {

@@ -55,8 +55,6 @@ pub fn ulp32(a: f32, b: f32) -> u64 {
 /// lim f(x) for x → +inf (`pos`) or −inf, from the definitions in DESIGN.md §4 at the
 /// activation's own parameters. None where the formula has no limit we can state.
 pub fn forward_limit(act: &Activation, pos: bool) -> Option<f64> {
-    const LAMBDA: f64 = 1.050_700_987_355_480_5;
-    const ALPHA: f64 = 1.673_263_242_354_377_2;
     let inf = f64::INFINITY;
     Some(match *act {
         Activation::Sigmoid | Activation::HardSigmoid => {
@@ -121,7 +119,7 @@ pub fn forward_limit(act: &Activation, pos: bool) -> Option<f64> {
             if pos {
                 inf
             } else {
-                -LAMBDA * ALPHA
+                -SELU_LAMBDA * SELU_ALPHA
             }
         }
         // x·(something → 0 faster than 1/|x|) as x → −inf: the limit is −0.
@@ -151,7 +149,6 @@ pub fn forward_limit(act: &Activation, pos: bool) -> Option<f64> {
 
 /// lim f'(x) for x → ±inf, from the definitions.
 pub fn derivative_limit(act: &Activation, pos: bool) -> Option<f64> {
-    const LAMBDA: f64 = 1.050_700_987_355_480_5;
     Some(match *act {
         Activation::Sigmoid
         | Activation::HardSigmoid
@@ -191,7 +188,7 @@ pub fn derivative_limit(act: &Activation, pos: bool) -> Option<f64> {
         }
         Activation::Selu => {
             if pos {
-                LAMBDA
+                SELU_LAMBDA
             } else {
                 0.0
             }
@@ -257,6 +254,40 @@ pub fn oracle_derivative(act: &Activation, x: f32) -> f64 {
     } else {
         reference::derivative(act, x as f64).expect("reference lacks an implemented activation")
     }
+}
+
+/// SELU's λ and α in f64.
+const SELU_LAMBDA: f64 = 1.050_700_987_355_480_5;
+const SELU_ALPHA: f64 = 1.673_263_242_354_377_2;
+
+/// g(y) = f'(x) written with y = f(x) (from the definitions), in f64, for backward from the
+/// output; None if not covered.
+pub fn output_derivative(act: &Activation, y: f64) -> Option<f64> {
+    let inside = |lo: f64, hi: f64| if lo < y && y < hi { 1.0 } else { 0.0 };
+    let exp_linear = |pos: f64, neg: f64, b: f64| if y > 0.0 { pos } else { (y + neg) / b };
+    Some(match *act {
+        Activation::Sigmoid => y * (1.0 - y),
+        Activation::Tanh => (1.0 - y) * (1.0 + y),
+        Activation::Softsign => (1.0 - y.abs()).powi(2),
+        Activation::LogSigmoid => -libm::expm1(y),
+        Activation::Relu => (y > 0.0) as i32 as f64,
+        Activation::Relu6 => inside(0.0, 6.0),
+        Activation::HardTanh { min, max } => inside(min as f64, max as f64),
+        Activation::HardSigmoid => inside(0.0, 1.0) / 6.0,
+        Activation::LeakyRelu { slope } => {
+            if y > 0.0 {
+                1.0
+            } else {
+                slope as f64
+            }
+        }
+        Activation::Elu { alpha } => exp_linear(1.0, alpha as f64, 1.0),
+        Activation::Celu { alpha } => exp_linear(1.0, alpha as f64, alpha as f64),
+        Activation::Selu => exp_linear(SELU_LAMBDA, SELU_LAMBDA * SELU_ALPHA, 1.0),
+        Activation::Pelu { a, b } => exp_linear(a as f64 / b as f64, a as f64, b as f64),
+        _ => return None,
+    })
+    .map(|v| if y.is_nan() { f64::NAN } else { v })
 }
 
 /// Acceptance rule for `dx = dy·f'(x)` with an arbitrary `dy`.

@@ -1,0 +1,39 @@
+//! Criterion benches of the fused optimizer steps: every optimizer at its defaults (as the
+//! `speed` example runs them), on every available ISA, at 4K, 64K, 1M and 16M parameters, beside
+//! `limit_update3` (Adam's 4-read/3-write traffic). One group per optimizer; ids `step/ISA/N`,
+//! `limit_update3/N`. Modes and times: benches/common/mod.rs.
+
+mod common;
+
+use common::workload::{OPTIMIZERS, inputs, make_optimizer};
+use common::{Setup, bench_update3, group};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
+
+fn optimizers(c: &mut Criterion) {
+    let setup = Setup::from_env();
+    let nmax = setup.sizes.iter().copied().max().unwrap_or(0);
+    let (mut p_all, g_all) = inputs(nmax);
+    for name in OPTIMIZERS.into_iter().filter(|o| make_optimizer(o, 1).is_some()) {
+        let mut group = group(c, name);
+        for &n in &setup.sizes {
+            let (p, grad) = (&mut p_all[..n], &g_all[..n]);
+            group.throughput(Throughput::Elements(n as u64));
+            for &isa in setup.isas.iter().filter(|&&i| setup.runs(Some(i), n)) {
+                let Some(mut opt) = make_optimizer(name, n) else { continue };
+                group.bench_function(BenchmarkId::new(format!("step/{isa}"), n), |b| {
+                    b.iter(|| opt.step_with(isa, p, black_box(grad)))
+                });
+            }
+            bench_update3(&mut group, p, grad);
+        }
+        group.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = common::criterion();
+    targets = optimizers
+}
+criterion_main!(benches);

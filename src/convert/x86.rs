@@ -1,0 +1,117 @@
+//! The x86-64 conversion paths: F16C (AVX2 tier) and AVX-512F for f16, AVX-512-BF16's
+//! `vcvtneps2bf16` for f32 → bf16, and the integer forms of [`portable`] compiled with each
+//! tier's features for the rest. The tail shorter than a vector goes through [`portable`],
+//! which gives the same bits.
+
+use super::portable;
+use core::arch::x86_64::*;
+
+/// `#[target_feature]` copies of portable slice loops, which the compiler vectorizes with the
+/// tier's registers.
+macro_rules! integer {
+    ($feat:literal: $($name:ident($from:ty => $to:ty);)*) => {$(
+        #[target_feature(enable = $feat)]
+        pub(crate) fn $name(src: &[$from], dst: &mut [$to]) {
+            portable::$name(src, dst)
+        }
+    )*};
+}
+
+/// Converts `src` into `dst` (lengths: the shorter) `$w` elements at a time with `$body`
+/// (`$s` and `$d` the raw pointers to element `i` of each), and the rest with the portable
+/// `$tail`.
+macro_rules! vectors {
+    ($src:ident, $dst:ident, $w:expr, $tail:path, |$s:ident, $d:ident| $body:expr) => {{
+        let n = $src.len().min($dst.len());
+        let mut i = 0;
+        while i + $w <= n {
+            // SAFETY: i + $w <= n, so `$w` elements from i are inside both slices.
+            unsafe {
+                let ($s, $d) = ($src.as_ptr().add(i), $dst.as_mut_ptr().add(i));
+                $body;
+            }
+            i += $w;
+        }
+        $tail(&$src[i..n], &mut $dst[i..n]);
+    }};
+}
+
+/// AVX2 tier with F16C: f16 through `vcvtph2ps`/`vcvtps2ph` (8 lanes), bf16 on integers.
+pub(crate) mod avx2 {
+    use super::*;
+
+    integer! { "avx2,fma,f16c":
+        bf16s_to_f32(u16 => f32);
+        f32s_to_bf16(f32 => u16);
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(crate) fn f16s_to_f32(src: &[u16], dst: &mut [f32]) {
+        vectors!(src, dst, 8, portable::f16s_to_f32, |s, d| {
+            _mm256_storeu_ps(d, _mm256_cvtph_ps(_mm_loadu_si128(s.cast())))
+        })
+    }
+
+    /// F16C rounds as the immediate says (nearest even), subnormal f16 results included.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(crate) fn f32s_to_f16(src: &[f32], dst: &mut [u16]) {
+        vectors!(src, dst, 8, portable::f32s_to_f16, |s, d| {
+            let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm256_loadu_ps(s));
+            _mm_storeu_si128(d.cast(), h)
+        })
+    }
+}
+
+/// AVX-512 tier: f16 through the 16-lane `vcvtph2ps`/`vcvtps2ph` of AVX-512F, bf16 on
+/// integers.
+pub(crate) mod avx512 {
+    use super::*;
+
+    integer! { "avx512f,avx512bw,avx512dq,avx512vl":
+        bf16s_to_f32(u16 => f32);
+        f32s_to_bf16(f32 => u16);
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+    pub(crate) fn f16s_to_f32(src: &[u16], dst: &mut [f32]) {
+        vectors!(src, dst, 16, portable::f16s_to_f32, |s, d| {
+            _mm512_storeu_ps(d, _mm512_cvtph_ps(_mm256_loadu_si256(s.cast())))
+        })
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+    pub(crate) fn f32s_to_f16(src: &[f32], dst: &mut [u16]) {
+        vectors!(src, dst, 16, portable::f32s_to_f16, |s, d| {
+            let h = _mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm512_loadu_ps(s));
+            _mm256_storeu_si256(d.cast(), h)
+        })
+    }
+}
+
+/// AVX-512 tier with AVX-512-BF16: f32 → bf16 through `vcvtneps2bf16`.
+pub(crate) mod avx512bf16 {
+    use super::*;
+
+    /// `vcvtneps2bf16` rounds to nearest even and quiets NaNs as the `half` crate does, but
+    /// reads subnormal inputs as zero (measured on Zen 4, as Intel documents): lanes whose
+    /// exponent field is 0 take the integer rounding instead (no NaN among them).
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512bf16")]
+    pub(crate) fn f32s_to_bf16(src: &[f32], dst: &mut [u16]) {
+        vectors!(src, dst, 16, portable::f32s_to_bf16, |s, d| {
+            let v = _mm512_loadu_ps(s);
+            // SAFETY (within the block above): __m256bh and __m256i are both 256 bits of
+            // plain data.
+            let mut h: __m256i = core::mem::transmute(_mm512_cvtneps_pbh(v));
+            let b = _mm512_castps_si512(v);
+            let exponent = _mm512_and_si512(b, _mm512_set1_epi32(0x7f80_0000));
+            let tiny = _mm512_cmpeq_epi32_mask(exponent, _mm512_setzero_si512());
+            if tiny != 0 {
+                let odd = _mm512_and_si512(_mm512_srli_epi32::<16>(b), _mm512_set1_epi32(1));
+                let bias = _mm512_add_epi32(odd, _mm512_set1_epi32(0x7fff));
+                let r = _mm512_srli_epi32::<16>(_mm512_add_epi32(b, bias));
+                h = _mm256_mask_blend_epi16(tiny, h, _mm512_cvtepi32_epi16(r));
+            }
+            _mm256_storeu_si256(d.cast(), h)
+        })
+    }
+}
