@@ -307,7 +307,7 @@ const LARGE: &[&[usize]] = &[&[512, 300], &[2, 256, 300], &[40, 30, 100], &[3, 4
 
 #[cfg(feature = "rayon")]
 #[test]
-fn one_and_two_threads_bitwise_identical() {
+fn one_two_and_three_threads_bitwise_identical() {
     use nnsimd::parallel::CHUNK;
     let run = |threads: usize, isa: Isa, shape: &[usize]| {
         let n: usize = shape.iter().product();
@@ -326,7 +326,13 @@ fn one_and_two_threads_bitwise_identical() {
     };
     for shape in LARGE {
         for isa in Isa::available() {
-            assert!(run(1, isa, shape) == run(2, isa, shape), "{shape:?} on {isa}: 1 and 2 threads differ");
+            let one = run(1, isa, shape);
+            for threads in [2, 3] {
+                assert!(
+                    one == run(threads, isa, shape),
+                    "{shape:?} on {isa}: 1 and {threads} threads differ"
+                );
+            }
         }
     }
 }

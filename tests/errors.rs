@@ -903,3 +903,29 @@ fn config_shape_mismatch_changes_nothing() {
         }
     }
 }
+
+/// Unknown optimizer names are `UnknownName` errors naming the optimizer kind and (a prefix of)
+/// the name; a shape whose element count overflows is `ShapeOverflow` for every optimizer,
+/// before anything is allocated.
+#[test]
+fn optimizer_unknown_names_and_overflowing_shapes() {
+    use nnsimd::optim::Config;
+    let long = "ä".repeat(20); // 40 bytes: the 32-byte copy must cut on a char boundary
+    for bad in ["", "Adam", "adamm", "sgd ", "adam_w", long.as_str()] {
+        match Config::from_name(bad) {
+            Err(Error::UnknownName { kind, name }) => {
+                assert_eq!(kind, "optimizer");
+                assert!(bad.starts_with(name.as_str()) && name.as_str().len() <= 32, "{bad:?} -> {name:?}");
+            }
+            other => panic!("Config::from_name({bad:?}) gave {other:?}, want UnknownName"),
+        }
+    }
+    for name in
+        ["sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw", "adamax", "nadam", "lion", "adafactor"]
+    {
+        let cfg = Config::from_name(name).unwrap();
+        for shape in [&[usize::MAX, 2][..], &[1 << 40, 1 << 40], &[3, usize::MAX / 2, 1], &[2, 2, 1 << 62]] {
+            assert_eq!(cfg.build(shape).err(), Some(Error::ShapeOverflow), "{name} {shape:?}");
+        }
+    }
+}

@@ -300,7 +300,7 @@ fn replay(case: &Case, data: &[f32], isa: Isa, mut opt: Box<dyn Optimizer>) -> f
 }
 
 /// The thread counts the replays run on (a case of 1000 parameters stays on the calling
-/// thread whatever the pool; `one_and_two_threads_bitwise_identical` covers the split).
+/// thread whatever the pool; `one_two_and_three_threads_bitwise_identical` covers the split).
 const THREADS: [usize; 2] = [1, 2];
 
 /// `f()` in a rayon pool of `threads` threads (directly without the `rayon` feature).

@@ -1,6 +1,6 @@
 //! PReLU on every available ISA against an oracle written from the definition (He et al., 2015;
 //! PyTorch's conventions at x = 0): y = x for x > 0, a_c·x otherwise, with element i in channel
-//! (i / inner) % C.
+//! (i / inner) % C. The oracle is in tests/common/slope.rs.
 //!
 //! - Forward and dx are single products: the oracle rounds the exact f64 product to f32 and the
 //!   kernel must match it bitwise (0 ULP), NaN for NaN.
@@ -15,6 +15,7 @@
 
 mod common;
 
+use common::slope::{leaky_dx, leaky_forward, prelu_grad, prelu_grad_ok};
 use common::{Guarded, Rng, isas, show};
 use nnsimd::{Error, Isa, Prelu};
 
@@ -34,62 +35,6 @@ const LAYOUTS: [(usize, usize); 12] = [
     (2, 1024),
     (3, 1500),
 ];
-
-/// Exact forward: x for x > 0, the f32 rounding of the exact product otherwise.
-fn want_forward(x: f32, a: f32) -> f32 {
-    if x > 0.0 { x } else { (x as f64 * a as f64) as f32 }
-}
-
-/// Exact dx: NaN for NaN x (the crate's rule), dy for x > 0, the rounded product otherwise.
-fn want_dx(x: f32, a: f32, dy: f32) -> f32 {
-    if x.is_nan() {
-        f32::NAN
-    } else if x > 0.0 {
-        dy
-    } else {
-        (dy as f64 * a as f64) as f32
-    }
-}
-
-/// Per channel: the exact-ish sum of dy·x over x ≤ 0 or NaN (Neumaier in f64), Σ|dy·x|, and
-/// the element count.
-fn want_grad(x: &[f32], dy: &[f32], channels: usize, inner: usize) -> Vec<(f64, f64, usize)> {
-    let mut out = vec![(0.0f64, 0.0f64, 0usize); channels];
-    let mut comp = vec![0.0f64; channels];
-    for i in 0..x.len() {
-        let c = (i / inner) % channels;
-        out[c].2 += 1;
-        if x[i] > 0.0 {
-            continue;
-        }
-        let t = x[i] as f64 * dy[i] as f64;
-        let (s, _, _) = out[c];
-        let sum = s + t;
-        comp[c] += if s.abs() >= t.abs() { (s - sum) + t } else { (t - sum) + s };
-        out[c].0 = sum;
-        out[c].1 += t.abs();
-    }
-    for (o, c) in out.iter_mut().zip(&comp) {
-        // An infinite or NaN sum is what plain summation gives (the compensation is NaN).
-        if o.0.is_finite() {
-            o.0 += c;
-        }
-    }
-    out
-}
-
-fn grad_ok(got: f32, (want, abs_sum, m): (f64, f64, usize)) -> bool {
-    if want.is_nan() {
-        return got.is_nan();
-    }
-    if want.is_infinite() {
-        return got as f64 == want;
-    }
-    let w = want as f32;
-    let ulp = (f32::from_bits(w.abs().to_bits() + 1) - w.abs()) as f64;
-    let bound = ulp + m as f64 * (abs_sum * 2f64.powi(-44) + 2f64.powi(-148));
-    (got as f64 - want).abs() <= bound
-}
 
 fn slopes_for(rng: &mut Rng, c: usize) -> Vec<f32> {
     (0..c)
@@ -137,7 +82,7 @@ fn check(isa: Isa, slopes: &[f32], inner: usize, x: &[f32], dy: &[f32], off: usi
         return Err(format!("{tag}: forward_inplace wrote outside x"));
     }
     for (i, &xi) in x.iter().enumerate() {
-        let w = want_forward(xi, slope(i));
+        let w = leaky_forward(xi, slope(i));
         for (got, what) in [(yg.slice()[i], "forward"), (z.slice()[i], "forward_inplace")] {
             if got.to_bits() != w.to_bits() && !(got.is_nan() && w.is_nan()) {
                 return Err(format!(
@@ -162,7 +107,7 @@ fn check(isa: Isa, slopes: &[f32], inner: usize, x: &[f32], dy: &[f32], off: usi
         return Err(format!("{tag}: backward wrote outside its outputs"));
     }
     for i in 0..n {
-        let w = want_dx(x[i], slope(i), dy[i]);
+        let w = leaky_dx(x[i], slope(i), dy[i]);
         for (got, what) in [(dxg.slice()[i], "dx"), (inpl.slice()[i], "dx in place")] {
             if got.to_bits() != w.to_bits() && !(got.is_nan() && w.is_nan()) {
                 return Err(format!(
@@ -176,11 +121,16 @@ fn check(isa: Isa, slopes: &[f32], inner: usize, x: &[f32], dy: &[f32], off: usi
             }
         }
     }
-    let want = want_grad(x, dy, c, inner);
+    let want = prelu_grad(x, dy, c, inner);
     for (k, &want) in want.iter().enumerate() {
         let (a, b) = (ds.slice()[k], ds2.slice()[k]);
-        if !grad_ok(a, want) {
-            return Err(format!("{tag}: dslopes[{k}] = {} want {:e} (Σ|t| {:e})", show(a), want.0, want.1));
+        if !prelu_grad_ok(a, want) {
+            return Err(format!(
+                "{tag}: dslopes[{k}] = {} want {:e} (Σ|t| {:e})",
+                show(a),
+                want.sum,
+                want.abs_sum
+            ));
         }
         if a.to_bits() != b.to_bits() && !(a.is_nan() && b.is_nan()) {
             return Err(format!("{tag}: dslopes[{k}] in place {} differs from {}", show(b), show(a)));
@@ -254,6 +204,40 @@ fn non_finite_terms_in_the_gradient() {
     }
 }
 
+/// Regression (found by the fuzz target `prelu_rrelu_diff`): an element with x > 0 adds
+/// nothing to its slope's gradient even when dy is ±inf or NaN (PyTorch's
+/// `input > 0 ? 0 : input * grad`), where the kernels used to add 0·dy = NaN. One slope, short
+/// and long runs; every lane position of the vector bodies and tails.
+#[test]
+fn positive_x_adds_nothing_whatever_dy() {
+    for (c, inner) in [(1usize, 1usize), (3, 6), (2, 100)] {
+        let slopes: Vec<f32> = (0..c).map(|k| 0.25 + k as f32).collect();
+        let p = Prelu::new(&slopes, inner).unwrap();
+        let period = if c == 1 { 1 } else { c * inner };
+        let n = period * 300usize.div_ceil(period);
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            for at in 0..n.min(300) {
+                let x: Vec<f32> = (0..n).map(|i| if i == at { 2.5 } else { -1.0 - (i % 5) as f32 }).collect();
+                let dy: Vec<f32> = (0..n).map(|i| if i == at { bad } else { 0.5 }).collect();
+                let want = prelu_grad(&x, &dy, c, inner);
+                for isa in isas() {
+                    let (mut dx, mut ds) = (vec![0.0f32; n], vec![0.0f32; c]);
+                    p.backward_with(isa, &x, &dy, &mut dx, &mut ds).unwrap();
+                    for k in 0..c {
+                        assert!(
+                            prelu_grad_ok(ds[k], want[k]),
+                            "{isa} C={c} inner={inner}: x[{at}] = 2.5, dy = {bad}: dslopes[{k}] = {} want {}",
+                            ds[k],
+                            want[k].sum
+                        );
+                    }
+                    assert!(dx[at].to_bits() == bad.to_bits() || (bad.is_nan() && dx[at].is_nan()));
+                }
+            }
+        }
+    }
+}
+
 #[cfg(feature = "rayon")]
 #[test]
 fn gradient_is_the_same_for_any_thread_count() {
@@ -285,13 +269,13 @@ fn gradient_is_the_same_for_any_thread_count() {
                     t + 1
                 );
             }
-            let want = want_grad(&x, &dy, c, inner);
+            let want = prelu_grad(&x, &dy, c, inner);
             for (k, &want) in want.iter().enumerate() {
                 let got = f32::from_bits(runs[0].0[k]);
                 assert!(
-                    grad_ok(got, want),
+                    prelu_grad_ok(got, want),
                     "{isa} C={c} inner={inner}: dslopes[{k}] {got} want {:e}",
-                    want.0
+                    want.sum
                 );
             }
         }
@@ -307,16 +291,16 @@ fn gradient_error_report() {
         let slopes = slopes_for(&mut rng, c);
         let x: Vec<f32> = (0..n).map(|_| rng.normal(3.0)).collect();
         let dy: Vec<f32> = (0..n).map(|_| rng.normal(1.0)).collect();
-        let want = want_grad(&x, &dy, c, inner);
+        let want = prelu_grad(&x, &dy, c, inner);
         let p = Prelu::new(&slopes, inner).unwrap();
         for isa in isas() {
             let (mut dx, mut ds) = (vec![0.0f32; n], vec![0.0f32; c]);
             p.backward_with(isa, &x, &dy, &mut dx, &mut ds).unwrap();
             let worst = (0..c)
                 .map(|k| {
-                    let w = want[k].0 as f32;
+                    let w = want[k].sum as f32;
                     let ulps = (common::ordinal(ds[k]) - common::ordinal(w)).unsigned_abs();
-                    assert!(grad_ok(ds[k], want[k]));
+                    assert!(prelu_grad_ok(ds[k], want[k]));
                     ulps
                 })
                 .max()

@@ -16,6 +16,7 @@
 
 mod common;
 
+use common::slope::{leaky_dx, leaky_forward, rrelu_slope};
 use common::{Guarded, Rng, isas, show};
 use nnsimd::activation::unit_at;
 use nnsimd::{Error, Isa, Rrelu, RreluMode};
@@ -49,13 +50,6 @@ fn def_u(seed: u64, index: u64) -> f64 {
     (h >> 9) as f64 / (1u64 << 23) as f64
 }
 
-/// The slope as defined: min(lower + r·u, upper) in f32 arithmetic, r = f32(upper − lower).
-fn def_slope(lower: f32, upper: f32, u: f64) -> f32 {
-    let r = (upper as f64 - lower as f64) as f32;
-    let a = lower + r * u as f32;
-    if upper < a { upper } else { a }
-}
-
 const SEEDS: [u64; 4] = [0, 1, 0xDEAD_BEEF_0BAD_F00D, u64::MAX];
 
 /// Indices around 0, a 2^32 boundary and the end of the u64 range.
@@ -75,7 +69,7 @@ fn generator_matches_its_definition() {
             let u = def_u(seed, k);
             assert_eq!(unit_at(seed, k) as f64, u, "unit_at({seed:#x}, {k:#x})");
             assert_eq!(nnsimd::reference::rrelu_unit(seed, k), u, "reference::rrelu_unit({seed:#x}, {k:#x})");
-            let a = def_slope(r.lower(), r.upper(), u);
+            let a = rrelu_slope(r.lower(), r.upper(), u);
             assert_eq!(r.slope_at(seed, k).to_bits(), a.to_bits(), "slope_at({seed:#x}, {k:#x})");
         }
     }
@@ -96,7 +90,7 @@ fn draws_are_the_definition_on_every_isa() {
                     r.draw_with(isa, seed, offset, g.slice_mut()).unwrap();
                     assert!(g.guard_damage().is_none(), "{isa}: draw wrote outside its slice");
                     for (i, &a) in g.slice().iter().enumerate() {
-                        let want = def_slope(0.0, 1.0, def_u(seed, offset.wrapping_add(i as u64)));
+                        let want = rrelu_slope(0.0, 1.0, def_u(seed, offset.wrapping_add(i as u64)));
                         assert_eq!(a.to_bits(), want.to_bits(), "{isa} seed {seed} offset {offset:#x} i {i}");
                     }
                 }
@@ -163,10 +157,6 @@ fn draws_look_uniform() {
 /// both signs (checked bitwise against the definition only: its f64 error is absolute).
 const RANGES: [(f32, f32); 5] = [(0.125, 1.0 / 3.0), (0.0, 1.0), (0.3, 0.3), (2.0, 5.0), (-0.5, 0.5)];
 
-fn product(x: f32, a: f32) -> f32 {
-    if x > 0.0 { x } else { (x as f64 * a as f64) as f32 }
-}
-
 fn same(a: f32, b: f32) -> bool {
     a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
 }
@@ -179,7 +169,7 @@ fn check(isa: Isa, (lower, upper): (f32, f32), seed: u64, offset: u64, x: &[f32]
     let tag = format!("{isa} [{lower}, {upper}] seed {seed} offset {offset:#x} n {n}");
     let train = RreluMode::Train { seed, offset };
     let u: Vec<f64> = (0..n).map(|i| def_u(seed, offset.wrapping_add(i as u64))).collect();
-    let slopes: Vec<f32> = u.iter().map(|&u| def_slope(lower, upper, u)).collect();
+    let slopes: Vec<f32> = u.iter().map(|&u| rrelu_slope(lower, upper, u)).collect();
     let mean = ((lower as f64 + upper as f64) / 2.0) as f32;
     let xg = Guarded::new(1 + n % 15, x);
     let dyg = Guarded::new(1 + (n + 4) % 15, dy);
@@ -199,14 +189,8 @@ fn check(isa: Isa, (lower, upper): (f32, f32), seed: u64, offset: u64, x: &[f32]
             assert!(g.guard_damage().is_none(), "{tag} {label}: wrote outside an output");
         }
         for i in 0..n {
-            let (a, w) = (slope(i), product(x[i], slope(i)));
-            let wd = if x[i].is_nan() {
-                f32::NAN
-            } else if x[i] > 0.0 {
-                dy[i]
-            } else {
-                (dy[i] as f64 * a as f64) as f32
-            };
+            let a = slope(i);
+            let (w, wd) = (leaky_forward(x[i], a), leaky_dx(x[i], a, dy[i]));
             let ok = same(y.slice()[i], w)
                 && same(z.slice()[i], w)
                 && same(dx.slice()[i], wd)

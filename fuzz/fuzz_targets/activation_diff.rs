@@ -53,14 +53,7 @@ fn decode(u: &mut Unstructured) -> Result<Case> {
     let isa = input::isa(u)?;
     let missing = if u.ratio(1u8, 32)? { input::unavailable_isa(u)? } else { None };
     let n = input::length(u)?;
-    let (mut out_len, mut dy_len) = (n, n);
-    if u.ratio(1u8, 16)? {
-        match u.int_in_range(0u8..=2)? {
-            0 => out_len = input::other_length(u, n)?,
-            1 => dy_len = input::other_length(u, n)?,
-            _ => (out_len, dy_len) = (input::other_length(u, n)?, input::other_length(u, n)?),
-        }
-    }
+    let (out_len, dy_len) = input::out_and_dy_lengths(u, n)?;
     let (ox, oy, od) = (u.int_in_range(0..=15)?, u.int_in_range(0..=15)?, u.int_in_range(0..=15)?);
     let x = input::long_values(u, n, input::any_f32)?;
     let dy = input::long_values(u, dy_len, input::any_f32)?;

@@ -20,7 +20,7 @@ pub enum Params {
 }
 
 /// A value in ±[1/16, 16) (or only positive), with 8 bits of mantissa.
-fn plausible(u: &mut Unstructured, signed: bool) -> Result<f32> {
+pub fn plausible(u: &mut Unstructured, signed: bool) -> Result<f32> {
     let m = 1.0 + u.int_in_range(0u8..=255)? as f32 / 256.0;
     let v = m * (u.int_in_range(-4i8..=3)? as f32).exp2();
     Ok(if signed && u.arbitrary()? { -v } else { v })

@@ -71,6 +71,20 @@ pub fn other_length(u: &mut Unstructured, n: usize) -> Result<usize> {
     Ok(if n >= d && u.arbitrary()? { n - d } else { n + d })
 }
 
+/// The lengths of the output (y or dx) and of dy for `n` elements: `n` and `n`, or now and
+/// then one or both wrong (a mismatch).
+pub fn out_and_dy_lengths(u: &mut Unstructured, n: usize) -> Result<(usize, usize)> {
+    let (mut out_len, mut dy_len) = (n, n);
+    if u.ratio(1u8, 16)? {
+        match u.int_in_range(0u8..=2)? {
+            0 => out_len = other_length(u, n)?,
+            1 => dy_len = other_length(u, n)?,
+            _ => (out_len, dy_len) = (other_length(u, n)?, other_length(u, n)?),
+        }
+    }
+    Ok((out_len, dy_len))
+}
+
 /// Bitwise equality, treating every NaN as equal to every NaN.
 pub fn same_value(a: f32, b: f32) -> bool {
     a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())

@@ -1,5 +1,6 @@
 //! Shared pieces of the fuzz targets: decoding fuzzer bytes into values, lengths, ISAs,
-//! activations and optimizer configurations, and the checks every target makes.
+//! activations (PReLU and RReLU included) and optimizer configurations, and the checks every
+//! target makes.
 //!
 //! The oracles and acceptance rules are the test suite's own (`tests/common`, included below),
 //! so the targets hold kernels to exactly the bounds `cargo test` does.
@@ -11,4 +12,5 @@ pub mod common;
 
 pub mod act;
 pub mod input;
+pub mod leaky;
 pub mod opt;

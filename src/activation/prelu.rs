@@ -12,7 +12,8 @@ use crate::parallel;
 ///
 /// - Derivatives: ∂f/∂x = 1 for x > 0, `a_c` otherwise; ∂f/∂a_c = x for x ≤ 0, 0 otherwise.
 ///   At x = 0 both follow PyTorch (`input > 0 ? ... : ...`): dx = a_c·dy, and the element adds
-///   0·dy to its slope's gradient (0, or NaN if dy is ±inf or NaN).
+///   0·dy to its slope's gradient (0, or NaN if dy is ±inf or NaN); an element with x > 0 adds
+///   nothing, whatever dy.
 /// - Accuracy: forward and dx are a single product, so exact (0 ULP) on every ISA. The slope
 ///   gradient Σ dy·x over the channel's x ≤ 0 takes each product exactly and sums in
 ///   double-f32 (about 48 bits) per lane and in f64 across lanes and pieces: within 1 ULP of

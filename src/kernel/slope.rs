@@ -177,12 +177,14 @@ fn accumulate<S: Simd>(s: S, h: &mut S::V, l: &mut S::V, a: S::V, b: S::V) {
     *l = s.select(finite, ll, s.splat(0.0));
 }
 
-/// The negative-side part of x, which the slope multiplies: x where x ≤ 0 or NaN, 0 where
-/// x > 0 (PyTorch's `input > 0 ? 0 : input` in the slope gradient).
+/// The factors of an element's slope-gradient term: (x, dy) where x ≤ 0 or NaN, (0, 0) where
+/// x > 0, so that such an element adds exactly 0 even when dy is ±inf or NaN (PyTorch's
+/// `input > 0 ? 0 : input * grad`; 0·dy would be NaN there).
 #[cfg(feature = "std")]
 #[inline(always)]
-fn negative_part<S: Simd>(s: S, x: S::V) -> S::V {
-    s.select(s.lt(s.splat(0.0), x), s.splat(0.0), x)
+fn negative_terms<S: Simd>(s: S, x: S::V, dy: S::V) -> (S::V, S::V) {
+    let (pos, zero) = (s.lt(s.splat(0.0), x), s.splat(0.0));
+    (s.select(pos, zero, x), s.select(pos, zero, dy))
 }
 
 /// f32 values per channel of [`run_grad`]'s accumulators: two double-f32 vectors of up to 32
@@ -207,7 +209,8 @@ fn grad_step<S: Simd, IO: Io>(
     let (xv, dy) = (load_n(s, x, i, w), io.get(s, i, w));
     io.put(s, leaky_backward(s, xv, a, dy), i, w);
     // Lanes past a partial tail hold x = dy = 0 and add 0.
-    accumulate(s, h, l, negative_part(s, xv), dy);
+    let (xt, dyt) = negative_terms(s, xv, dy);
+    accumulate(s, h, l, xt, dyt);
 }
 
 /// One run of elements that share the slope `a`: dx (through `io`), and Σ dy·x over x ≤ 0
@@ -250,7 +253,8 @@ fn row_grad<S: Simd, IO: Io>(s: S, a: &[f32], x: &[f32], mut io: IO, acc_h: &mut
         let (xv, dy) = (load_n(s, x, i, w), io.get(s, i, w));
         io.put(s, leaky_backward(s, xv, load_n(s, a, i, w), dy), i, w);
         let (mut h, mut l) = (load_n(s, acc_h, i, w), load_n(s, acc_l, i, w));
-        accumulate(s, &mut h, &mut l, negative_part(s, xv), dy);
+        let (xt, dyt) = negative_terms(s, xv, dy);
+        accumulate(s, &mut h, &mut l, xt, dyt);
         store_n(s, h, acc_h, i, w);
         store_n(s, l, acc_l, i, w);
     });

@@ -437,6 +437,8 @@ pub fn show(v: f32) -> String {
     format!("{v:e} ({:#010x})", v.to_bits())
 }
 
+pub mod slope;
+
 /// A small deterministic generator (SplitMix64), for tests that need fixed data.
 #[path = "../../examples/common/rng.rs"]
 mod rng;
