@@ -503,7 +503,8 @@ fn zero_gradient_leaves_plain_sgd_unchanged() {
 
 /// Adagrad with a subnormal ε and a zero sum: the divisor √0 + ε is subnormal, where a
 /// reciprocal estimate gives inf (and 0·inf = NaN); the quotient 0/ε is 0, so a zero gradient
-/// leaves p as it is, and a nonzero one moves it by a finite step. Adam likewise, ε·b subnormal.
+/// leaves p as it is, and a nonzero one moves it by a finite step. Adam and NAdam likewise, with
+/// ε·√(1 − β2^t) below the normal range.
 #[test]
 fn subnormal_eps_divides_exactly() {
     let n = 40;
@@ -524,6 +525,11 @@ fn subnormal_eps_divides_exactly() {
             let mut p = p0.clone();
             opt.step_with(isa, &mut p, &values(n, 10)).unwrap();
             assert!(p.iter().all(|v| v.is_finite()), "Adam eps {eps} on {isa}: {p:?}");
+            let cfg = NAdamConfig { eps, ..Default::default() };
+            let mut opt = NAdam::new(cfg, n).unwrap();
+            let mut p = p0.clone();
+            opt.step_with(isa, &mut p, &values(n, 10)).unwrap();
+            assert!(p.iter().all(|v| v.is_finite()), "NAdam eps {eps} on {isa}: {p:?}");
         }
     }
 }

@@ -111,8 +111,11 @@ struct Kernel {
     w1: f32,
     beta2: f32,
     c2: f32,
-    /// ε·b, with b = √(1 − β2^t).
-    eps_b: f32,
+    /// The divisor is √v·`sqrt_scale` + `eps_d`: 1 and ε·b with b = √(1 − β2^t), or, where ε·b
+    /// would be subnormal or 0 for a nonzero ε, 1/b and ε (PyTorch's own form, so that a tiny
+    /// ε is not lost and 0/ε stays 0); the factors below carry b in the first case only.
+    sqrt_scale: f32,
+    eps_d: f32,
     /// −lr·(1 − μ_t)/(1 − Π_t)·b, the factor of g/(√v + ε·b).
     neg_cg: f32,
     /// −lr·μ_{t+1}/(1 − Π_t·μ_{t+1})·b, the factor of m/(√v + ε·b).
@@ -132,11 +135,13 @@ impl Update<2> for Kernel {
         let v = s.fma(s.splat(self.c2), s.mul(g, g), s.mul(st[1], s.splat(self.beta2)));
         st[0] = m;
         st[1] = v;
-        // x/(√v/b + ε) = b·x/(√v + ε·b): b is folded into the f64 scalars, saving a division.
-        let d = s.add(s.sqrt(v), s.splat(self.eps_b));
-        let r = s.div(s.splat(1.0), d);
-        let p = s.fma(s.splat(self.neg_cg), s.mul(g, r), p);
-        s.fma(s.splat(self.neg_cm), s.mul(m, r), p)
+        // x/(√v/b + ε) = b·x/(√v + ε·b): b is folded into the f64 scalars, saving a division
+        // (fma(·, 1, e) is the plain sum).
+        let d = s.fma(s.sqrt(v), s.splat(self.sqrt_scale), s.splat(self.eps_d));
+        // Both terms over one divisor, divided once: a reciprocal 1/d would overflow for a tiny
+        // d (ε below 2^-126 and v = 0) and make 0·inf = NaN where the quotient is 0.
+        let num = s.fma(s.splat(self.neg_cg), g, s.mul(s.splat(self.neg_cm), m));
+        s.add(p, s.div(num, d))
     }
 }
 
@@ -148,6 +153,9 @@ impl Optimizer for NAdam {
         let product = self.state.scalar(0) * mu;
         let decoupled = c.decoupled_weight_decay;
         let b = (1.0 - c.beta2.powf(t as f64)).sqrt();
+        let tiny = c.eps > 0.0 && ((c.eps * b) as f32) < f32::MIN_POSITIVE;
+        let (sqrt_scale, eps_d, b) =
+            if tiny { ((1.0 / b) as f32, c.eps as f32, 1.0) } else { (1.0, (c.eps * b) as f32, b) };
         let k = Kernel {
             maximize: c.maximize,
             wd: if decoupled { 0.0 } else { c.weight_decay as f32 },
@@ -155,7 +163,8 @@ impl Optimizer for NAdam {
             w1: (1.0 - c.beta1) as f32,
             beta2: c.beta2 as f32,
             c2: (1.0 - c.beta2) as f32,
-            eps_b: (c.eps * b) as f32,
+            sqrt_scale,
+            eps_d,
             neg_cg: (-c.lr * (1.0 - mu) / (1.0 - product) * b) as f32,
             neg_cm: (-c.lr * mu_next / (1.0 - product * mu_next) * b) as f32,
         };
