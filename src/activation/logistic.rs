@@ -14,9 +14,7 @@
 //! vector (the same for any thread count, since the chunks are fixed).
 
 use crate::kernel::{Kernel, OutputGrad};
-use crate::math::exp::{
-    LN2_TABLE, TABLE_SHIFT, exp_parts, exp_parts_lo, exp_table, exp_table_tail, expm1, table_index,
-};
+use crate::math::exp::{exp_parts, exp_parts_lo, exp_table, exp_table_lo, expm1};
 use crate::math::log1p::{log1p, log1p_unit};
 use crate::math::sigmoid::{logistic_fast, sigmoid};
 use crate::simd::{SIGN, Simd, abs, neg, scale_where, sign_of, two_prod};
@@ -112,13 +110,15 @@ fn swish_exp<S: Simd, const UNIT: bool>(
     if s.any(s.lt(u, s.splat(lowest))) {
         return None;
     }
-    let k = table_index::<S, true>(s, u);
-    let m = s.sub(k, s.splat(TABLE_SHIFT));
-    // ρ = u + m·ln2 = −r (−u = m·ln2 + r).
-    let rho = s.fma(m, s.splat(LN2_TABLE.hi), u);
-    let rho = s.fma(m, s.splat(LN2_TABLE.lo), rho);
-    let rho = if UNIT { rho } else { s.add(rho, ul) };
-    Some((u, ul, exp_table_tail::<S, true>(s, k, m, rho)))
+    Some((u, ul, exp_table_lo::<S, true>(s, u, (!UNIT).then_some(ul))))
+}
+
+/// ln(1 + e^(−|x|)) with the table exponential, for |x| clamped at 87 (where e^(−|x|) is
+/// normal, and beyond which the callers' other term dwarfs it): the shared part of softplus
+/// (β = 1) and log-sigmoid.
+#[inline(always)]
+fn log1p_exp_neg_abs<S: Simd>(s: S, x: S::V) -> S::V {
+    log1p_unit(s, exp_table::<S, true>(s, s.min(abs(s, x), s.splat(87.0))))
 }
 
 /// Largest E-Swish factor c for the table path: c·x stays finite for |x| ≤ 87, so c·x
@@ -188,10 +188,8 @@ impl Kernel for LogSigmoid {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         if S::FAST_TABLE && !s.any(s.lt(s.splat(87.0), x)) {
-            // min(x, 0) − ln(1 + v), v = e^(−|x|) from the table: normal for x ≤ 87, and
-            // negligible against x where |x| is clamped at 87 below.
-            let v = exp_table::<S, true>(s, s.min(abs(s, x), s.splat(87.0)));
-            return s.sub(s.min(x, s.splat(0.0)), log1p_unit(s, v));
+            // min(x, 0) − ln(1 + e^(−|x|)), for x ≤ 87.
+            return s.sub(s.min(x, s.splat(0.0)), log1p_exp_neg_abs(s, x));
         }
         let (p, n) = exp_parts(s, neg(s, abs(s, x)), s.splat(0.0));
         let l = log1p(s, s.scale(p, n));
@@ -233,8 +231,7 @@ impl<const UNIT: bool> Kernel for Softplus<UNIT> {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         if UNIT && S::FAST_TABLE && !s.any(s.lt(x, s.splat(-87.0))) {
-            let v = exp_table::<S, true>(s, s.min(abs(s, x), s.splat(87.0)));
-            let y = s.add(s.max(x, s.splat(0.0)), log1p_unit(s, v));
+            let y = s.add(s.max(x, s.splat(0.0)), log1p_exp_neg_abs(s, x));
             return s.select(s.lt(s.splat(self.threshold), x), x, y);
         }
         let t = swish_terms::<S, false>(s, self.beta, self.x_max, x);

@@ -119,12 +119,24 @@ const LN2_LO12: f32 = 3.194_618_3e-5;
 /// where the lookup is one instruction ([`Simd::FAST_TABLE`]); correct on every backend.
 #[inline(always)]
 pub(crate) fn exp_table<S: Simd, const NEG: bool>(s: S, x: S::V) -> S::V {
+    exp_table_lo::<S, NEG>(s, x, None)
+}
+
+/// [`exp_table`] of a two-part argument x + lo (|lo| tiny against x): e^(±(x + lo)), the low
+/// part added to the reduced argument, where an error in it is not multiplied by |x|.
+#[inline(always)]
+pub(crate) fn exp_table_lo<S: Simd, const NEG: bool>(s: S, x: S::V, lo: Option<S::V>) -> S::V {
     let sign = if NEG { -1.0 } else { 1.0 };
     let k = table_index::<S, NEG>(s, x);
     let m = s.sub(k, s.splat(TABLE_SHIFT));
-    // ρ = ±r: x − m·ln2/sign, exact in its first step.
+    // ρ = ±r: x − m·ln2/sign, exact in its first step; ±(x + lo) = m·ln2 + r takes lo into ρ
+    // with the same sign either way.
     let rho = s.fma(m, s.splat(-sign * LN2_HI12), x);
     let rho = s.fma(m, s.splat(-sign * LN2_LO12), rho);
+    let rho = match lo {
+        Some(lo) => s.add(rho, lo),
+        None => rho,
+    };
     exp_table_tail::<S, NEG>(s, k, m, rho)
 }
 
