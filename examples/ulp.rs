@@ -3,14 +3,15 @@
 //!
 //! ```text
 //! cargo run --release --example ulp -- [--json] [--markdown] [--stride N | --exhaustive]
-//!     [--resume FILE] [--isa I] [--kernels a,b] [--math]
+//!     [--resume FILE] [--isa I,J] [--kernels a,b] [--math]
 //! ```
 //!
 //! - `--stride N` (default 4099) visits the bit patterns 0, N, 2N, ... < 2^32 and a few special
 //!   values (±0, ±inf, NaNs, subnormal and normal ends, ±1); `--exhaustive` all 2^32 patterns. The work is split into blocks run on all cores (rayon); memory stays bounded.
 //! - `--resume FILE` appends each finished block's results to FILE and skips the blocks FILE
 //!   already holds, so a killed sweep continues where it stopped. Progress goes to stderr.
-//! - `--isa I`: only that ISA (default every available one).
+//! - `--isa I,J`: only those ISAs (default every available one); the f64 reference is computed
+//!   once per input for all of them, so one run over several ISAs is cheaper than one run each.
 //! - `--kernels a,b`: activations and/or math-core functions (`exp`, `expm1`, ... ; write
 //!   `math:tanh`, `math:sigmoid` where an activation has the same name). Default: every
 //!   implemented activation, then `prelu` (one slope, 0.25: exact, bound 0 in both passes) and
@@ -442,7 +443,7 @@ impl Sweep {
 fn usage(msg: &str) -> ! {
     eprintln!("ulp: {msg}");
     eprintln!(
-        "usage: ulp [--json] [--markdown] [--stride N | --exhaustive] [--resume FILE] [--isa I] \
+        "usage: ulp [--json] [--markdown] [--stride N | --exhaustive] [--resume FILE] [--isa I,J] \
          [--kernels a,b] [--math] [--strict-nan]"
     );
     exit(2)
@@ -469,7 +470,7 @@ fn main() {
     let mut strict_nan = false;
     let mut stride = 4099u64;
     let mut resume: Option<String> = None;
-    let mut only_isa: Option<Isa> = None;
+    let mut only_isa: Option<Vec<Isa>> = None;
     let mut names: Option<Vec<String>> = None;
     while let Some(a) = args.next() {
         let mut value = |what: &str| args.next().unwrap_or_else(|| usage(&format!("{a} needs {what}")));
@@ -488,12 +489,18 @@ fn main() {
             }
             "--resume" => resume = Some(value("a file name")),
             "--isa" => {
-                let v = value("an ISA name");
-                let isa: Isa = v.parse().unwrap_or_else(|e| usage(&format!("{e}")));
-                if !isa.is_available() {
-                    usage(&format!("ISA {isa} is not available here (available: {:?})", Isa::available()));
-                }
-                only_isa = Some(isa);
+                let v = value("a list of ISA names");
+                let list = v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|name| {
+                    let isa: Isa = name.parse().unwrap_or_else(|e| usage(&format!("{e}")));
+                    if !isa.is_available() {
+                        usage(&format!(
+                            "ISA {isa} is not available here (available: {:?})",
+                            Isa::available()
+                        ));
+                    }
+                    isa
+                });
+                only_isa = Some(list.collect());
             }
             "--kernels" => {
                 let v = value("a list of names");
@@ -558,7 +565,7 @@ fn main() {
     });
 
     let isas = match only_isa {
-        Some(i) => vec![i],
+        Some(list) => list,
         None => Isa::available(),
     };
     let mut rows = Vec::new();
