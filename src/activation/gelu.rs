@@ -82,8 +82,8 @@ const INT_SHIFT: f32 = 12_582_912.0;
 
 /// GELU forward on backends with a one-instruction table ([`Simd::FAST_TABLE`]) and fused FMA,
 /// when no lane has |x| > 13 (NaN lanes pass, and give NaN): with b = |x|, Φ(−b) = e^(−b²/2)·R(b) for every lane, R from [`R_PIECES`] and
-/// e^(−b²/2) from the table exponential with b² carried as hi + lo; then Φ(x) is Φ(−b) or
-/// 1 − Φ(−b). One form for all lanes, where the total formula computes both erfc branches and
+/// e^(−b²/2) from the table exponential with b² carried as hi + lo; then x·Φ(x) is x·Φ(−b)
+/// or x − x·Φ(−b). One form for all lanes, where the total formula computes both erfc branches and
 /// the late scaling that results below 2^-126 need. `None` sends the vector there.
 #[inline(always)]
 fn forward_fast<S: Simd>(s: S, x: S::V) -> Option<S::V> {
@@ -99,9 +99,11 @@ fn forward_fast<S: Simd>(s: S, x: S::V) -> Option<S::V> {
     for c in R_PIECES[..5].iter().rev() {
         r = s.fma(r, d, s.table32(c, k));
     }
-    let h = exp_table_times(s, -0.5, hi, Some(lo), Some(r));
-    let phi = s.select(s.lt(x, s.splat(0.0)), h, s.sub(s.splat(1.0), h));
-    Some(s.mul(x, phi))
+    // x·Φ(−b) with x taken into the exponential's table value, so that it is rounded once
+    // after the scaling (Φ(−13) ≈ 6e-39 alone would be subnormal): the result for x ≤ 0 (−0
+    // included), and x − x·Φ(−b) = x·Φ(x) for x > 0.
+    let xh = exp_table_times(s, -0.5, hi, Some(lo), Some(s.mul(x, r)));
+    Some(s.select(s.le(x, s.splat(0.0)), xh, s.sub(x, xh)))
 }
 
 impl Kernel for Gelu {
