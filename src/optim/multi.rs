@@ -125,7 +125,8 @@ fn cut<'s, T>(mut x: &'s mut [T], ends: &[usize]) -> Result<Vec<&'s mut [T]>, Er
     out.try_reserve_exact(ends.len()).map_err(|_| Error::OutOfMemory { elements: ends.len() })?;
     let mut at = 0;
     for &end in ends {
-        let (head, rest) = core::mem::take(&mut x).split_at_mut(end.min(at + x.len()) - at);
+        let len = end.min(at + x.len()) - at;
+        let (head, rest) = core::mem::take(&mut x).split_at_mut(len);
         out.push(head);
         x = rest;
         at = end;
