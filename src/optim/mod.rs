@@ -18,6 +18,10 @@
 //! scalars, named f32 buffers) and [`Optimizer::import`] takes it back after checking it, so a
 //! resumed run is bitwise identical to an uninterrupted one.
 //!
+//! Mixed precision: [`Optimizer::step_scaled`] unscales the gradients inside the step and skips
+//! it when one is not finite (PyTorch's `GradScaler`); [`step_multi`] steps many tensors in one
+//! parallel pass (with [`step_multi_scaled`], one finite check over all of them).
+//!
 //! NaN: the updates are element-wise, so a NaN gradient poisons only its own parameter and
 //! state elements; except in [`Adafactor`], whose norms spread it (see there).
 

@@ -14,6 +14,21 @@ use std::vec::Vec;
 pub type Tensor<'a, O> = (&'a mut [f32], &'a [f32], &'a mut O);
 
 /// Steps every tensor of `tensors` once, on the detected ISA: see [`step_multi_with`].
+///
+/// ```
+/// use nnsimd::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig, step_multi};
+///
+/// let (mut w, mut b) = (vec![0.1f32; 1000], vec![0.0f32; 10]);
+/// let (gw, gb) = (vec![0.5f32; 1000], vec![-1.0f32; 10]);
+/// let mut adam = Adam::new(AdamConfig::default(), w.len())?;
+/// let mut sgd = Sgd::new(SgdConfig { lr: 0.1, ..Default::default() }, b.len())?;
+/// step_multi(&mut [
+///     (&mut w[..], &gw[..], &mut adam as &mut dyn Optimizer),
+///     (&mut b[..], &gb[..], &mut sgd),
+/// ])?;
+/// assert_eq!((adam.steps(), sgd.steps(), b[0]), (1, 1, 0.1));
+/// # Ok::<(), nnsimd::Error>(())
+/// ```
 pub fn step_multi<O: Optimizer + ?Sized>(tensors: &mut [Tensor<'_, O>]) -> Result<(), Error> {
     step_multi_with(Isa::detect(), tensors)
 }

@@ -9,6 +9,32 @@ use crate::kernel::update::Update;
 use crate::simd::Simd;
 
 /// What [`Optimizer::step_scaled`] did.
+///
+/// A loop in the manner of PyTorch's `GradScaler` (scale S, a power of two, halved after a
+/// skipped step, doubled after 2000 applied ones):
+///
+/// ```
+/// use nnsimd::optim::{Adam, AdamConfig, Optimizer, Stepped};
+///
+/// let mut p = vec![0.5f32; 4];
+/// let mut adam = Adam::new(AdamConfig::default(), p.len())?;
+/// let (mut scale, mut good) = (65536.0f32, 0);
+/// for step in 0..3 {
+///     // The backward pass of loss·S; here the second one overflows.
+///     let g: Vec<f32> = p.iter().map(|&x| if step == 1 { f32::INFINITY } else { x * scale }).collect();
+///     match adam.step_scaled(&mut p, &g, 1.0 / scale)? {
+///         Stepped::Applied => {
+///             good += 1;
+///             if good == 2000 {
+///                 (scale, good) = (scale * 2.0, 0);
+///             }
+///         }
+///         Stepped::Skipped => (scale, good) = (scale / 2.0, 0),
+///     }
+/// }
+/// assert_eq!((adam.steps(), scale), (2, 32768.0));
+/// # Ok::<(), nnsimd::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use = "a skipped step usually means the loss scale should shrink"]
 pub enum Stepped {
