@@ -10,8 +10,8 @@ mod common;
 use common::optim::{Snapshot, configs, data, shape, snapshot};
 use common::{isas, qemu};
 use nnsimd::optim::{
-    Adam, AdamConfig, Config, Optimizer, Stepped, Tensor, step_multi, step_multi_scaled, step_multi_scaled_with,
-    step_multi_with,
+    Adam, AdamConfig, Config, Optimizer, Stepped, Tensor, step_multi, step_multi_scaled,
+    step_multi_scaled_with, step_multi_with,
 };
 use nnsimd::parallel::CHUNK;
 use nnsimd::{Error, Isa};
@@ -22,7 +22,23 @@ fn sizes() -> Vec<usize> {
         vec![0, 1, 7, 300, CHUNK + 3, 5, 2 * CHUNK + 5]
     } else {
         // One per configuration; the last is Adafactor's factored matrix stack.
-        vec![0, 1, 7, 300, CHUNK - 1, 5, CHUNK + 3, 2 * CHUNK + 5, 13, 3 * CHUNK, 2, 64, 100, 17, 2 * CHUNK + 40]
+        vec![
+            0,
+            1,
+            7,
+            300,
+            CHUNK - 1,
+            5,
+            CHUNK + 3,
+            2 * CHUNK + 5,
+            13,
+            3 * CHUNK,
+            2,
+            64,
+            100,
+            17,
+            2 * CHUNK + 40,
+        ]
     }
 }
 

@@ -30,8 +30,7 @@ fn unscaled(g: &[f32], c: f32) -> Vec<f32> {
 }
 
 /// Values that are not finite: ±inf and NaNs of both signs and other payloads.
-const BAD: [f32; 5] =
-    [f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -f32::NAN, f32::from_bits(0x7f80_0001)];
+const BAD: [f32; 5] = [f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -f32::NAN, f32::from_bits(0x7f80_0001)];
 
 /// Finite values from the whole line: N(0, 1), the extremes, subnormals, ±0.
 fn finite_values(n: usize, seed: u64) -> Vec<f32> {

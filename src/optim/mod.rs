@@ -200,7 +200,13 @@ pub(crate) fn filled(len: usize, init: f32) -> Result<Vec<f32>, Error> {
 /// Runs the update `k` over `p`, `g` (unscaled inside the pass where it carries a factor) and
 /// the state slices `st` (all of the same length, checked by the caller), in parallel over
 /// fixed chunks where that pays.
-pub(crate) fn run<K: Update<N>, const N: usize>(isa: Isa, k: &K, p: &mut [f32], g: Grads<'_>, st: [&mut [f32]; N]) {
+pub(crate) fn run<K: Update<N>, const N: usize>(
+    isa: Isa,
+    k: &K,
+    p: &mut [f32],
+    g: Grads<'_>,
+    st: [&mut [f32]; N],
+) {
     match g.inv_scale {
         None => run_plain(isa, k, p, g.g, st),
         Some(inv_scale) => run_plain(isa, &Unscaled { k, inv_scale }, p, g.g, st),

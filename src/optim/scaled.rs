@@ -80,7 +80,11 @@ pub(crate) fn check_inv_scale(inv_scale: f32) -> Result<f32, Error> {
     if inv_scale.is_finite() && inv_scale > 0.0 {
         Ok(inv_scale)
     } else {
-        Err(Error::InvalidParameter { name: "inv_scale", value: inv_scale as f64, expected: "finite and > 0" })
+        Err(Error::InvalidParameter {
+            name: "inv_scale",
+            value: inv_scale as f64,
+            expected: "finite and > 0",
+        })
     }
 }
 

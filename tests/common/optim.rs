@@ -24,18 +24,33 @@ pub fn configs() -> Vec<(&'static str, Config)> {
             }),
         ),
         ("sgd_momentum", Config::Sgd(SgdConfig { momentum: 0.8, dampening: 0.1, ..Default::default() })),
-        ("adagrad", Config::Adagrad(AdagradConfig { lr_decay: 0.01, weight_decay: 0.1, ..Default::default() })),
+        (
+            "adagrad",
+            Config::Adagrad(AdagradConfig { lr_decay: 0.01, weight_decay: 0.1, ..Default::default() }),
+        ),
         ("adadelta", Config::Adadelta(AdadeltaConfig { weight_decay: 0.01, ..Default::default() })),
         (
             "rmsprop",
-            Config::RmsProp(RmsPropConfig { momentum: 0.9, centered: true, maximize: true, ..Default::default() }),
+            Config::RmsProp(RmsPropConfig {
+                momentum: 0.9,
+                centered: true,
+                maximize: true,
+                ..Default::default()
+            }),
         ),
         ("rmsprop_plain", Config::RmsProp(RmsPropConfig::default())),
         ("adam", Config::Adam(AdamConfig::default())),
         ("amsgrad", Config::Adam(AdamConfig { amsgrad: true, weight_decay: 0.01, ..Default::default() })),
         ("adamw", Config::AdamW(AdamWConfig::default())),
         ("adamax", Config::Adamax(AdamaxConfig { weight_decay: 0.01, ..Default::default() })),
-        ("nadam", Config::NAdam(NAdamConfig { decoupled_weight_decay: true, weight_decay: 0.01, ..Default::default() })),
+        (
+            "nadam",
+            Config::NAdam(NAdamConfig {
+                decoupled_weight_decay: true,
+                weight_decay: 0.01,
+                ..Default::default()
+            }),
+        ),
         ("lion", Config::Lion(LionConfig { weight_decay: 0.1, ..Default::default() })),
         ("adafactor", Config::Adafactor(AdafactorConfig { weight_decay: 0.01, ..Default::default() })),
         ("adafactor_matrix", Config::Adafactor(AdafactorConfig::default())),
