@@ -99,6 +99,11 @@ impl Default for AdafactorConfig {
 /// others) whose partials are added in a fixed tree, so the result is bitwise the same for any
 /// number of threads. ISAs differ by rounding only (lane order, FMA).
 ///
+/// # Scaled gradients
+/// [`Optimizer::step_scaled`] multiplies each gradient by inv_scale as every sweep loads it
+/// (g is read by all of them), so each sweep sees the same fl(g·inv_scale) and the step is
+/// bitwise the plain step on those gradients.
+///
 /// # NaN and infinity
 /// A NaN or infinite gradient spreads through the norms: in a matrix it reaches its row's and
 /// column's statistics and the matrix's normaliser, so the whole matrix becomes NaN (and stays
