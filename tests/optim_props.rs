@@ -15,7 +15,7 @@ use common::qemu;
 use nnsimd::Isa;
 use nnsimd::optim::{
     AdadeltaConfig, AdafactorConfig, AdagradConfig, AdamConfig, AdamWConfig, AdamaxConfig, Config,
-    LionConfig, NAdamConfig, Optimizer, RmsPropConfig, SgdConfig,
+    LionConfig, NAdamConfig, RmsPropConfig, SgdConfig,
 };
 use proptest::prelude::*;
 
