@@ -6,6 +6,7 @@ mod factored;
 mod sweep;
 
 use super::config::num_elements;
+use super::scaled::Grads;
 use super::state::{State, state_methods};
 use super::{Optimizer, invalid, non_negative};
 use crate::error::Error;
@@ -97,6 +98,11 @@ impl Default for AdafactorConfig {
 /// shape (whole rows for sweep 1, chunks of [`CHUNK`](crate::parallel::CHUNK) elements for the
 /// others) whose partials are added in a fixed tree, so the result is bitwise the same for any
 /// number of threads. ISAs differ by rounding only (lane order, FMA).
+///
+/// # Scaled gradients
+/// [`Optimizer::step_scaled`] multiplies each gradient by inv_scale as every sweep loads it
+/// (g is read by all of them), so each sweep sees the same fl(g·inv_scale) and the step is
+/// bitwise the plain step on those gradients.
 ///
 /// # NaN and infinity
 /// A NaN or infinite gradient spreads through the norms: in a matrix it reaches its row's and
@@ -206,9 +212,10 @@ fn scalars(c: &AdafactorConfig, n: usize, rho: f64, pp: f64, uu: f64) -> Apply {
 }
 
 impl Optimizer for Adafactor {
-    fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        let (isa, t) = self.state.begin(isa, params, grads)?;
-        let (c, tf, n) = (self.cfg, t as f64, params.len());
+    fn step_grads(&mut self, isa: Isa, params: &mut [f32], grads: Grads<'_>) -> Result<(), Error> {
+        let (isa, t) = self.state.begin(isa, params, grads.g)?;
+        let (c, tf, n, gs) = (self.cfg, t as f64, params.len(), grads.factor());
+        let grads = grads.g;
         let w = tf.powf(c.beta2_decay);
         let rho = c.lr.min(1.0 / tf.sqrt());
         let par = crate::parallel::parallel(n);
@@ -216,15 +223,15 @@ impl Optimizer for Adafactor {
             Moment::Empty => {}
             Moment::Full => {
                 let [v] = self.state.buffers();
-                let f = Full::new(w, c.eps1);
+                let f = Full::new(w, c.eps1, gs);
                 let [pp, uu] = chunks::run(isa, &Pass::FullStats(f), params, grads, v, par);
                 let ap = scalars(&c, n, rho, pp, uu);
                 chunks::run(isa, &Pass::FullApply(f, ap), params, grads, v, par);
             }
             Moment::Factored(m) => {
-                let pp = m.stats(isa, params, grads, par);
+                let pp = m.stats(isa, params, grads, gs, par);
                 m.refresh(w, c.eps1, self.state.buffers());
-                let wt = m.weights((1.0 / c.eps1) as f32);
+                let wt = m.weights((1.0 / c.eps1) as f32, gs);
                 let [uu, _] = chunks::run(isa, &Pass::Norm(wt), params, grads, &mut [], par);
                 let ap = scalars(&c, n, rho, pp, uu);
                 chunks::run(isa, &Pass::Apply(wt, ap), params, grads, &mut [], par);

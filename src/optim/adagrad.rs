@@ -1,5 +1,6 @@
 //! Adagrad with learning-rate decay, weight decay and maximize.
 
+use super::scaled::Grads;
 use super::state::{State, state_methods};
 use super::{Optimizer, non_negative, penalized, run};
 use crate::error::Error;
@@ -102,8 +103,8 @@ impl Update<1> for Kernel {
 }
 
 impl Optimizer for Adagrad {
-    fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        let (isa, t) = self.state.begin(isa, params, grads)?;
+    fn step_grads(&mut self, isa: Isa, params: &mut [f32], grads: Grads<'_>) -> Result<(), Error> {
+        let (isa, t) = self.state.begin(isa, params, grads.g)?;
         let c = &self.cfg;
         let k = Kernel {
             maximize: c.maximize,

@@ -1,5 +1,6 @@
 //! Adam (with L2 weight decay and AMSGrad) and AdamW (decoupled weight decay), one kernel.
 
+use super::scaled::Grads;
 use super::state::{State, state_methods};
 use super::{Optimizer, beta, non_negative, penalized, run};
 use crate::error::Error;
@@ -194,8 +195,8 @@ impl<const N: usize> Update<N> for Kernel {
 }
 
 impl Optimizer for Adam {
-    fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        let (isa, t) = self.state.begin(isa, params, grads)?;
+    fn step_grads(&mut self, isa: Isa, params: &mut [f32], grads: Grads<'_>) -> Result<(), Error> {
+        let (isa, t) = self.state.begin(isa, params, grads.g)?;
         let c = &self.cfg;
         let bc1 = 1.0 - c.beta1.powf(t as f64);
         let bc2 = 1.0 - c.beta2.powf(t as f64);

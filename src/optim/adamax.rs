@@ -1,5 +1,6 @@
 //! Adamax (Kingma & Ba, 2015, §7.1): Adam with an infinity-norm second moment.
 
+use super::scaled::Grads;
 use super::state::{State, state_methods};
 use super::{Optimizer, beta, non_negative, penalized, run};
 use crate::error::Error;
@@ -100,8 +101,8 @@ impl Update<2> for Kernel {
 }
 
 impl Optimizer for Adamax {
-    fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        let (isa, t) = self.state.begin(isa, params, grads)?;
+    fn step_grads(&mut self, isa: Isa, params: &mut [f32], grads: Grads<'_>) -> Result<(), Error> {
+        let (isa, t) = self.state.begin(isa, params, grads.g)?;
         let c = &self.cfg;
         let k = Kernel {
             maximize: c.maximize,

@@ -1,5 +1,6 @@
 //! Lion (Chen et al., 2023, "Symbolic Discovery of Optimization Algorithms").
 
+use super::scaled::Grads;
 use super::state::{State, state_methods};
 use super::{Optimizer, beta, non_negative, run};
 use crate::error::Error;
@@ -99,8 +100,8 @@ impl Update<1> for Kernel {
 }
 
 impl Optimizer for Lion {
-    fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        let (isa, t) = self.state.begin(isa, params, grads)?;
+    fn step_grads(&mut self, isa: Isa, params: &mut [f32], grads: Grads<'_>) -> Result<(), Error> {
+        let (isa, t) = self.state.begin(isa, params, grads.g)?;
         let c = &self.cfg;
         let k = Kernel {
             maximize: c.maximize,

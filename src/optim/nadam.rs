@@ -1,6 +1,7 @@
 //! NAdam (Dozat, 2016, "Incorporating Nesterov Momentum into Adam"), PyTorch's variant with
 //! momentum decay, L2 or decoupled weight decay, and maximize.
 
+use super::scaled::Grads;
 use super::state::{State, state_methods};
 use super::{Optimizer, beta, non_negative, penalized, run};
 use crate::error::Error;
@@ -146,8 +147,8 @@ impl Update<2> for Kernel {
 }
 
 impl Optimizer for NAdam {
-    fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        let (isa, t) = self.state.begin(isa, params, grads)?;
+    fn step_grads(&mut self, isa: Isa, params: &mut [f32], grads: Grads<'_>) -> Result<(), Error> {
+        let (isa, t) = self.state.begin(isa, params, grads.g)?;
         let c = &self.cfg;
         let (mu, mu_next) = (self.mu(t), self.mu(t.saturating_add(1)));
         let product = self.state.scalar(0) * mu;

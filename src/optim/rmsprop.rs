@@ -1,5 +1,6 @@
 //! RMSprop, plain or centered, with momentum, weight decay and maximize.
 
+use super::scaled::Grads;
 use super::state::{State, state_methods};
 use super::{Optimizer, non_negative, penalized, run, unit};
 use crate::error::Error;
@@ -127,8 +128,8 @@ impl<const N: usize> Update<N> for Kernel {
 }
 
 impl Optimizer for RmsProp {
-    fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        let (isa, t) = self.state.begin(isa, params, grads)?;
+    fn step_grads(&mut self, isa: Isa, params: &mut [f32], grads: Grads<'_>) -> Result<(), Error> {
+        let (isa, t) = self.state.begin(isa, params, grads.g)?;
         let c = &self.cfg;
         let k = Kernel {
             maximize: c.maximize,

@@ -1,5 +1,6 @@
 //! SGD with momentum, dampening, Nesterov, weight decay and maximize.
 
+use super::scaled::Grads;
 use super::state::{State, state_methods};
 use super::{Optimizer, non_negative, penalized, run, unit};
 use crate::error::Error;
@@ -130,8 +131,8 @@ impl Update<1> for Kernel {
 }
 
 impl Optimizer for Sgd {
-    fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        let (isa, t) = self.state.begin(isa, params, grads)?;
+    fn step_grads(&mut self, isa: Isa, params: &mut [f32], grads: Grads<'_>) -> Result<(), Error> {
+        let (isa, t) = self.state.begin(isa, params, grads.g)?;
         let c = &self.cfg;
         let k = Kernel {
             neg_lr: -c.lr as f32,
