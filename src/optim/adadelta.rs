@@ -1,7 +1,8 @@
 //! Adadelta (Zeiler, 2012) with weight decay and maximize.
 
 use super::state::{State, state_methods};
-use super::{Optimizer, non_negative, penalized, run, unit};
+use super::typed::run_io;
+use super::{Grads, Optimizer, Params, non_negative, penalized, unit};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
@@ -95,8 +96,8 @@ impl Update<2> for Kernel {
 }
 
 impl Optimizer for Adadelta {
-    fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        let (isa, t) = self.state.begin(isa, params, grads)?;
+    fn step_typed(&mut self, isa: Isa, params: Params<'_>, grads: Grads<'_>) -> Result<(), Error> {
+        let (isa, t, io) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
         let k = Kernel {
             maximize: c.maximize,
@@ -106,7 +107,7 @@ impl Optimizer for Adadelta {
             eps: c.eps as f32,
             neg_lr: -c.lr as f32,
         };
-        run(isa, &k, params, grads, self.state.buffers());
+        run_io(isa, &k, io, self.state.buffers());
         self.state.finish(t);
         Ok(())
     }

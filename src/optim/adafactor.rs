@@ -7,7 +7,7 @@ mod sweep;
 
 use super::config::num_elements;
 use super::state::{State, state_methods};
-use super::{Optimizer, invalid, non_negative};
+use super::{Grads, Optimizer, Params, invalid, non_negative};
 use crate::error::Error;
 use crate::isa::Isa;
 use chunks::Pass;
@@ -206,8 +206,12 @@ fn scalars(c: &AdafactorConfig, n: usize, rho: f64, pp: f64, uu: f64) -> Apply {
 }
 
 impl Optimizer for Adafactor {
-    fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        let (isa, t) = self.state.begin(isa, params, grads)?;
+    fn step_typed(&mut self, isa: Isa, params: Params<'_>, grads: Grads<'_>) -> Result<(), Error> {
+        let (isa, t, io) = self.state.begin(isa, params, grads)?;
+        // Its sweeps read the parameters twice and reduce over them: f32 only for now.
+        let Ok((params, grads)) = io.f32() else {
+            return Err(Error::Unimplemented("Adafactor with bf16 parameters or half gradients"));
+        };
         let (c, tf, n) = (self.cfg, t as f64, params.len());
         let w = tf.powf(c.beta2_decay);
         let rho = c.lr.min(1.0 / tf.sqrt());

@@ -1,7 +1,8 @@
 //! Lion (Chen et al., 2023, "Symbolic Discovery of Optimization Algorithms").
 
 use super::state::{State, state_methods};
-use super::{Optimizer, beta, non_negative, run};
+use super::typed::run_io;
+use super::{Grads, Optimizer, Params, beta, non_negative};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
@@ -99,8 +100,8 @@ impl Update<1> for Kernel {
 }
 
 impl Optimizer for Lion {
-    fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        let (isa, t) = self.state.begin(isa, params, grads)?;
+    fn step_typed(&mut self, isa: Isa, params: Params<'_>, grads: Grads<'_>) -> Result<(), Error> {
+        let (isa, t, io) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
         let k = Kernel {
             maximize: c.maximize,
@@ -111,7 +112,7 @@ impl Optimizer for Lion {
             decay: (1.0 - c.lr * c.weight_decay) as f32,
             neg_lr: -c.lr as f32,
         };
-        run(isa, &k, params, grads, self.state.buffers());
+        run_io(isa, &k, io, self.state.buffers());
         self.state.finish(t);
         Ok(())
     }

@@ -27,11 +27,16 @@ mod adagrad;
 mod adam;
 mod adamax;
 mod config;
+#[cfg(feature = "half")]
+mod half;
 mod lion;
 mod nadam;
 mod rmsprop;
+#[cfg(feature = "half")]
+mod rounding;
 mod sgd;
 mod state;
+mod typed;
 
 pub use adadelta::{Adadelta, AdadeltaConfig};
 pub use adafactor::{Adafactor, AdafactorConfig};
@@ -42,9 +47,12 @@ pub use config::Config;
 pub use lion::{Lion, LionConfig};
 pub use nadam::{NAdam, NAdamConfig};
 pub use rmsprop::{RmsProp, RmsPropConfig};
+#[cfg(feature = "half")]
+pub use rounding::{round_stochastic, stochastic_bits};
 pub use sgd::{Sgd, SgdConfig};
+pub use typed::{Grads, Params};
 
-use crate::error::{Error, check_len};
+use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::{Update, run_update};
 use crate::simd::{Simd, neg};
@@ -59,7 +67,17 @@ pub trait Optimizer: Send {
     }
 
     /// One step on `isa`: [`Error::IsaUnavailable`] if the CPU lacks it (nothing changes).
-    fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error>;
+    fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
+        self.step_typed(isa, Params::F32(params), Grads::F32(grads))
+    }
+
+    /// One step on `isa` with parameters and gradients of any element type: bf16 or f16
+    /// gradients, and bf16 parameters rounded stochastically or an f32 master with a bf16
+    /// copy ([`Params`], feature `half`). The update is the f32 one, from f32 state, on the
+    /// gradients widened exactly; with [`Params::F32`] and [`Grads::F32`] it is
+    /// [`Optimizer::step_with`]. Lengths are checked as there (nothing changes on `Err`).
+    /// [`Adafactor`] takes f32 parameters and gradients only ([`Error::Unimplemented`]).
+    fn step_typed(&mut self, isa: Isa, params: Params<'_>, grads: Grads<'_>) -> Result<(), Error>;
 
     /// The number of parameters the state was built for.
     fn num_params(&self) -> usize;
@@ -94,15 +112,6 @@ pub struct Checkpoint<'a> {
     /// order the optimizer documents; each has [`Optimizer::num_params`] elements, except
     /// Adafactor's `row_var` and `col_var` (one per row, one per column of each matrix).
     pub buffers: Vec<(&'a str, &'a [f32])>,
-}
-
-/// Checks everything a step needs before it writes: the ISA, and that `params` and `grads`
-/// have the `len` elements the state was built for.
-pub(crate) fn check_step(isa: Isa, len: usize, params: &[f32], grads: &[f32]) -> Result<Isa, Error> {
-    let isa = isa.check()?;
-    check_len("params", len, params.len())?;
-    check_len("grads", len, grads.len())?;
-    Ok(isa)
 }
 
 fn invalid(name: &'static str, value: f64, expected: &'static str) -> Error {

@@ -2,7 +2,8 @@
 //! momentum decay, L2 or decoupled weight decay, and maximize.
 
 use super::state::{State, state_methods};
-use super::{Optimizer, beta, non_negative, penalized, run};
+use super::typed::run_io;
+use super::{Grads, Optimizer, Params, beta, non_negative, penalized};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
@@ -146,8 +147,8 @@ impl Update<2> for Kernel {
 }
 
 impl Optimizer for NAdam {
-    fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        let (isa, t) = self.state.begin(isa, params, grads)?;
+    fn step_typed(&mut self, isa: Isa, params: Params<'_>, grads: Grads<'_>) -> Result<(), Error> {
+        let (isa, t, io) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
         let (mu, mu_next) = (self.mu(t), self.mu(t.saturating_add(1)));
         let product = self.state.scalar(0) * mu;
@@ -168,7 +169,7 @@ impl Optimizer for NAdam {
             neg_cg: (-c.lr * (1.0 - mu) / (1.0 - product) * b) as f32,
             neg_cm: (-c.lr * mu_next / (1.0 - product * mu_next) * b) as f32,
         };
-        run(isa, &k, params, grads, self.state.buffers());
+        run_io(isa, &k, io, self.state.buffers());
         self.state.set_scalar(0, product);
         self.state.finish(t);
         Ok(())

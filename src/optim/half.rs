@@ -1,0 +1,192 @@
+//! The update driver for bf16 parameters and bf16 / f16 gradients (feature `half`).
+//!
+//! The work is cut into the fixed chunks of [`CHUNK`] elements as for f32 (the same pieces for
+//! any thread count), and each chunk into blocks of [`BLOCK`]: a block's gradients are widened
+//! into an f32 buffer on the stack, its bf16 parameters likewise, the unchanged f32 update
+//! runs on the buffers and the f32 state, and the parameters are stored back (rounded
+//! stochastically, or kept f32 with a bf16 copy rounded to nearest even). Every block starts at
+//! a multiple of [`BLOCK`], so an element's random bits depend on its index only.
+
+use super::rounding::run_stochastic;
+use super::typed::{Grads, Params};
+use crate::bf16;
+use crate::element::sealed::Sealed;
+use crate::element::{BLOCK, Buf, Element};
+use crate::isa::Isa;
+use crate::kernel::update::{Update, run_update};
+use crate::parallel::{CHUNK, Tasks, parallel, tree};
+use core::ops::Range;
+
+/// Parameters in some storage: cut at chunk boundaries, and updated block by block.
+trait Store: Send + Sized {
+    /// Splits off the first `at` elements.
+    fn split_at(self, at: usize) -> (Self, Self);
+    /// Updates elements `r` (one block) with `g` (f32, `r.len()` long) and the state blocks
+    /// `st`; `first` is the tensor index of this piece's element 0. `buf` is free scratch.
+    fn block<K: Update<N>, const N: usize>(
+        &mut self,
+        isa: Isa,
+        k: &K,
+        r: Range<usize>,
+        first: u64,
+        g: &[f32],
+        st: &mut [&mut [f32]; N],
+        buf: &mut Buf,
+    );
+}
+
+/// f32 parameters, with or without a bf16 copy to write.
+struct Master<'a> {
+    p: &'a mut [f32],
+    copy: Option<&'a mut [bf16]>,
+}
+
+impl Store for Master<'_> {
+    fn split_at(self, at: usize) -> (Self, Self) {
+        let (p0, p1) = self.p.split_at_mut(at);
+        let (c0, c1) = match self.copy {
+            Some(c) => {
+                let (c0, c1) = c.split_at_mut(at);
+                (Some(c0), Some(c1))
+            }
+            None => (None, None),
+        };
+        (Master { p: p0, copy: c0 }, Master { p: p1, copy: c1 })
+    }
+
+    fn block<K: Update<N>, const N: usize>(
+        &mut self,
+        isa: Isa,
+        k: &K,
+        r: Range<usize>,
+        _: u64,
+        g: &[f32],
+        st: &mut [&mut [f32]; N],
+        _: &mut Buf,
+    ) {
+        run_update(isa, k, &mut self.p[r.clone()], g, st);
+        if let Some(c) = &mut self.copy {
+            bf16::narrow(isa, &self.p[r.clone()], &mut c[r]);
+        }
+    }
+}
+
+/// bf16 parameters, rounded stochastically from the stream of one step.
+struct Stochastic<'a> {
+    p: &'a mut [bf16],
+    stream: u64,
+}
+
+impl Store for Stochastic<'_> {
+    fn split_at(self, at: usize) -> (Self, Self) {
+        let (p0, p1) = self.p.split_at_mut(at);
+        (Stochastic { p: p0, stream: self.stream }, Stochastic { p: p1, stream: self.stream })
+    }
+
+    fn block<K: Update<N>, const N: usize>(
+        &mut self,
+        isa: Isa,
+        k: &K,
+        r: Range<usize>,
+        first: u64,
+        g: &[f32],
+        st: &mut [&mut [f32]; N],
+        buf: &mut Buf,
+    ) {
+        let p = &mut buf.0[..r.len()];
+        bf16::widen(isa, &self.p[r.clone()], p);
+        run_update(isa, k, p, g, st);
+        run_stochastic(isa, self.stream, first + r.start as u64, p);
+        // Exact: every value is a bf16 already.
+        bf16::narrow(isa, p, &mut self.p[r]);
+    }
+}
+
+/// The chunks `[first, ..)` of a step's parameters, gradients and state.
+struct Chunks<'a, K, P, G, const N: usize> {
+    isa: Isa,
+    k: &'a K,
+    p: P,
+    g: &'a [G],
+    st: [&'a mut [f32]; N],
+}
+
+impl<K: Update<N>, P: Store, G: Element, const N: usize> Tasks for Chunks<'_, K, P, G, N> {
+    fn cut(self, first: usize, mid: usize) -> (Self, Self) {
+        let at = (mid - first) * CHUNK;
+        let (p0, p1) = self.p.split_at(at);
+        let (g0, g1) = self.g.split_at(at);
+        let mut hi: [&mut [f32]; N] = core::array::from_fn(|_| Default::default());
+        let mut lo = self.st;
+        for (l, h) in lo.iter_mut().zip(&mut hi) {
+            (*l, *h) = core::mem::take(l).split_at_mut(at);
+        }
+        let (isa, k) = (self.isa, self.k);
+        (Chunks { isa, k, p: p0, g: g0, st: lo }, Chunks { isa, k, p: p1, g: g1, st: hi })
+    }
+
+    fn run(mut self, chunk: usize) -> [f64; 2] {
+        let (mut gbuf, mut buf) = (Buf::new(), Buf::new());
+        let first = (chunk * CHUNK) as u64;
+        for b in (0..self.g.len()).step_by(BLOCK) {
+            let r = b..self.g.len().min(b + BLOCK);
+            let g = match G::as_f32(&self.g[r.clone()]) {
+                Some(g) => g,
+                None => {
+                    let g = &mut gbuf.0[..r.len()];
+                    G::widen(self.isa, &self.g[r.clone()], g);
+                    g
+                }
+            };
+            let mut st = self.st.each_mut().map(|s| &mut s[r.clone()]);
+            self.p.block(self.isa, self.k, r, first, g, &mut st, &mut buf);
+        }
+        [0.0; 2]
+    }
+}
+
+/// Runs `k` over `p`, `g` and `st` (equal lengths, checked), chunk by chunk.
+fn chunks<K: Update<N>, P: Store, G: Element, const N: usize>(
+    isa: Isa,
+    k: &K,
+    p: P,
+    g: &[G],
+    st: [&mut [f32]; N],
+) {
+    let n = g.len();
+    tree(Chunks { isa, k, p, g, st }, 0, n.div_ceil(CHUNK), parallel(n));
+}
+
+/// [`chunks`] with the gradients as their element type.
+fn with_grads<K: Update<N>, P: Store, const N: usize>(
+    isa: Isa,
+    k: &K,
+    p: P,
+    g: Grads<'_>,
+    st: [&mut [f32]; N],
+) {
+    match g {
+        Grads::F32(g) => chunks(isa, k, p, g, st),
+        Grads::Bf16(g) => chunks(isa, k, p, g, st),
+        Grads::F16(g) => chunks(isa, k, p, g, st),
+    }
+}
+
+/// Runs `k` over checked parameters and gradients of any type and `st`, for step `step`.
+pub(crate) fn run<K: Update<N>, const N: usize>(
+    isa: Isa,
+    k: &K,
+    p: Params<'_>,
+    g: Grads<'_>,
+    step: u64,
+    st: [&mut [f32]; N],
+) {
+    match p {
+        Params::F32(p) => with_grads(isa, k, Master { p, copy: None }, g, st),
+        Params::Master { master, copy } => with_grads(isa, k, Master { p: master, copy: Some(copy) }, g, st),
+        Params::Stochastic { params, seed } => {
+            let stream = crate::activation::counter::stream(seed, step);
+            with_grads(isa, k, Stochastic { p: params, stream }, g, st)
+        }
+    }
+}
