@@ -7,7 +7,7 @@
 //! stochastically, or kept f32 with a bf16 copy rounded to nearest even). Every block starts at
 //! a multiple of [`BLOCK`], so an element's random bits depend on its index only.
 
-use super::rounding::run_stochastic;
+use super::rounding::Rounded;
 use super::typed::{Grads, Params};
 use crate::bf16;
 use crate::element::sealed::Sealed;
@@ -95,8 +95,7 @@ impl Store for Stochastic<'_> {
     ) {
         let p = &mut buf.0[..r.len()];
         bf16::widen(isa, &self.p[r.clone()], p);
-        run_update(isa, k, p, g, st);
-        run_stochastic(isa, self.stream, first + r.start as u64, p);
+        run_update(isa, &Rounded::new(k, self.stream, first + r.start as u64), p, g, st);
         // Exact: every value is a bf16 already.
         bf16::narrow(isa, p, &mut self.p[r]);
     }

@@ -2,12 +2,8 @@
 
 use crate::activation::counter::{hash, key, stream};
 use crate::bf16;
-use crate::isa::Isa;
-use crate::kernel::{on_isa, simd_entries};
-use crate::simd::portable::Portable;
+use crate::kernel::update::Update;
 use crate::simd::scalar::Scalar;
-#[allow(unused_imports)]
-use crate::simd::unroll::X2;
 use crate::simd::{Simd, abs};
 
 /// Rounds `r` to bf16 stochastically with the 16 random bits `random`.
@@ -34,6 +30,9 @@ pub fn round_stochastic(r: f32, random: u16) -> bf16 {
     bf16::from_bits((q.to_bits() >> 16) as u16)
 }
 
+/// The generator's key words for one high index half.
+type Key = (u32, u32);
+
 /// [`round_stochastic`] on every lane, with the random bits in `random`'s lanes' low 16 bits.
 #[inline(always)]
 fn round<S: Simd>(s: S, r: S::V, random: S::U) -> S::V {
@@ -46,18 +45,34 @@ fn round<S: Simd>(s: S, r: S::V, random: S::U) -> S::V {
     s.select(s.lt(abs(s, r), inf), q, r)
 }
 
-/// Rounds `x` in place, element `j` with the random bits of index `c0 + j` (low halves, no
-/// wrap), the high 16 bits of the counter hash under `key`.
-#[inline(always)]
-fn stochastic<S: Simd>(s: S, key: Key, c0: u32, x: &mut [f32]) {
-    let (n, w) = (x.len(), S::LANES);
-    let mut i = 0;
-    while i + w <= n {
-        s.store(round(s, s.load(&x[i..]), bits(s, key, c0, i)), &mut x[i..]);
-        i += w;
+/// The update `k` with its parameter results rounded stochastically: element `j` of the
+/// slices the driver runs on with the random bits of index `c0 + j` (low halves, no wrap)
+/// under `key`, the high 16 bits of the counter hash. Inside the update loop, so that the
+/// hashing overlaps the state's memory traffic.
+pub(crate) struct Rounded<'a, K> {
+    pub(crate) k: &'a K,
+    pub(crate) key: Key,
+    pub(crate) c0: u32,
+}
+
+impl<'a, K> Rounded<'a, K> {
+    /// `k` rounded with the stream `stream`, the slices' element 0 having the tensor index
+    /// `first`; the slices must not cross a multiple of 2^32 in index.
+    pub(crate) fn new(k: &'a K, stream: u64, first: u64) -> Self {
+        Rounded { k, key: key(stream, (first >> 32) as u32), c0: first as u32 }
     }
-    if i < n {
-        s.store_partial(round(s, s.load_partial(&x[i..]), bits(s, key, c0, i)), &mut x[i..]);
+}
+
+impl<K: Update<N>, const N: usize> Update<N> for Rounded<'_, K> {
+    /// Element 0's bits for every lane: the driver calls [`Update::update_at`] instead.
+    #[inline(always)]
+    fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V {
+        self.update_at(s, 0, p, g, st)
+    }
+
+    #[inline(always)]
+    fn update_at<S: Simd>(&self, s: S, i: usize, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V {
+        round(s, self.k.update(s, p, g, st), bits(s, self.key, self.c0, i))
     }
 }
 
@@ -65,20 +80,6 @@ fn stochastic<S: Simd>(s: S, key: Key, c0: u32, x: &mut [f32]) {
 #[inline(always)]
 fn bits<S: Simd>(s: S, key: Key, c0: u32, i: usize) -> S::U {
     s.shr_u(hash(s, key, s.add_u(s.splat_u(c0.wrapping_add(i as u32)), s.iota_u())), 16)
-}
-
-/// The generator's key words for one high index half.
-type Key = (u32, u32);
-
-simd_entries! {
-    fn stochastic(key: Key, c0: u32, x: &mut [f32]);
-}
-
-/// Rounds `x` in place (each value then exactly a bf16) with the stream `stream`, `x[0]`
-/// having the tensor index `first`; `x` must not cross a multiple of 2^32 in index.
-pub(crate) fn run_stochastic(isa: Isa, stream: u64, first: u64, x: &mut [f32]) {
-    let k = key(stream, (first >> 32) as u32);
-    on_isa!(isa, stochastic(k, first as u32, x))
 }
 
 /// The 16 random bits that element `index` of a bf16-parameter step `step` (counted from 1,
