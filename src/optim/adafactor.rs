@@ -111,6 +111,9 @@ pub struct Adafactor {
     /// Buffers (PyTorch's state keys): `row_var`, `col_var` (factored) or `variance`.
     state: State,
     moment: Moment,
+    /// f32 copies of bf16 parameters and half gradients ([`Optimizer::step_typed`]): empty
+    /// until the first such step, then kept.
+    scratch: Vec<f32>,
 }
 
 /// How the second moment is kept, by the rank of the shape.
@@ -159,7 +162,7 @@ impl Adafactor {
         let mut dims = Vec::new();
         dims.try_reserve_exact(shape.len()).map_err(|_| Error::OutOfMemory { elements: shape.len() })?;
         dims.extend_from_slice(shape);
-        Ok(Adafactor { cfg, shape: dims, state, moment })
+        Ok(Adafactor { cfg, shape: dims, state, moment, scratch: Vec::new() })
     }
 
     /// The hyperparameters.
@@ -208,9 +211,16 @@ fn scalars(c: &AdafactorConfig, n: usize, rho: f64, pp: f64, uu: f64) -> Apply {
 impl Optimizer for Adafactor {
     fn step_typed(&mut self, isa: Isa, params: Params<'_>, grads: Grads<'_>) -> Result<(), Error> {
         let (isa, t, io) = self.state.begin(isa, params, grads)?;
-        // Its sweeps read the parameters twice and reduce over them: f32 only for now.
-        let Ok((params, grads)) = io.f32() else {
-            return Err(Error::Unimplemented("Adafactor with bf16 parameters or half gradients"));
+        // The sweeps take f32 slices: other types are staged through f32 scratch.
+        let mut scratch = core::mem::take(&mut self.scratch);
+        #[cfg(feature = "half")]
+        let mut staged = None;
+        let (params, grads) = match io.f32() {
+            Ok(pg) => pg,
+            #[cfg(feature = "half")]
+            Err(io) => staged.insert(io.staged(isa, &mut scratch)?).f32(),
+            #[cfg(not(feature = "half"))]
+            Err(_) => return Err(Error::Unimplemented("steps other than f32 need the feature `half`")),
         };
         let (c, tf, n) = (self.cfg, t as f64, params.len());
         let w = tf.powf(c.beta2_decay);
@@ -234,6 +244,11 @@ impl Optimizer for Adafactor {
                 chunks::run(isa, &Pass::Apply(wt, ap), params, grads, &mut [], par);
             }
         }
+        #[cfg(feature = "half")]
+        if let Some(s) = staged {
+            s.finish(isa);
+        }
+        self.scratch = scratch;
         self.state.finish(t);
         Ok(())
     }

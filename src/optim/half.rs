@@ -9,12 +9,13 @@
 
 use super::rounding::Rounded;
 use super::typed::{Grads, Params};
-use crate::bf16;
 use crate::element::sealed::Sealed;
 use crate::element::{BLOCK, Buf, Element};
+use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::{Update, run_update};
 use crate::parallel::{CHUNK, Tasks, parallel, tree};
+use crate::{bf16, f16};
 use core::ops::Range;
 
 /// Parameters in some storage: cut at chunk boundaries, and updated block by block.
@@ -187,5 +188,80 @@ pub(crate) fn run<K: Update<N>, const N: usize>(
             let stream = crate::activation::counter::stream(seed, step);
             with_grads(isa, k, Stochastic { p: params, stream }, g, st)
         }
+    }
+}
+
+/// A typed step staged through f32 scratch, for an optimizer whose sweeps take f32 slices only
+/// (Adafactor): the gradients widened into the scratch, bf16 parameters too, and after the f32
+/// step the parameters stored back (rounded stochastically, or a master's copy written).
+/// Serial; the scratch (2 values per parameter) is kept by the caller from step to step.
+pub(crate) struct Staged<'a> {
+    p: Params<'a>,
+    /// The f32 parameters (for bf16 ones) and then the f32 gradients.
+    scratch: &'a mut [f32],
+    step: u64,
+}
+
+impl<'a> Staged<'a> {
+    /// Widens `g` (and bf16 parameters) into `scratch`, grown to `2·len` if needed: the only
+    /// error is [`Error::OutOfMemory`], before any write to the parameters.
+    pub(crate) fn new(
+        isa: Isa,
+        p: Params<'a>,
+        g: Grads<'_>,
+        step: u64,
+        scratch: &'a mut Vec<f32>,
+    ) -> Result<Staged<'a>, Error> {
+        let n = g.len();
+        if scratch.len() < 2 * n {
+            let more = 2 * n - scratch.len();
+            scratch.try_reserve_exact(more).map_err(|_| Error::OutOfMemory { elements: 2 * n })?;
+            scratch.resize(2 * n, 0.0);
+        }
+        let (pb, gb) = scratch[..2 * n].split_at_mut(n);
+        match g {
+            Grads::F32(g) => gb.copy_from_slice(g),
+            Grads::Bf16(g) => bf16::widen(isa, g, gb),
+            Grads::F16(g) => f16::widen(isa, g, gb),
+        }
+        if let Params::Stochastic { params, .. } = &p {
+            bf16::widen(isa, params, pb);
+        }
+        Ok(Staged { p, scratch: &mut scratch[..2 * n], step })
+    }
+
+    /// The f32 parameters and gradients to step.
+    pub(crate) fn f32(&mut self) -> (&mut [f32], &[f32]) {
+        let (pb, gb) = self.scratch.split_at_mut(self.scratch.len() / 2);
+        match &mut self.p {
+            Params::F32(p) | Params::Master { master: p, .. } => (p, gb),
+            Params::Stochastic { .. } => (pb, gb),
+        }
+    }
+
+    /// Stores the stepped parameters back.
+    pub(crate) fn finish(self, isa: Isa) {
+        let (pb, gb) = self.scratch.split_at_mut(self.scratch.len() / 2);
+        match self.p {
+            Params::F32(_) => {}
+            Params::Master { master, copy } => bf16::narrow(isa, master, copy),
+            Params::Stochastic { params, seed } => {
+                let stream = crate::activation::counter::stream(seed, self.step);
+                for (j, (p, g)) in pb.chunks_mut(CHUNK).zip(gb.chunks(CHUNK)).enumerate() {
+                    run_update(isa, &Rounded::new(&Keep, stream, (j * CHUNK) as u64), p, g, &mut []);
+                }
+                bf16::narrow(isa, pb, params);
+            }
+        }
+    }
+}
+
+/// The update that keeps the parameters: with [`Rounded`], stochastic rounding alone.
+struct Keep;
+
+impl Update<0> for Keep {
+    #[inline(always)]
+    fn update<S: crate::simd::Simd>(&self, _: S, p: S::V, _: S::V, _: &mut [S::V; 0]) -> S::V {
+        p
     }
 }

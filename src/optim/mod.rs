@@ -76,7 +76,8 @@ pub trait Optimizer: Send {
     /// copy ([`Params`], feature `half`). The update is the f32 one, from f32 state, on the
     /// gradients widened exactly; with [`Params::F32`] and [`Grads::F32`] it is
     /// [`Optimizer::step_with`]. Lengths are checked as there (nothing changes on `Err`).
-    /// [`Adafactor`] takes f32 parameters and gradients only ([`Error::Unimplemented`]).
+    /// [`Adafactor`], whose sweeps take f32 slices, converts through f32 scratch that it
+    /// allocates at its first such step ([`Error::OutOfMemory`] if it cannot) and keeps.
     fn step_typed(&mut self, isa: Isa, params: Params<'_>, grads: Grads<'_>) -> Result<(), Error>;
 
     /// The number of parameters the state was built for.

@@ -129,6 +129,18 @@ impl<'a> Io<'a> {
         Ok(Io { params, grads, step })
     }
 
+    /// Stages the step through f32 `scratch` where it is not all f32 (see
+    /// [`super::half::Staged`]); without the feature `half` every step is f32 and `scratch`
+    /// stays empty.
+    #[cfg(feature = "half")]
+    pub(crate) fn staged(
+        self,
+        isa: Isa,
+        scratch: &'a mut Vec<f32>,
+    ) -> Result<super::half::Staged<'a>, Error> {
+        super::half::Staged::new(isa, self.params, self.grads, self.step, scratch)
+    }
+
     /// The f32 parameters and gradients, where both are f32; else the `Io` back.
     pub(crate) fn f32(self) -> Result<(&'a mut [f32], &'a [f32]), Io<'a>> {
         match self {
