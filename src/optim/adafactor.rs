@@ -113,6 +113,7 @@ pub struct Adafactor {
     moment: Moment,
     /// f32 copies of bf16 parameters and half gradients ([`Optimizer::step_typed`]): empty
     /// until the first such step, then kept.
+    #[cfg(feature = "half")]
     scratch: Vec<f32>,
 }
 
@@ -162,7 +163,14 @@ impl Adafactor {
         let mut dims = Vec::new();
         dims.try_reserve_exact(shape.len()).map_err(|_| Error::OutOfMemory { elements: shape.len() })?;
         dims.extend_from_slice(shape);
-        Ok(Adafactor { cfg, shape: dims, state, moment, scratch: Vec::new() })
+        Ok(Adafactor {
+            cfg,
+            shape: dims,
+            state,
+            moment,
+            #[cfg(feature = "half")]
+            scratch: Vec::new(),
+        })
     }
 
     /// The hyperparameters.
@@ -212,9 +220,8 @@ impl Optimizer for Adafactor {
     fn step_typed(&mut self, isa: Isa, params: Params<'_>, grads: Grads<'_>) -> Result<(), Error> {
         let (isa, t, io) = self.state.begin(isa, params, grads)?;
         // The sweeps take f32 slices: other types are staged through f32 scratch.
-        let mut scratch = core::mem::take(&mut self.scratch);
         #[cfg(feature = "half")]
-        let mut staged = None;
+        let (mut scratch, mut staged) = (core::mem::take(&mut self.scratch), None);
         let (params, grads) = match io.f32() {
             Ok(pg) => pg,
             #[cfg(feature = "half")]
@@ -245,10 +252,12 @@ impl Optimizer for Adafactor {
             }
         }
         #[cfg(feature = "half")]
-        if let Some(s) = staged {
-            s.finish(isa);
+        {
+            if let Some(s) = staged {
+                s.finish(isa);
+            }
+            self.scratch = scratch;
         }
-        self.scratch = scratch;
         self.state.finish(t);
         Ok(())
     }

@@ -24,6 +24,7 @@ trait Store: Send + Sized {
     fn split_at(self, at: usize) -> (Self, Self);
     /// Updates elements `r` (one block) with `g` (f32, `r.len()` long) and the state blocks
     /// `st`; `first` is the tensor index of this piece's element 0. `buf` is free scratch.
+    #[allow(clippy::too_many_arguments)] // the update's inputs, each a slice or a scalar
     fn block<K: Update<N>, const N: usize>(
         &mut self,
         isa: Isa,
