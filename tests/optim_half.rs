@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::qemu;
+use common::{mixed as values, qemu};
 use nnsimd::optim::{
     AdadeltaConfig, AdafactorConfig, AdagradConfig, AdamConfig, AdamWConfig, AdamaxConfig, Config, Grads,
     LionConfig, NAdamConfig, Optimizer, Params, RmsPropConfig, SgdConfig,
@@ -47,19 +47,6 @@ fn configs() -> Vec<Config> {
         Config::NAdam(NAdamConfig { weight_decay: 0.1, decoupled_weight_decay: true, ..Default::default() }),
         Config::Adafactor(AdafactorConfig { lr: 0.1, ..Default::default() }),
     ]
-}
-
-/// Deterministic values in about [-2, 2), every 13th a zero.
-fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|i| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            if i % 13 == 0 { 0.0 } else { ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 4.0 }
-        })
-        .collect()
 }
 
 fn to_bf16(x: &[f32]) -> Vec<bf16> {

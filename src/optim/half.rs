@@ -22,19 +22,19 @@ use core::ops::Range;
 trait Store: Send + Sized {
     /// Splits off the first `at` elements.
     fn split_at(self, at: usize) -> (Self, Self);
-    /// Updates elements `r` (one block) with `g` (f32, `r.len()` long) and the state blocks
-    /// `st`; `first` is the tensor index of this piece's element 0. `buf` is free scratch.
-    #[allow(clippy::too_many_arguments)] // the update's inputs, each a slice or a scalar
-    fn block<K: Update<N>, const N: usize>(
-        &mut self,
-        isa: Isa,
-        k: &K,
-        r: Range<usize>,
-        first: u64,
-        g: &[f32],
-        st: &mut [&mut [f32]; N],
-        buf: &mut Buf,
-    );
+    /// Runs the update of `b` on this piece's elements `b.r`. `buf` is free scratch.
+    fn block<K: Update<N>, const N: usize>(&mut self, b: Block<'_, K, N>, buf: &mut Buf);
+}
+
+/// One block of a step: the update `k` of elements `r` of a piece whose element 0 has the
+/// tensor index `first`, with their gradients `g` (f32) and state blocks `st`.
+struct Block<'b, K, const N: usize> {
+    isa: Isa,
+    k: &'b K,
+    r: Range<usize>,
+    first: u64,
+    g: &'b [f32],
+    st: [&'b mut [f32]; N],
 }
 
 /// f32 parameters, with or without a bf16 copy to write.
@@ -56,17 +56,9 @@ impl Store for Master<'_> {
         (Master { p: p0, copy: c0 }, Master { p: p1, copy: c1 })
     }
 
-    fn block<K: Update<N>, const N: usize>(
-        &mut self,
-        isa: Isa,
-        k: &K,
-        r: Range<usize>,
-        _: u64,
-        g: &[f32],
-        st: &mut [&mut [f32]; N],
-        _: &mut Buf,
-    ) {
-        run_update(isa, k, &mut self.p[r.clone()], g, st);
+    fn block<K: Update<N>, const N: usize>(&mut self, b: Block<'_, K, N>, _: &mut Buf) {
+        let Block { isa, k, r, g, mut st, .. } = b;
+        run_update(isa, k, &mut self.p[r.clone()], g, &mut st);
         if let Some(c) = &mut self.copy {
             bf16::narrow(isa, &self.p[r.clone()], &mut c[r]);
         }
@@ -85,19 +77,11 @@ impl Store for Stochastic<'_> {
         (Stochastic { p: p0, stream: self.stream }, Stochastic { p: p1, stream: self.stream })
     }
 
-    fn block<K: Update<N>, const N: usize>(
-        &mut self,
-        isa: Isa,
-        k: &K,
-        r: Range<usize>,
-        first: u64,
-        g: &[f32],
-        st: &mut [&mut [f32]; N],
-        buf: &mut Buf,
-    ) {
+    fn block<K: Update<N>, const N: usize>(&mut self, b: Block<'_, K, N>, buf: &mut Buf) {
+        let Block { isa, k, r, first, g, mut st } = b;
         let p = &mut buf.0[..r.len()];
         bf16::widen(isa, &self.p[r.clone()], p);
-        run_update(isa, &Rounded::new(k, self.stream, first + r.start as u64), p, g, st);
+        run_update(isa, &Rounded::new(k, self.stream, first + r.start as u64), p, g, &mut st);
         // Exact: every value is a bf16 already.
         bf16::narrow(isa, p, &mut self.p[r]);
     }
@@ -139,8 +123,8 @@ impl<K: Update<N>, P: Store, G: Element, const N: usize> Tasks for Chunks<'_, K,
                     g
                 }
             };
-            let mut st = self.st.each_mut().map(|s| &mut s[r.clone()]);
-            self.p.block(self.isa, self.k, r, first, g, &mut st, &mut buf);
+            let st = self.st.each_mut().map(|s| &mut s[r.clone()]);
+            self.p.block(Block { isa: self.isa, k: self.k, r, first, g, st }, &mut buf);
         }
         [0.0; 2]
     }
