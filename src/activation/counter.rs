@@ -48,7 +48,7 @@ pub(crate) fn splitmix(seed: u64, j: u64) -> u64 {
 
 /// The seed of the stream that step `t` draws from: SplitMix64's output `t` from `seed`, so
 /// that the steps' streams are unrelated (a seed plus `t` would shift one stream along).
-#[cfg_attr(not(feature = "half"), allow(dead_code))]
+#[cfg_attr(not(all(feature = "half", feature = "std")), allow(dead_code))]
 pub(crate) fn stream(seed: u64, t: u64) -> u64 {
     splitmix(seed, t)
 }

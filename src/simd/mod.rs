@@ -137,7 +137,7 @@ pub(crate) trait Simd: Copy {
     /// The lanes' bits read as f32 (a bit cast, no conversion).
     fn u_as_f32(self, a: Self::U) -> Self::V;
     /// The lanes' f32 bits as u32 (a bit cast; stochastic rounding adds to them).
-    #[cfg_attr(not(feature = "half"), allow(dead_code))]
+    #[cfg_attr(not(all(feature = "half", feature = "std")), allow(dead_code))]
     fn f32_as_u(self, a: Self::V) -> Self::U;
 }
 
