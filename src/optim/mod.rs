@@ -78,6 +78,20 @@ pub trait Optimizer: Send {
     /// [`Optimizer::step_with`]. Lengths are checked as there (nothing changes on `Err`).
     /// [`Adafactor`], whose sweeps take f32 slices, converts through f32 scratch that it
     /// allocates at its first such step ([`Error::OutOfMemory`] if it cannot) and keeps.
+    ///
+    /// ```
+    /// # #[cfg(feature = "half")] {
+    /// use nnsimd::optim::{Adam, AdamConfig, Grads, Optimizer, Params};
+    /// use nnsimd::{Isa, bf16};
+    /// let mut opt = Adam::new(AdamConfig::default(), 3).unwrap();
+    /// let mut p = [bf16::from_f32(1.0); 3];
+    /// let g = [bf16::from_f32(0.5); 3];
+    /// let params = Params::Stochastic { params: &mut p, seed: 42 };
+    /// opt.step_typed(Isa::detect(), params, Grads::Bf16(&g)).unwrap();
+    /// // 1 − 0.001 lies between the bf16 values 0.99609375 and 1.
+    /// assert!(p.iter().all(|v| v.to_f32() == 1.0 || v.to_f32() == 0.99609375));
+    /// # }
+    /// ```
     fn step_typed(&mut self, isa: Isa, params: Params<'_>, grads: Grads<'_>) -> Result<(), Error>;
 
     /// The number of parameters the state was built for.
