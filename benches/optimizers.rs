@@ -1,7 +1,8 @@
 //! Criterion benches of the fused optimizer steps: every optimizer at its defaults (as the
 //! `speed` example runs them), on every available ISA, at 4K, 64K, 1M and 16M parameters, beside
 //! `limit_update3` (Adam's 4-read/3-write traffic). One group per optimizer; ids `step/ISA/N`,
-//! `limit_update3/N`. Modes and times: benches/common/mod.rs.
+//! `limit_update3/N`, and for Adam `step_scaled/ISA/N` (inv_scale 2^-10: the finite check's
+//! extra read of g and the unscaling multiply). Modes and times: benches/common/mod.rs.
 
 mod common;
 
@@ -24,6 +25,11 @@ fn optimizers(c: &mut Criterion) {
                 group.bench_function(BenchmarkId::new(format!("step/{isa}"), n), |b| {
                     b.iter(|| opt.step_with(isa, p, black_box(grad)))
                 });
+                if name == "adam" {
+                    group.bench_function(BenchmarkId::new(format!("step_scaled/{isa}"), n), |b| {
+                        b.iter(|| opt.step_scaled_with(isa, p, black_box(grad), 1.0 / 1024.0))
+                    });
+                }
             }
             bench_update3(&mut group, p, grad);
         }

@@ -14,6 +14,10 @@
 //! AVX-512 too, since the peers' harness builds it with `-C target-cpu=native`, and the best
 //! of those that the CPU runs counts).
 //!
+//! Adam also has a `"pass":"step_scaled"` row: `Optimizer::step_scaled` with inv_scale 2^-10
+//! (the finite check's read of g, then the step with the unscaling multiply), held against
+//! `limit_update3` as the plain step is.
+//!
 //! Also `prelu` (one slope), `prelu_nhwc64`, `prelu_nchw64` (64 channels, channels-last and
 //! NCHW with a batch of 4) and `rrelu` (training), whose backward rows include the slope
 //! gradient (PReLU) or regenerate the slopes (RReLU); PReLU with one slope has naive rows (a
@@ -35,8 +39,8 @@
 //!   type, and `limit_copy` copies that type (2 bytes read and 2 written per element: the rows'
 //!   own traffic limit). With bf16 the optimizer rows step bf16 parameters (stochastic
 //!   rounding) from bf16 gradients with f32 state, and `limit_update3` reads and writes p and
-//!   g as bf16 (22 bytes per parameter against f32's 28); Adafactor (f32 only) is left out.
-//!   With f16 the optimizers are left out. PReLU, RReLU and the naive loops are f32 only and are
+//!   g as bf16 (22 bytes per parameter against f32's 28); `step_scaled` is f32 only. With
+//!   f16 the optimizers are left out. PReLU, RReLU and the naive loops are f32 only and are
 //!   left out. Every row carries `"dtype"` (`f32` by default).
 //! - Inputs: x ~ N(0, 3²), dy ~ N(0, 1), from a fixed seed (xorshift64* and Box-Muller),
 //!   rounded to the `--dtype`; the criterion benches (benches/) measure the same work, from
@@ -254,7 +258,7 @@ impl Meas {
 
     /// The memory limit this row is held against: update3 for optimizer steps, else copy.
     fn limit(&self) -> &'static str {
-        if self.pass == "step" { "limit_update3" } else { "limit_copy" }
+        if self.pass.starts_with("step") { "limit_update3" } else { "limit_copy" }
     }
 }
 
@@ -283,7 +287,7 @@ impl Out {
 
     /// `m` as a multiple of its memory limit (copy, or update3 for optimizer steps).
     fn to_limit(&self, m: &Meas) -> Option<f64> {
-        let pass = if m.pass == "step" { "step" } else { "forward" };
+        let pass = if m.pass.starts_with("step") { "step" } else { "forward" };
         self.find(m, m.limit(), pass, "naive").map(|r| m.melem / r.melem)
     }
 
@@ -651,7 +655,7 @@ fn measure(plan: &Plan, threads: usize, buf: &mut Buffers, out: &mut Out) {
             isa: isa.to_string(),
             n,
             threads,
-            dtype: if pass == "step" && dtype != "bf16" { "f32" } else { dtype },
+            dtype: if pass.starts_with("step") && dtype != "bf16" { "f32" } else { dtype },
             melem: melem(secs),
         };
 
@@ -756,9 +760,6 @@ fn measure(plan: &Plan, threads: usize, buf: &mut Buffers, out: &mut Out) {
                             let params = nnsimd::optim::Params::Stochastic { params: p, seed: 1 };
                             opt.step_typed(isa, params, nnsimd::optim::Grads::Bf16(black_box(g)))
                         };
-                        if step(&mut opt, p).is_err() {
-                            continue; // Adafactor: f32 only
-                        }
                         best_time(budget, || {
                             step(&mut opt, p).expect("step");
                             black_box(&mut *p);
@@ -773,6 +774,16 @@ fn measure(plan: &Plan, threads: usize, buf: &mut Buffers, out: &mut Out) {
                     }
                 };
                 out.push(row(name, "step", isa.name(), s));
+                if name == "adam" && dtype != "bf16" {
+                    // From gradients scaled by 2^10: the finite check's extra read of g, and the
+                    // multiply in the update pass. Never skipped (dy is finite).
+                    let p = &mut buf.p[..n];
+                    let s = best_time(budget, || {
+                        let r = opt.step_scaled_with(isa, p, black_box(dy), 1.0 / 1024.0).expect("step");
+                        let _ = black_box((&mut *p, r));
+                    });
+                    out.push(row(name, "step_scaled", isa.name(), s));
+                }
             }
         }
     }

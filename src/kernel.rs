@@ -175,6 +175,8 @@ macro_rules! simd_entries {
         $(fn $name:ident $(<$($g:ident: $gb:path),*>)? ($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?;)*) => {
         #[cfg(target_arch = "x86_64")]
         pub(crate) mod $mod {
+            // For the argument types; a kernel over plain slices needs none.
+            #[allow(unused_imports)]
             use super::*;
             $(
                 #[target_feature(enable = $feat)]
@@ -312,5 +314,7 @@ pub(crate) mod update {
     }
 }
 
+#[cfg(feature = "std")]
+pub(crate) mod finite;
 pub(crate) mod fused;
 pub(crate) mod slope;

@@ -10,11 +10,12 @@
 
 mod common;
 
-use common::{Rng, qemu};
+use common::optim::{bits, data, snapshot};
+use common::qemu;
 use nnsimd::Isa;
 use nnsimd::optim::{
     AdadeltaConfig, AdafactorConfig, AdagradConfig, AdamConfig, AdamWConfig, AdamaxConfig, Config,
-    LionConfig, NAdamConfig, Optimizer, RmsPropConfig, SgdConfig,
+    LionConfig, NAdamConfig, RmsPropConfig, SgdConfig,
 };
 use proptest::prelude::*;
 
@@ -111,27 +112,6 @@ fn any_config() -> impl Strategy<Value = Config> {
             }
         ),
     ]
-}
-
-/// `n` values N(0, 1), with exact zeros, from `seed`.
-fn data(n: usize, seed: u64) -> Vec<f32> {
-    let mut rng = Rng(seed);
-    (0..n).map(|i| if i % 9 == 4 { 0.0 } else { rng.normal(1.0) }).collect()
-}
-
-fn bits(x: &[f32]) -> Vec<u32> {
-    x.iter().map(|v| v.to_bits()).collect()
-}
-
-/// The parameters' and state's bits, to compare runs exactly (NaN included).
-fn snapshot(opt: &dyn Optimizer, p: &[f32]) -> (Vec<u32>, u64, Vec<u64>, Vec<Vec<u32>>) {
-    let c = opt.export();
-    (
-        bits(p),
-        c.steps,
-        c.scalars.iter().map(|s| s.1.to_bits()).collect(),
-        c.buffers.iter().map(|b| bits(b.1)).collect(),
-    )
 }
 
 /// A bad step: which slice has a wrong length.

@@ -100,7 +100,7 @@ fn forward_fast<S: Simd>(s: S, x: S::V) -> Option<S::V> {
     // is exact), then the small terms.
     let rho = s.fma(xc, w, s.mul(m, s.splat(LN2_TABLE.hi)));
     let rho = s.fma(xc, wl, s.fma(m, s.splat(LN2_TABLE.lo), rho));
-    let e = exp_table_tail::<S, true>(s, k, m, rho);
+    let e = exp_table_tail(s, -1.0, k, m, rho, None);
     Some(s.div(x, s.add(s.splat(1.0), e)))
 }
 

@@ -126,18 +126,27 @@ pub(crate) fn exp_table<S: Simd, const NEG: bool>(s: S, x: S::V) -> S::V {
 /// part added to the reduced argument, where an error in it is not multiplied by |x|.
 #[inline(always)]
 pub(crate) fn exp_table_lo<S: Simd, const NEG: bool>(s: S, x: S::V, lo: Option<S::V>) -> S::V {
-    let sign = if NEG { -1.0 } else { 1.0 };
-    let k = table_index::<S, NEG>(s, x);
+    exp_table_times(s, if NEG { -1.0 } else { 1.0 }, x, lo, None)
+}
+
+/// f·e^(c·(x + lo)) for c = ±1 or ±1/2 (a constant at the call site) and a factor f (1 if
+/// `None`): [`exp_table_lo`] generalised. c is folded into the reduction's constants, which
+/// stay exact for a power of two, and into the polynomial's, so that a halved argument costs
+/// nothing; f is taken into the table value before the polynomial's correction and the
+/// scaling, so that the product is rounded twice rather than three times, and is not lost
+/// where the exponential alone would be subnormal.
+#[inline(always)]
+pub(crate) fn exp_table_times<S: Simd>(s: S, c: f32, x: S::V, lo: Option<S::V>, f: Option<S::V>) -> S::V {
+    let k = s.fma(x, s.splat(c * LOG2E), s.splat(TABLE_SHIFT));
     let m = s.sub(k, s.splat(TABLE_SHIFT));
-    // ρ = ±r: x − m·ln2/sign, exact in its first step; ±(x + lo) = m·ln2 + r takes lo into ρ
-    // with the same sign either way.
-    let rho = s.fma(m, s.splat(-sign * LN2_HI12), x);
-    let rho = s.fma(m, s.splat(-sign * LN2_LO12), rho);
+    // ρ = r/c, where c·(x + lo) = m·ln2 + r: x − m·ln2/c, exact in its first step, then lo.
+    let rho = s.fma(m, s.splat(-LN2_HI12 / c), x);
+    let rho = s.fma(m, s.splat(-LN2_LO12 / c), rho);
     let rho = match lo {
         Some(lo) => s.add(rho, lo),
         None => rho,
     };
-    exp_table_tail::<S, NEG>(s, k, m, rho)
+    exp_table_tail(s, c, k, m, rho, f)
 }
 
 /// Adding 1.5·2^19 rounds to a multiple of 1/16 (the sixteenths land in the low bits, which
@@ -158,16 +167,20 @@ pub(crate) fn table_index<S: Simd, const NEG: bool>(s: S, x: S::V) -> S::V {
 /// m·HI12 is exact.
 pub(crate) const LN2_TABLE: Pair = Pair { hi: LN2_HI12, lo: LN2_LO12 };
 
-/// The end of [`exp_table`]: e^(±x) from k ([`table_index`]), m = k − `TABLE_SHIFT`, and the
-/// reduced argument ρ = ±r, where ±x = m·ln2 + r and |r| is about ln2/32 or less.
+/// The end of [`exp_table`]: f·e^r (f = 1 if `None`) from k ([`table_index`]),
+/// m = k − `TABLE_SHIFT`, and the reduced argument ρ = r/c, where c·x = m·ln2 + r, |r| is
+/// about ln2/32 or less and c is ±1 or ±1/2.
 #[inline(always)]
-pub(crate) fn exp_table_tail<S: Simd, const NEG: bool>(s: S, k: S::V, m: S::V, rho: S::V) -> S::V {
+pub(crate) fn exp_table_tail<S: Simd>(s: S, c: f32, k: S::V, m: S::V, rho: S::V, f: Option<S::V>) -> S::V {
     const C2: f32 = 0.500_005;
     const C3: f32 = 0.166_666_67;
-    let sign = if NEG { -1.0 } else { 1.0 };
-    // e^r − 1 = ρ·(sign + c2·ρ + sign·c3·ρ²): c2 is 1/2 nudged so that e^r is within 0.12
-    // ULP; e^r − 1 alone would need one term more.
-    let q = s.mul(rho, s.fma(s.fma(s.splat(sign * C3), rho, s.splat(C2)), rho, s.splat(sign)));
+    // e^r − 1 = r·(1 + c2·r + c3·r²) = ρ·(c + c2·c²·ρ + c3·c³·ρ²): c2 is 1/2 nudged so that
+    // e^r is within 0.12 ULP; e^r − 1 alone would need one term more.
+    let q = s.mul(rho, s.fma(s.fma(s.splat(C3 * c * c * c), rho, s.splat(C2 * c * c)), rho, s.splat(c)));
     let t = s.table16(&EXP2_SIXTEENTHS, k);
+    let t = match f {
+        Some(f) => s.mul(t, f),
+        None => t,
+    };
     s.scale_floor(s.fma(t, q, t), m)
 }

@@ -6,8 +6,9 @@ mod factored;
 mod sweep;
 
 use super::config::num_elements;
+use super::scaled::Scaled;
 use super::state::{State, state_methods};
-use super::{Grads, Optimizer, Params, invalid, non_negative};
+use super::{Optimizer, Params, invalid, non_negative};
 use crate::error::Error;
 use crate::isa::Isa;
 use chunks::Pass;
@@ -97,6 +98,11 @@ impl Default for AdafactorConfig {
 /// shape (whole rows for sweep 1, chunks of [`CHUNK`](crate::parallel::CHUNK) elements for the
 /// others) whose partials are added in a fixed tree, so the result is bitwise the same for any
 /// number of threads. ISAs differ by rounding only (lane order, FMA).
+///
+/// # Scaled gradients
+/// [`Optimizer::step_scaled`] multiplies each gradient by inv_scale as every sweep loads it
+/// (g is read by all of them), so each sweep sees the same fl(g·inv_scale) and the step is
+/// bitwise the plain step on those gradients.
 ///
 /// # NaN and infinity
 /// A NaN or infinite gradient spreads through the norms: in a matrix it reaches its row's and
@@ -217,8 +223,9 @@ fn scalars(c: &AdafactorConfig, n: usize, rho: f64, pp: f64, uu: f64) -> Apply {
 }
 
 impl Optimizer for Adafactor {
-    fn step_typed(&mut self, isa: Isa, params: Params<'_>, grads: Grads<'_>) -> Result<(), Error> {
+    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
         let (isa, t, io) = self.state.begin(isa, params, grads)?;
+        let gs = io.factor();
         // The sweeps take f32 slices: other types are staged through f32 scratch.
         #[cfg(feature = "half")]
         let (mut scratch, mut staged) = (core::mem::take(&mut self.scratch), None);
@@ -237,15 +244,15 @@ impl Optimizer for Adafactor {
             Moment::Empty => {}
             Moment::Full => {
                 let [v] = self.state.buffers();
-                let f = Full::new(w, c.eps1);
+                let f = Full::new(w, c.eps1, gs);
                 let [pp, uu] = chunks::run(isa, &Pass::FullStats(f), params, grads, v, par);
                 let ap = scalars(&c, n, rho, pp, uu);
                 chunks::run(isa, &Pass::FullApply(f, ap), params, grads, v, par);
             }
             Moment::Factored(m) => {
-                let pp = m.stats(isa, params, grads, par);
+                let pp = m.stats(isa, params, grads, gs, par);
                 m.refresh(w, c.eps1, self.state.buffers());
-                let wt = m.weights((1.0 / c.eps1) as f32);
+                let wt = m.weights((1.0 / c.eps1) as f32, gs);
                 let [uu, _] = chunks::run(isa, &Pass::Norm(wt), params, grads, &mut [], par);
                 let ap = scalars(&c, n, rho, pp, uu);
                 chunks::run(isa, &Pass::Apply(wt, ap), params, grads, &mut [], par);

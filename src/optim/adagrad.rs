@@ -1,8 +1,9 @@
 //! Adagrad with learning-rate decay, weight decay and maximize.
 
+use super::scaled::Scaled;
 use super::state::{State, state_methods};
 use super::typed::run_io;
-use super::{Grads, Optimizer, Params, non_negative, penalized};
+use super::{Optimizer, Params, non_negative, penalized};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
@@ -103,7 +104,7 @@ impl Update<1> for Kernel {
 }
 
 impl Optimizer for Adagrad {
-    fn step_typed(&mut self, isa: Isa, params: Params<'_>, grads: Grads<'_>) -> Result<(), Error> {
+    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
         let (isa, t, io) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
         let k = Kernel {

@@ -1,8 +1,9 @@
 //! Adam (with L2 weight decay and AMSGrad) and AdamW (decoupled weight decay), one kernel.
 
+use super::scaled::Scaled;
 use super::state::{State, state_methods};
 use super::typed::run_io;
-use super::{Grads, Optimizer, Params, beta, non_negative, penalized};
+use super::{Optimizer, Params, beta, non_negative, penalized};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
@@ -195,7 +196,7 @@ impl<const N: usize> Update<N> for Kernel {
 }
 
 impl Optimizer for Adam {
-    fn step_typed(&mut self, isa: Isa, params: Params<'_>, grads: Grads<'_>) -> Result<(), Error> {
+    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
         let (isa, t, io) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
         let bc1 = 1.0 - c.beta1.powf(t as f64);

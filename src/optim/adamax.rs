@@ -1,8 +1,9 @@
 //! Adamax (Kingma & Ba, 2015, §7.1): Adam with an infinity-norm second moment.
 
+use super::scaled::Scaled;
 use super::state::{State, state_methods};
 use super::typed::run_io;
-use super::{Grads, Optimizer, Params, beta, non_negative, penalized};
+use super::{Optimizer, Params, beta, non_negative, penalized};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
@@ -101,7 +102,7 @@ impl Update<2> for Kernel {
 }
 
 impl Optimizer for Adamax {
-    fn step_typed(&mut self, isa: Isa, params: Params<'_>, grads: Grads<'_>) -> Result<(), Error> {
+    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
         let (isa, t, io) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
         let k = Kernel {

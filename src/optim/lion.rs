@@ -1,8 +1,9 @@
 //! Lion (Chen et al., 2023, "Symbolic Discovery of Optimization Algorithms").
 
+use super::scaled::Scaled;
 use super::state::{State, state_methods};
 use super::typed::run_io;
-use super::{Grads, Optimizer, Params, beta, non_negative};
+use super::{Optimizer, Params, beta, non_negative};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
@@ -100,7 +101,7 @@ impl Update<1> for Kernel {
 }
 
 impl Optimizer for Lion {
-    fn step_typed(&mut self, isa: Isa, params: Params<'_>, grads: Grads<'_>) -> Result<(), Error> {
+    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
         let (isa, t, io) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
         let k = Kernel {

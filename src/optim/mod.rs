@@ -18,6 +18,10 @@
 //! scalars, named f32 buffers) and [`Optimizer::import`] takes it back after checking it, so a
 //! resumed run is bitwise identical to an uninterrupted one.
 //!
+//! Mixed precision: [`Optimizer::step_scaled`] unscales the gradients inside the step and skips
+//! it when one is not finite (PyTorch's `GradScaler`); [`step_multi`] steps many tensors in one
+//! parallel pass (with [`step_multi_scaled`], one finite check over all of them).
+//!
 //! NaN: the updates are element-wise, so a NaN gradient poisons only its own parameter and
 //! state elements; except in [`Adafactor`], whose norms spread it (see there).
 
@@ -30,10 +34,12 @@ mod config;
 #[cfg(feature = "half")]
 mod half;
 mod lion;
+mod multi;
 mod nadam;
 mod rmsprop;
 #[cfg(feature = "half")]
 mod rounding;
+mod scaled;
 mod sgd;
 mod state;
 mod typed;
@@ -45,19 +51,25 @@ pub use adam::{Adam, AdamConfig, AdamWConfig};
 pub use adamax::{Adamax, AdamaxConfig};
 pub use config::Config;
 pub use lion::{Lion, LionConfig};
+pub use multi::{Tensor, step_multi, step_multi_scaled, step_multi_scaled_with, step_multi_with};
 pub use nadam::{NAdam, NAdamConfig};
 pub use rmsprop::{RmsProp, RmsPropConfig};
 #[cfg(feature = "half")]
 pub use rounding::{round_stochastic, stochastic_bits};
+pub use scaled::Stepped;
 pub use sgd::{Sgd, SgdConfig};
 pub use typed::{Grads, Params};
 
-use crate::error::Error;
+use crate::error::{Error, check_len};
 use crate::isa::Isa;
 use crate::kernel::update::{Update, run_update};
 use crate::simd::{Simd, neg};
+use scaled::{Scaled, Unscaled};
 
 /// An optimizer that owns its state: a fused, in-place step over one parameter tensor.
+///
+/// The trait is sealed (its hidden method takes a type only this crate can build): the
+/// optimizers of this module are its implementations.
 pub trait Optimizer: Send {
     /// One step on the detected ISA ([`Isa::detect`]): updates `params` in place from `grads`.
     /// Both must have [`Optimizer::num_params`] elements, else [`Error::LengthMismatch`] and
@@ -92,7 +104,53 @@ pub trait Optimizer: Send {
     /// assert!(p.iter().all(|v| v.to_f32() == 1.0 || v.to_f32() == 0.99609375));
     /// # }
     /// ```
-    fn step_typed(&mut self, isa: Isa, params: Params<'_>, grads: Grads<'_>) -> Result<(), Error>;
+    fn step_typed(&mut self, isa: Isa, params: Params<'_>, grads: Grads<'_>) -> Result<(), Error> {
+        self.step_grads(isa, params, Scaled::plain(grads))
+    }
+
+    /// One step from scaled gradients, on the detected ISA: PyTorch's `GradScaler.step`, whose
+    /// `grads` are those of the loss multiplied by a scale S, and `inv_scale` = 1/S.
+    ///
+    /// First a read-only pass checks every gradient: if one is ±inf or NaN (the scale was too
+    /// large, or the loss itself diverged), nothing is written (parameters, state, step counter)
+    /// and the result is [`Stepped::Skipped`]. Otherwise the step is the plain
+    /// [`step`](Optimizer::step) on g' = fl(g·inv_scale), the product rounded to f32 as
+    /// PyTorch's `_amp_foreach_non_finite_check_and_unscale_` rounds it, computed inside the
+    /// update pass (no unscaled copy of the gradients is written), and the result is
+    /// [`Stepped::Applied`]. A step from g' is therefore bitwise the step from g·inv_scale
+    /// computed beforehand, and where inv_scale is a power of two (as GradScaler's scales are)
+    /// and g' normal, g' is exact: the step is the one from the unscaled gradients.
+    ///
+    /// `inv_scale` must be finite and > 0, else [`Error::InvalidParameter`]; lengths and ISA
+    /// are checked as for `step`. Every check happens before the first write.
+    ///
+    /// The check is on g as given, as PyTorch's is: for inv_scale > 1 a finite g can give an
+    /// infinite g' (|g| > f32::MAX/inv_scale); that step is applied with g' = ±inf and gives
+    /// what [`step`](Optimizer::step) gives for that gradient (for Adam, a NaN parameter). With
+    /// GradScaler's inv_scale ≤ 1 this cannot happen; g' may then underflow to a subnormal or
+    /// to 0 (rounded, never flushed).
+    ///
+    /// The check costs one more read of the gradients: 4 bytes per parameter on top of the
+    /// step's own traffic (Adam: 32 bytes instead of 28).
+    fn step_scaled(&mut self, params: &mut [f32], grads: &[f32], inv_scale: f32) -> Result<Stepped, Error> {
+        self.step_scaled_with(Isa::detect(), params, grads, inv_scale)
+    }
+
+    /// [`Optimizer::step_scaled`] on `isa`: [`Error::IsaUnavailable`] if the CPU lacks it.
+    fn step_scaled_with(
+        &mut self,
+        isa: Isa,
+        params: &mut [f32],
+        grads: &[f32],
+        inv_scale: f32,
+    ) -> Result<Stepped, Error> {
+        scaled::step_scaled(self, isa, params, grads, inv_scale)
+    }
+
+    /// The step proper, on parameters and gradients of any type, the gradients possibly
+    /// carrying an unscaling factor.
+    #[doc(hidden)]
+    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error>;
 
     /// The number of parameters the state was built for.
     fn num_params(&self) -> usize;
@@ -127,6 +185,15 @@ pub struct Checkpoint<'a> {
     /// order the optimizer documents; each has [`Optimizer::num_params`] elements, except
     /// Adafactor's `row_var` and `col_var` (one per row, one per column of each matrix).
     pub buffers: Vec<(&'a str, &'a [f32])>,
+}
+
+/// Checks everything a step needs before it writes: the ISA, and that `params` and `grads`
+/// have the `len` elements the state was built for.
+pub(crate) fn check_step(isa: Isa, len: usize, params: &[f32], grads: &[f32]) -> Result<Isa, Error> {
+    let isa = isa.check()?;
+    check_len("params", len, params.len())?;
+    check_len("grads", len, grads.len())?;
+    Ok(isa)
 }
 
 fn invalid(name: &'static str, value: f64, expected: &'static str) -> Error {
@@ -164,15 +231,25 @@ pub(crate) fn filled(len: usize, init: f32) -> Result<Vec<f32>, Error> {
     Ok(v)
 }
 
-/// Runs the update `k` over `p`, `g` and the state slices `st` (all of the same length, checked
-/// by the caller), in parallel over fixed chunks where that pays.
+/// Runs the update `k` over `p`, `g` (unscaled inside the pass where it carries a factor) and
+/// the state slices `st` (all of the same length, checked by the caller), in parallel over
+/// fixed chunks where that pays.
 pub(crate) fn run<K: Update<N>, const N: usize>(
     isa: Isa,
     k: &K,
     p: &mut [f32],
     g: &[f32],
+    inv_scale: Option<f32>,
     st: [&mut [f32]; N],
 ) {
+    match inv_scale {
+        None => run_plain(isa, k, p, g, st),
+        Some(inv_scale) => run_plain(isa, &Unscaled { k, inv_scale }, p, g, st),
+    }
+}
+
+/// [`run`] on gradients used as they are.
+fn run_plain<K: Update<N>, const N: usize>(isa: Isa, k: &K, p: &mut [f32], g: &[f32], st: [&mut [f32]; N]) {
     debug_assert!(g.len() == p.len() && st.iter().all(|s| s.len() == p.len()));
     #[cfg(feature = "rayon")]
     if p.len() >= 2 * crate::parallel::CHUNK && rayon::current_num_threads() > 1 {

@@ -1,9 +1,10 @@
 //! NAdam (Dozat, 2016, "Incorporating Nesterov Momentum into Adam"), PyTorch's variant with
 //! momentum decay, L2 or decoupled weight decay, and maximize.
 
+use super::scaled::Scaled;
 use super::state::{State, state_methods};
 use super::typed::run_io;
-use super::{Grads, Optimizer, Params, beta, non_negative, penalized};
+use super::{Optimizer, Params, beta, non_negative, penalized};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
@@ -147,7 +148,7 @@ impl Update<2> for Kernel {
 }
 
 impl Optimizer for NAdam {
-    fn step_typed(&mut self, isa: Isa, params: Params<'_>, grads: Grads<'_>) -> Result<(), Error> {
+    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
         let (isa, t, io) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
         let (mu, mu_next) = (self.mu(t), self.mu(t.saturating_add(1)));

@@ -2,7 +2,8 @@
 //! counter, the named buffers and scalars carried from step to step, the checks a step makes
 //! before it writes, and export / import.
 
-use super::typed::{Grads, Io, Params};
+use super::scaled::Scaled;
+use super::typed::{Io, Params};
 use super::{Checkpoint, filled};
 use crate::error::{Error, NameBuf, check_len};
 use crate::isa::Isa;
@@ -60,7 +61,7 @@ impl State {
         &self,
         isa: Isa,
         params: Params<'a>,
-        grads: Grads<'a>,
+        grads: Scaled<'a>,
     ) -> Result<(Isa, u64, Io<'a>), Error> {
         let isa = isa.check()?;
         let t = self.steps.saturating_add(1);

@@ -3,6 +3,7 @@
 //! f16), checked into an [`Io`] before the first write and run through one update driver.
 
 use super::run;
+use super::scaled::Scaled;
 use crate::error::{Error, check_len};
 use crate::isa::Isa;
 use crate::kernel::update::Update;
@@ -103,18 +104,20 @@ impl Grads<'_> {
     }
 }
 
-/// A step's parameters and gradients, their lengths checked, and the step number the
-/// stochastic rounding draws for.
+/// A step's parameters and gradients, their lengths checked, the factor that unscales the
+/// gradients, and the step number the stochastic rounding draws for.
 pub(crate) struct Io<'a> {
     params: Params<'a>,
     grads: Grads<'a>,
+    inv_scale: Option<f32>,
     #[cfg_attr(not(feature = "half"), allow(dead_code))]
     step: u64,
 }
 
 impl<'a> Io<'a> {
     /// Checks that every slice has `len` elements, for step `step`.
-    pub(crate) fn new(params: Params<'a>, grads: Grads<'a>, len: usize, step: u64) -> Result<Io<'a>, Error> {
+    pub(crate) fn new(params: Params<'a>, grads: Scaled<'a>, len: usize, step: u64) -> Result<Io<'a>, Error> {
+        let Scaled { g: grads, inv_scale } = grads;
         match &params {
             Params::F32(p) => check_len("params", len, p.len())?,
             #[cfg(feature = "half")]
@@ -126,7 +129,12 @@ impl<'a> Io<'a> {
             }
         }
         check_len("grads", len, grads.len())?;
-        Ok(Io { params, grads, step })
+        Ok(Io { params, grads, inv_scale, step })
+    }
+
+    /// The factor the gradients are multiplied by (1 for plain gradients).
+    pub(crate) fn factor(&self) -> f32 {
+        self.inv_scale.unwrap_or(1.0)
     }
 
     /// Stages the step through f32 `scratch` where it is not all f32 (see
@@ -155,10 +163,17 @@ impl<'a> Io<'a> {
 /// parameters), in parallel over fixed chunks where that pays: f32 parameters and gradients go
 /// to [`run`] as they are, the other element types through [`super::half`]'s blocks.
 pub(crate) fn run_io<K: Update<N>, const N: usize>(isa: Isa, k: &K, io: Io<'_>, st: [&mut [f32]; N]) {
+    let io_scale = io.inv_scale;
     match io.f32() {
-        Ok((p, g)) => run(isa, k, p, g, st),
+        Ok((p, g)) => run(isa, k, p, g, io_scale, st),
         #[cfg(feature = "half")]
-        Err(io) => super::half::run(isa, k, io.params, io.grads, io.step, st),
+        Err(io) => match io_scale {
+            None => super::half::run(isa, k, io.params, io.grads, io.step, st),
+            Some(inv_scale) => {
+                let k = super::scaled::Unscaled { k, inv_scale };
+                super::half::run(isa, &k, io.params, io.grads, io.step, st)
+            }
+        },
         // Without the feature every Io is f32.
         #[cfg(not(feature = "half"))]
         Err(_) => {}

@@ -137,6 +137,16 @@ impl Simd for Avx512 {
         unsafe { _mm512_permutexvar_ps(_mm512_castps_si512(k), _mm512_loadu_ps(t.as_ptr())) }
     }
     #[inline(always)]
+    fn table32(self, t: &[f32; 32], k: __m512) -> __m512 {
+        // SAFETY: AVX-512F is available; `t` holds 32 f32 and vpermt2ps reads the index's low
+        // 5 bits only (bit 4 picks the register).
+        unsafe {
+            let lo = _mm512_loadu_ps(t.as_ptr());
+            let hi = _mm512_loadu_ps(t[16..].as_ptr());
+            _mm512_permutex2var_ps(lo, _mm512_castps_si512(k), hi)
+        }
+    }
+    #[inline(always)]
     fn any(self, m: __mmask16) -> bool {
         m != 0
     }

@@ -85,20 +85,20 @@ pub(crate) trait Simd: Copy {
         // floor(n) = round(n − 15/32) for n a multiple of 1/16: no tie can occur.
         self.scale(a, self.round(self.sub(n, self.splat(0.468_75))))
     }
-    /// Whether [`Simd::table16`] is one instruction (AVX-512's `vpermps`). A hint for kernels
+    /// Whether [`Simd::table16`] and [`Simd::table32`] are one instruction (AVX-512's `vpermps`
+    /// and `vpermt2ps`). A hint for kernels
     /// with a table-driven fast path; their results stay within the same bounds either way.
     const FAST_TABLE: bool = false;
     /// `t[i]` in each lane, `i` being the low 4 bits of the lane's bit pattern in `k`.
     #[inline(always)]
     fn table16(self, t: &[f32; 16], k: Self::V) -> Self::V {
-        // Lane by lane through memory: correct everywhere, fast nowhere (see FAST_TABLE).
-        let mut buf = [0f32; 64];
-        let lanes = &mut buf[..Self::LANES];
-        self.store(k, lanes);
-        for v in lanes.iter_mut() {
-            *v = t[(v.to_bits() & 15) as usize];
-        }
-        self.load(lanes)
+        lane_lookup(self, t, k)
+    }
+    /// `t[i]` in each lane, `i` being the low 5 bits of the lane's bit pattern in `k`
+    /// (AVX-512: one `vpermt2ps` over two registers).
+    #[inline(always)]
+    fn table32(self, t: &[f32; 32], k: Self::V) -> Self::V {
+        lane_lookup(self, t, k)
     }
     /// `floor(log2(a))` as f32, for a positive normal `a`.
     fn exponent(self, a: Self::V) -> Self::V;
@@ -143,6 +143,21 @@ pub(crate) trait Simd: Copy {
 
 /// Bit pattern of the f32 sign.
 pub(crate) const SIGN: f32 = -0.0;
+
+/// `t[i]` per lane, i the low bits of the lane's bit pattern in `k` (`t.len()` a power of two
+/// up to 32): lane by lane through memory, correct everywhere and fast nowhere, the default of
+/// [`Simd::table16`] and [`Simd::table32`] (see [`Simd::FAST_TABLE`]).
+#[inline(always)]
+fn lane_lookup<S: Simd>(s: S, t: &[f32], k: S::V) -> S::V {
+    let mut buf = [0f32; 64];
+    let lanes = &mut buf[..S::LANES];
+    s.store(k, lanes);
+    let mask = t.len() as u32 - 1;
+    for v in lanes.iter_mut() {
+        *v = t[(v.to_bits() & mask) as usize];
+    }
+    s.load(lanes)
+}
 
 /// |a|, clearing the sign bit.
 #[inline(always)]
@@ -282,9 +297,10 @@ mod primitive_tests {
     use super::scalar::Scalar;
     use super::unroll::X2;
 
-    /// `table16`, `scale_floor` and `any` against their definitions, on one backend.
+    /// `table16`, `table32`, `scale_floor` and `any` against their definitions, on one backend.
     fn check<S: Simd>(s: S) {
         let table: [f32; 16] = core::array::from_fn(|i| i as f32 * 0.5 - 3.0);
+        let table32: [f32; 32] = core::array::from_fn(|i| i as f32 * 0.25 + 7.0);
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut k = vec![0f32; S::LANES];
         let mut n = vec![0f32; S::LANES];
@@ -303,6 +319,10 @@ mod primitive_tests {
             s.store(s.table16(&table, s.load(&k)), &mut out);
             for j in 0..S::LANES {
                 assert_eq!(out[j], table[(k[j].to_bits() & 15) as usize], "table16({:#x})", k[j].to_bits());
+            }
+            s.store(s.table32(&table32, s.load(&k)), &mut out);
+            for j in 0..S::LANES {
+                assert_eq!(out[j], table32[(k[j].to_bits() & 31) as usize], "table32({:#x})", k[j].to_bits());
             }
             s.store(s.scale_floor(s.load(&a), s.load(&n)), &mut out);
             for j in 0..S::LANES {

@@ -98,6 +98,10 @@ impl<S: Simd> Simd for X2<S> {
         (self.0.table16(t, k.0), self.0.table16(t, k.1))
     }
     #[inline(always)]
+    fn table32(self, t: &[f32; 32], k: Self::V) -> Self::V {
+        (self.0.table32(t, k.0), self.0.table32(t, k.1))
+    }
+    #[inline(always)]
     fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V {
         (self.0.select(m.0, a.0, b.0), self.0.select(m.1, a.1, b.1))
     }

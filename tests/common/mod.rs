@@ -437,6 +437,8 @@ pub fn show(v: f32) -> String {
     format!("{v:e} ({:#010x})", v.to_bits())
 }
 
+#[cfg(feature = "std")]
+pub mod optim;
 pub mod slope;
 
 /// A small deterministic generator (SplitMix64), for tests that need fixed data.

@@ -60,6 +60,8 @@ struct Stats<'a> {
     plan: &'a Blocks,
     p: &'a [f32],
     g: &'a [f32],
+    /// The gradients' unscaling factor.
+    gs: f32,
     row: &'a mut [f32],
     sums: ColSums<'a>,
 }
@@ -73,10 +75,10 @@ impl Tasks for Stats<'_> {
         let (g0, g1) = self.g.split_at(rows * plan.cols);
         let (r0, r1) = self.row.split_at_mut(rows);
         let (s0, s1) = self.sums.split_at(slots);
-        let isa = self.isa;
+        let (isa, gs) = (self.isa, self.gs);
         (
-            Stats { isa, plan, p: p0, g: g0, row: r0, sums: s0 },
-            Stats { isa, plan, p: p1, g: g1, row: r1, sums: s1 },
+            Stats { isa, plan, p: p0, g: g0, gs, row: r0, sums: s0 },
+            Stats { isa, plan, p: p1, g: g1, gs, row: r1, sums: s1 },
         )
     }
 
@@ -85,7 +87,7 @@ impl Tasks for Stats<'_> {
         for x in [&mut *sums.part, &mut *sums.hi, &mut *sums.lo] {
             x.fill(0.0);
         }
-        [sweep::run_stats(self.isa, self.p, self.g, self.plan.cols, self.row, sums), 0.0]
+        [sweep::run_stats(self.isa, self.p, self.g, self.gs, self.plan.cols, self.row, sums), 0.0]
     }
 }
 
@@ -121,11 +123,11 @@ impl Factored {
         })
     }
 
-    /// Sweep 1: returns Σp²; keeps the row and column sums of g² in the scratch.
-    pub(super) fn stats(&mut self, isa: Isa, p: &[f32], g: &[f32], par: bool) -> f64 {
+    /// Sweep 1: returns Σp²; keeps the row and column sums of (g·gs)² in the scratch.
+    pub(super) fn stats(&mut self, isa: Isa, p: &[f32], g: &[f32], gs: f32, par: bool) -> f64 {
         let sums = ColSums { part: &mut self.part, hi: &mut self.hi, lo: &mut self.lo };
         let (row, plan) = (&mut self.row[..], &self.plan);
-        tree(Stats { isa, plan, p, g, row, sums }, 0, plan.tasks, par)[0]
+        tree(Stats { isa, plan, p, g, gs, row, sums }, 0, plan.tasks, par)[0]
     }
 
     /// Between sweeps 1 and 2, O(batch·(rows + cols)) in f64: `row_var` and `col_var` move toward
@@ -161,9 +163,10 @@ impl Factored {
         }
     }
 
-    /// The weights of sweeps 2 and 3, valid after [`Factored::refresh`].
-    pub(super) fn weights(&self, inv_eps: f32) -> Weights<'_> {
+    /// The weights of sweeps 2 and 3, valid after [`Factored::refresh`], for gradients whose
+    /// unscaling factor is `gs`.
+    pub(super) fn weights(&self, inv_eps: f32, gs: f32) -> Weights<'_> {
         let (rows, cols) = (self.plan.rows, self.plan.cols);
-        Weights { rows, cols, ra: &self.row, rc: &self.rc, inv_eps }
+        Weights { rows, cols, ra: &self.row, rc: &self.rc, inv_eps, gs }
     }
 }

@@ -148,11 +148,12 @@ fn fold_cols<S: Simd>(s: S, part: &mut [f32], hi: &mut [f32], lo: &mut [f32]) {
 
 /// Sweep 1 of a factored step, over whole rows of `cols` elements of one or more matrices
 /// (`row` has one entry per row, `sums` one slot per matrix, all zero on entry): returns Σp²;
-/// writes each row's Σg² into `row` and each column's into `sums.hi + sums.lo`.
+/// writes each row's Σg² into `row` and each column's into `sums.hi + sums.lo`, g being the
+/// gradient times `gs` (its unscaling factor, 1 for a plain step).
 #[inline(always)]
-fn stats<S: Simd>(s: S, p: &[f32], g: &[f32], cols: usize, row: &mut [f32], sums: ColSums) -> f64 {
+fn stats<S: Simd>(s: S, p: &[f32], g: &[f32], gs: f32, cols: usize, row: &mut [f32], sums: ColSums) -> f64 {
     let rows = row.len() / (sums.hi.len() / cols).max(1);
-    let w = S::LANES;
+    let (w, gs) = (S::LANES, s.splat(gs));
     let mut pp = Acc::new(s);
     for (r, out) in row.iter_mut().enumerate() {
         let (at, slot) = (r * cols, r / rows * cols..(r / rows + 1) * cols);
@@ -160,13 +161,14 @@ fn stats<S: Simd>(s: S, p: &[f32], g: &[f32], cols: usize, row: &mut [f32], sums
         let mut gg = Acc::new(s);
         let mut c = 0;
         while c + w <= cols {
-            let q = row_vec(s, s.load(&p[c..]), s.load(&g[c..]), &mut pp, &mut gg);
+            let q = row_vec(s, s.load(&p[c..]), s.mul(s.load(&g[c..]), gs), &mut pp, &mut gg);
             s.store(s.add(s.load(&part[c..]), q), &mut part[c..]);
             c += w;
         }
         if c < cols {
             // Lanes past the row load as 0 and add 0² = 0.
-            let q = row_vec(s, s.load_partial(&p[c..]), s.load_partial(&g[c..]), &mut pp, &mut gg);
+            let gv = s.mul(s.load_partial(&g[c..]), gs);
+            let q = row_vec(s, s.load_partial(&p[c..]), gv, &mut pp, &mut gg);
             s.store_partial(s.add(s.load_partial(&part[c..]), q), &mut part[c..]);
         }
         *out = gg.total(s) as f32;
@@ -190,12 +192,14 @@ pub(super) struct Weights<'a> {
     pub rc: &'a [f32],
     /// 1/eps1.
     pub inv_eps: f32,
+    /// The gradients' unscaling factor (1 for a plain step).
+    pub gs: f32,
 }
 
-/// U = g·min(rc·ra, 1/eps1), for one vector of a row whose `ra` is `a`.
+/// U = fl(g·gs)·min(rc·ra, 1/eps1), for one vector of a row whose `ra` is `a`.
 #[inline(always)]
-fn update<S: Simd>(s: S, g: S::V, rc: S::V, a: S::V, inv_eps: S::V) -> S::V {
-    s.mul(g, s.min(s.mul(rc, a), inv_eps))
+fn update<S: Simd>(s: S, g: S::V, gs: S::V, rc: S::V, a: S::V, inv_eps: S::V) -> S::V {
+    s.mul(s.mul(g, gs), s.min(s.mul(rc, a), inv_eps))
 }
 
 /// The row segments of the elements `[e0, e0 + len)` (matrices stored one after another, rows
@@ -227,20 +231,20 @@ impl Iterator for Segments {
 /// Sweep 2 of a factored step over the elements `[e0, e0 + g.len())`: Σ U².
 #[inline(always)]
 fn norm<S: Simd>(s: S, wt: &Weights, e0: usize, g: &[f32]) -> f64 {
-    let (w, ie) = (S::LANES, s.splat(wt.inv_eps));
+    let (w, ie, gs) = (S::LANES, s.splat(wt.inv_eps), s.splat(wt.gs));
     let mut uu = Acc::new(s);
     for (at, r, c0, n) in (Segments { cols: wt.cols, e0, at: 0, len: g.len() }) {
         let (g, rc) = (&g[at..at + n], &wt.rc[r / wt.rows * wt.cols + c0..][..n]);
         let a = s.splat(wt.ra[r]);
         let mut c = 0;
         while c + w <= n {
-            let u = update(s, s.load(&g[c..]), s.load(&rc[c..]), a, ie);
+            let u = update(s, s.load(&g[c..]), gs, s.load(&rc[c..]), a, ie);
             uu.add(s, s.mul(u, u));
             c += w;
         }
         if c < n {
             // Lanes past the segment could be 0·inf: masked out of the sum.
-            let u = update(s, s.load_partial(&g[c..]), s.load_partial(&rc[c..]), a, ie);
+            let u = update(s, s.load_partial(&g[c..]), gs, s.load_partial(&rc[c..]), a, ie);
             uu.add(s, s.select(head(s, n - c), s.mul(u, u), s.splat(0.0)));
         }
     }
@@ -257,19 +261,20 @@ pub(super) struct Apply {
 /// Sweep 3 of a factored step over the elements `[e0, e0 + p.len())`: writes p.
 #[inline(always)]
 fn apply<S: Simd>(s: S, wt: &Weights, e0: usize, p: &mut [f32], g: &[f32], ap: Apply) {
-    let (w, ie, k, decay) = (S::LANES, s.splat(wt.inv_eps), s.splat(ap.k), s.splat(ap.decay));
+    let (w, ie, gs) = (S::LANES, s.splat(wt.inv_eps), s.splat(wt.gs));
+    let (k, decay) = (s.splat(ap.k), s.splat(ap.decay));
     for (at, r, c0, n) in (Segments { cols: wt.cols, e0, at: 0, len: p.len() }) {
         let (p, g) = (&mut p[at..at + n], &g[at..at + n]);
         let rc = &wt.rc[r / wt.rows * wt.cols + c0..][..n];
         let a = s.splat(wt.ra[r]);
         let mut c = 0;
         while c + w <= n {
-            let u = update(s, s.load(&g[c..]), s.load(&rc[c..]), a, ie);
+            let u = update(s, s.load(&g[c..]), gs, s.load(&rc[c..]), a, ie);
             s.store(s.fma(k, u, s.mul(s.load(&p[c..]), decay)), &mut p[c..]);
             c += w;
         }
         if c < n {
-            let u = update(s, s.load_partial(&g[c..]), s.load_partial(&rc[c..]), a, ie);
+            let u = update(s, s.load_partial(&g[c..]), gs, s.load_partial(&rc[c..]), a, ie);
             s.store_partial(s.fma(k, u, s.mul(s.load_partial(&p[c..]), decay)), &mut p[c..]);
         }
     }
@@ -284,12 +289,14 @@ pub(super) struct Full {
     pub c: f32,
     /// eps1².
     pub eps_sq: f32,
+    /// The gradients' unscaling factor (1 for a plain step).
+    pub gs: f32,
 }
 
 impl Full {
-    pub(super) fn new(w: f64, eps1: f64) -> Full {
+    pub(super) fn new(w: f64, eps1: f64, gs: f32) -> Full {
         let high = w >= 0.5;
-        Full { high, c: (if high { w - 1.0 } else { w }) as f32, eps_sq: (eps1 * eps1) as f32 }
+        Full { high, c: (if high { w - 1.0 } else { w }) as f32, eps_sq: (eps1 * eps1) as f32, gs }
     }
 }
 
@@ -306,11 +313,11 @@ fn lerp<S: Simd>(s: S, v: S::V, q: S::V, f: Full) -> S::V {
 /// U² = g²/max(v, eps1²).
 #[inline(always)]
 fn full_stats<S: Simd>(s: S, p: &[f32], g: &[f32], v: &mut [f32], f: Full) -> [f64; 2] {
-    let (w, e2) = (S::LANES, s.splat(f.eps_sq));
+    let (w, e2, gs) = (S::LANES, s.splat(f.eps_sq), s.splat(f.gs));
     let (n, mut pp, mut uu) = (v.len(), Acc::new(s), Acc::new(s));
     let mut i = 0;
     while i + w <= n {
-        let (pv, gv) = (s.load(&p[i..]), s.load(&g[i..]));
+        let (pv, gv) = (s.load(&p[i..]), s.mul(s.load(&g[i..]), gs));
         let q = s.mul(gv, gv);
         let vv = s.load(&v[i..]);
         let vv = lerp(s, vv, q, f);
@@ -320,7 +327,7 @@ fn full_stats<S: Simd>(s: S, p: &[f32], g: &[f32], v: &mut [f32], f: Full) -> [f
         i += w;
     }
     if i < n {
-        let (pv, gv) = (s.load_partial(&p[i..]), s.load_partial(&g[i..]));
+        let (pv, gv) = (s.load_partial(&p[i..]), s.mul(s.load_partial(&g[i..]), gs));
         let q = s.mul(gv, gv);
         let vv = s.load_partial(&v[i..]);
         let vv = lerp(s, vv, q, f);
@@ -335,22 +342,23 @@ fn full_stats<S: Simd>(s: S, p: &[f32], g: &[f32], v: &mut [f32], f: Full) -> [f
 /// Sweep 2 of an unfactored step: p ← p·decay + k·g/√max(v, eps1²).
 #[inline(always)]
 fn full_apply<S: Simd>(s: S, p: &mut [f32], g: &[f32], v: &[f32], f: Full, ap: Apply) {
-    let (w, e2, k, decay) = (S::LANES, s.splat(f.eps_sq), s.splat(ap.k), s.splat(ap.decay));
-    let n = p.len();
+    let (w, e2, gs) = (S::LANES, s.splat(f.eps_sq), s.splat(f.gs));
+    let (k, decay, n) = (s.splat(ap.k), s.splat(ap.decay), p.len());
     let mut i = 0;
     while i + w <= n {
-        let u = s.div(s.load(&g[i..]), s.sqrt(s.max(s.load(&v[i..]), e2)));
+        let u = s.div(s.mul(s.load(&g[i..]), gs), s.sqrt(s.max(s.load(&v[i..]), e2)));
         s.store(s.fma(k, u, s.mul(s.load(&p[i..]), decay)), &mut p[i..]);
         i += w;
     }
     if i < n {
-        let u = s.div(s.load_partial(&g[i..]), s.sqrt(s.max(s.load_partial(&v[i..n]), e2)));
+        let g = s.mul(s.load_partial(&g[i..]), gs);
+        let u = s.div(g, s.sqrt(s.max(s.load_partial(&v[i..n]), e2)));
         s.store_partial(s.fma(k, u, s.mul(s.load_partial(&p[i..]), decay)), &mut p[i..]);
     }
 }
 
 simd_entries! {
-    fn stats(p: &[f32], g: &[f32], cols: usize, row: &mut [f32], sums: ColSums) -> f64;
+    fn stats(p: &[f32], g: &[f32], gs: f32, cols: usize, row: &mut [f32], sums: ColSums) -> f64;
     fn norm(wt: &Weights, e0: usize, g: &[f32]) -> f64;
     fn apply(wt: &Weights, e0: usize, p: &mut [f32], g: &[f32], ap: Apply);
     fn full_stats(p: &[f32], g: &[f32], v: &mut [f32], f: Full) -> [f64; 2];
@@ -358,8 +366,16 @@ simd_entries! {
 }
 
 /// Sweep 1 (factored) on an available `isa`: see [`stats`].
-pub(super) fn run_stats(isa: Isa, p: &[f32], g: &[f32], cols: usize, row: &mut [f32], sums: ColSums) -> f64 {
-    on_isa!(isa, stats(p, g, cols, row, sums))
+pub(super) fn run_stats(
+    isa: Isa,
+    p: &[f32],
+    g: &[f32],
+    gs: f32,
+    cols: usize,
+    row: &mut [f32],
+    sums: ColSums,
+) -> f64 {
+    on_isa!(isa, stats(p, g, gs, cols, row, sums))
 }
 
 /// Sweep 2 (factored) on an available `isa`: see [`norm`].

@@ -1,0 +1,58 @@
+//! Whether every value of a slice is finite: the read-only check that gradient scaling runs
+//! before a step (PyTorch's `found_inf`).
+
+use super::*;
+
+/// Accumulators in flight, so that the additions do not wait on each other.
+const ACCS: usize = 4;
+
+/// Whether no element of `x` is ±inf or NaN. x − x is +0 for a finite x and NaN otherwise; the
+/// sums of those stay ±0 until a NaN enters, and a NaN stays. Each element is read once, and no
+/// lane past the slice is read (a partial load fills zeros, which are finite).
+#[inline(always)]
+fn finite<S: Simd>(s: S, x: &[f32]) -> bool {
+    let (n, w) = (x.len(), S::LANES);
+    let mut acc = [s.splat(0.0); ACCS];
+    let mut i = 0;
+    while i + ACCS * w <= n {
+        for (j, a) in acc.iter_mut().enumerate() {
+            let v = s.load(&x[i + j * w..]);
+            *a = s.add(*a, s.sub(v, v));
+        }
+        i += ACCS * w;
+    }
+    while i + w <= n {
+        let v = s.load(&x[i..]);
+        acc[0] = s.add(acc[0], s.sub(v, v));
+        i += w;
+    }
+    if i < n {
+        let v = s.load_partial(&x[i..]);
+        acc[0] = s.add(acc[0], s.sub(v, v));
+    }
+    let sum = s.add(s.add(acc[0], acc[1]), s.add(acc[2], acc[3]));
+    // Every lane is ±0 or NaN: looked at once per call, in memory.
+    let mut lanes = [0f32; 64];
+    s.store(sum, &mut lanes[..S::LANES]);
+    lanes[..S::LANES].iter().all(|v| !v.is_nan())
+}
+
+simd_entries! {
+    fn finite(x: &[f32]) -> bool;
+}
+
+/// Whether every element of `x` is finite, on an available `isa`: one read-only pass, over
+/// threads in fixed chunks where that pays (the answer does not depend on the split).
+pub(crate) fn all_finite(isa: Isa, x: &[f32]) -> bool {
+    #[cfg(feature = "rayon")]
+    if crate::parallel::parallel(x.len()) {
+        use rayon::prelude::*;
+        return x.par_chunks(crate::parallel::CHUNK).all(|c| all_finite_serial(isa, c));
+    }
+    all_finite_serial(isa, x)
+}
+
+/// [`all_finite`] on the calling thread.
+pub(crate) fn all_finite_serial(isa: Isa, x: &[f32]) -> bool {
+    on_isa!(isa, finite(x))
+}
