@@ -20,7 +20,9 @@
 //!
 //! Mixed precision: [`Optimizer::step_scaled`] unscales the gradients inside the step and skips
 //! it when one is not finite (PyTorch's `GradScaler`); [`step_multi`] steps many tensors in one
-//! parallel pass (with [`step_multi_scaled`], one finite check over all of them).
+//! parallel pass (with [`step_multi_scaled`], one finite check over all of them);
+//! [`Optimizer::step_typed`] takes bf16 / f16 gradients and bf16 parameters ([`Params`]:
+//! stochastic rounding, or an f32 master with a bf16 copy), the state staying f32.
 //!
 //! NaN: the updates are element-wise, so a NaN gradient poisons only its own parameter and
 //! state elements; except in [`Adafactor`], whose norms spread it (see there).
