@@ -100,10 +100,11 @@ fn forward_fast<S: Simd>(s: S, x: S::V) -> Option<S::V> {
         r = s.fma(r, d, s.table32(c, k));
     }
     // x·Φ(−b) with x taken into the exponential's table value, so that it is rounded once
-    // after the scaling (Φ(−13) ≈ 6e-39 alone would be subnormal): the result for x ≤ 0 (−0
-    // included), and x − x·Φ(−b) = x·Φ(x) for x > 0.
+    // after the scaling (Φ(−13) ≈ 6e-39 alone would be subnormal): the result for x < 0, and
+    // x − x·Φ(−b) = x·Φ(x) for x ≥ 0. At x = ±0, x·Φ(−b) comes out +0 (the polynomial's
+    // −0·(+0) term), so x − (+0) keeps the sign of the zero.
     let xh = exp_table_times(s, -0.5, hi, Some(lo), Some(s.mul(x, r)));
-    Some(s.select(s.le(x, s.splat(0.0)), xh, s.sub(x, xh)))
+    Some(s.select(s.lt(x, s.splat(0.0)), xh, s.sub(x, xh)))
 }
 
 impl Kernel for Gelu {
