@@ -37,7 +37,10 @@
 //!   6, against 515 µs on one thread). speedcheck pins the one-thread runs to CPU 0 likewise.
 //! - `--dtype bf16` or `f16` (feature `half`): the activation rows read and write slices of that
 //!   type, and `limit_copy` copies that type (2 bytes read and 2 written per element: the rows'
-//!   own traffic limit); PReLU, RReLU, the optimizers and the naive loops are f32 only and are
+//!   own traffic limit). With bf16 the optimizer rows step bf16 parameters (stochastic
+//!   rounding) from bf16 gradients with f32 state, and `limit_update3` reads and writes p and
+//!   g as bf16 (22 bytes per parameter against f32's 28); `step_scaled` is f32 only. With
+//!   f16 the optimizers are left out. PReLU, RReLU and the naive loops are f32 only and are
 //!   left out. Every row carries `"dtype"` (`f32` by default).
 //! - Inputs: x ~ N(0, 3²), dy ~ N(0, 1), from a fixed seed (xorshift64* and Box-Muller),
 //!   rounded to the `--dtype`; the criterion benches (benches/) measure the same work, from
@@ -77,7 +80,7 @@ mod naive;
 mod pass;
 #[path = "common/workload.rs"]
 mod workload;
-use limits::Level;
+use limits::{Level, Stored};
 use pass::Pass;
 use workload::{OPTIMIZERS, SLOPED, make_optimizer, run_sloped};
 
@@ -133,7 +136,14 @@ fn limit_copy<T: Copy + Send + Sync>(t: usize, x: &[T], y: &mut [T]) {
     }
 }
 
-fn limit_update3(t: usize, level: Level, p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) {
+fn limit_update3<T: Stored + Send + Sync>(
+    t: usize,
+    level: Level,
+    p: &mut [T],
+    m: &mut [f32],
+    v: &mut [f32],
+    g: &[T],
+) {
     if t > 1 {
         p.par_chunks_mut(CHUNK)
             .zip(m.par_chunks_mut(CHUNK))
@@ -488,9 +498,12 @@ fn main() {
     }
 
     let dtype: &'static str = dtype.leak();
-    if dtype != "f32" && (!sloped.is_empty() || !opts.is_empty()) {
-        eprintln!("speed: --dtype {dtype}: PReLU, RReLU and the optimizers are f32 only, left out");
+    if dtype != "f32" && !sloped.is_empty() {
+        eprintln!("speed: --dtype {dtype}: PReLU and RReLU are f32 only, left out");
         sloped.clear();
+    }
+    if dtype == "f16" && !opts.is_empty() {
+        eprintln!("speed: --dtype f16: the optimizers take bf16 or f32 parameters, left out");
         opts.clear();
     }
 
@@ -642,7 +655,7 @@ fn measure(plan: &Plan, threads: usize, buf: &mut Buffers, out: &mut Out) {
             isa: isa.to_string(),
             n,
             threads,
-            dtype: if pass.starts_with("step") { "f32" } else { dtype },
+            dtype: if pass.starts_with("step") && dtype != "bf16" { "f32" } else { dtype },
             melem: melem(secs),
         };
 
@@ -661,15 +674,24 @@ fn measure(plan: &Plan, threads: usize, buf: &mut Buffers, out: &mut Out) {
             }
         };
         out.push(row("limit_copy", "forward", "naive", s));
-        let (p, m, v) = (&mut buf.p[..n], &mut buf.m[..n], &mut buf.v[..n]);
+        let (m, v) = (&mut buf.m[..n], &mut buf.v[..n]);
         let s = plan
             .levels
             .iter()
-            .map(|&level| {
-                best_time(budget, || {
-                    limit_update3(threads, level, p, m, v, black_box(dy));
+            .map(|&level| match &mut buf.typed {
+                // bf16: the optimizer rows' own traffic, on their buffers (p in y, g = dy).
+                #[cfg(feature = "half")]
+                Typed::Bf16([_, g, p]) => best_time(budget, || {
+                    limit_update3(threads, level, &mut p[..n], m, v, black_box(&g[..n]));
                     black_box((&mut *p, &mut *m, &mut *v));
-                })
+                }),
+                _ => {
+                    let p = &mut buf.p[..n];
+                    best_time(budget, || {
+                        limit_update3(threads, level, p, m, v, black_box(dy));
+                        black_box((&mut *p, &mut *m, &mut *v));
+                    })
+                }
             })
             .fold(f64::INFINITY, f64::min);
         out.push(row("limit_update3", "step", "naive", s));
@@ -725,19 +747,37 @@ fn measure(plan: &Plan, threads: usize, buf: &mut Buffers, out: &mut Out) {
             }
         }
 
-        // Optimizer steps at their defaults, n parameters, g = dy (`n` counts parameters).
+        // Optimizer steps at their defaults, n parameters, g = dy (`n` counts parameters); with
+        // bf16, bf16 parameters (in y, stochastic rounding) and gradients.
         for &name in &plan.opts {
             for &isa in isas {
                 let Some(mut opt) = make_optimizer(name, n) else { continue };
-                let p = &mut buf.p[..n];
-                let s = best_time(budget, || {
-                    opt.step_with(isa, p, black_box(dy)).expect("step");
-                    black_box(&mut *p);
-                });
+                let s = match &mut buf.typed {
+                    #[cfg(feature = "half")]
+                    Typed::Bf16([_, g, p]) => {
+                        let (p, g) = (&mut p[..n], &g[..n]);
+                        let step = |opt: &mut Box<dyn nnsimd::optim::Optimizer>, p: &mut [nnsimd::bf16]| {
+                            let params = nnsimd::optim::Params::Stochastic { params: p, seed: 1 };
+                            opt.step_typed(isa, params, nnsimd::optim::Grads::Bf16(black_box(g)))
+                        };
+                        best_time(budget, || {
+                            step(&mut opt, p).expect("step");
+                            black_box(&mut *p);
+                        })
+                    }
+                    _ => {
+                        let p = &mut buf.p[..n];
+                        best_time(budget, || {
+                            opt.step_with(isa, p, black_box(dy)).expect("step");
+                            black_box(&mut *p);
+                        })
+                    }
+                };
                 out.push(row(name, "step", isa.name(), s));
-                if name == "adam" {
+                if name == "adam" && dtype != "bf16" {
                     // From gradients scaled by 2^10: the finite check's extra read of g, and the
                     // multiply in the update pass. Never skipped (dy is finite).
+                    let p = &mut buf.p[..n];
                     let s = best_time(budget, || {
                         let r = opt.step_scaled_with(isa, p, black_box(dy), 1.0 / 1024.0).expect("step");
                         let _ = black_box((&mut *p, r));

@@ -89,10 +89,10 @@ pub const BLOCK: usize = 1024;
 
 /// A block's f32 buffer, aligned to a cache line.
 #[repr(align(64))]
-struct Buf([f32; BLOCK]);
+pub(crate) struct Buf(pub(crate) [f32; BLOCK]);
 
 impl Buf {
-    fn new() -> Buf {
+    pub(crate) fn new() -> Buf {
         Buf([0.0; BLOCK])
     }
 }

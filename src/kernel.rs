@@ -225,6 +225,13 @@ pub(crate) mod update {
     pub(crate) trait Update<const N: usize>: Sync {
         /// Returns the new parameters from `p` and `g`, updating the `N` state vectors in place.
         fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V;
+
+        /// [`Update::update`] for the lanes of elements `i ..` of the slices, for a result that
+        /// depends on the element's index (stochastic rounding).
+        #[inline(always)]
+        fn update_at<S: Simd>(&self, s: S, _i: usize, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V {
+            self.update(s, p, g, st)
+        }
     }
 
     /// Loads lane block `i` of every slice, updates it and stores it back; the tail goes through
@@ -247,7 +254,7 @@ pub(crate) mod update {
             for (v, x) in v.iter_mut().zip(st.iter()) {
                 *v = s.load(&x[i..]);
             }
-            let r = k.update(s, s.load(&p[i..]), s.load(&g[i..]), &mut v);
+            let r = k.update_at(s, i, s.load(&p[i..]), s.load(&g[i..]), &mut v);
             s.store(r, &mut p[i..]);
             for (v, x) in v.iter().zip(st.iter_mut()) {
                 s.store(*v, &mut x[i..]);
@@ -258,7 +265,7 @@ pub(crate) mod update {
             for (v, x) in v.iter_mut().zip(st.iter()) {
                 *v = s.load_partial(&x[i..n]);
             }
-            let r = k.update(s, s.load_partial(&p[i..]), s.load_partial(&g[i..]), &mut v);
+            let r = k.update_at(s, i, s.load_partial(&p[i..]), s.load_partial(&g[i..]), &mut v);
             s.store_partial(r, &mut p[i..]);
             for (v, x) in v.iter().zip(st.iter_mut()) {
                 s.store_partial(*v, &mut x[i..n]);

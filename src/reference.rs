@@ -285,20 +285,29 @@ pub fn backward_ok(act: &Activation, x: f32, got: f32, want: f64) -> bool {
 /// the index's high half (SplitMix64's finaliser), two rounds of the 32-bit mixer with the key
 /// words, then the top 23 bits as a fraction.
 pub fn rrelu_unit(seed: u64, index: u64) -> f64 {
-    let hi = index >> 32;
-    let mut z = seed.wrapping_add((hi + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    (counter_hash(seed, index) >> 9) as f64 * (1.0 / 8_388_608.0)
+}
+
+/// Output `j` of SplitMix64 from `seed`: its finaliser of `seed + j·0x9E3779B97F4A7C15`.
+pub fn splitmix64(seed: u64, j: u64) -> u64 {
+    let mut z = seed.wrapping_add(j.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     for (shift, mul) in [(30, 0xBF58_476D_1CE4_E5B9u64), (27, 0x94D0_49BB_1331_11EB)] {
         z = (z ^ (z >> shift)).wrapping_mul(mul);
     }
-    z ^= z >> 31;
+    z ^ (z >> 31)
+}
+
+/// The counter generator's 32-bit hash `h` of (seed, index), before RReLU takes its top 23
+/// bits and the bf16 stochastic rounding its top 16.
+pub fn counter_hash(seed: u64, index: u64) -> u32 {
+    let z = splitmix64(seed, (index >> 32) + 1);
     let mixer = |mut w: u32| {
         for (shift, mul) in [(16, 0x7FEB_352Du32), (15, 0x846C_A68B)] {
             w = (w ^ (w >> shift)).wrapping_mul(mul);
         }
         w ^ (w >> 16)
     };
-    let h = mixer(mixer(index as u32 ^ z as u32) ^ (z >> 32) as u32);
-    (h >> 9) as f64 * (1.0 / 8_388_608.0)
+    mixer(mixer(index as u32 ^ z as u32) ^ (z >> 32) as u32)
 }
 
 /// RReLU's training forward in f64 at element `index`: x for x > 0, otherwise

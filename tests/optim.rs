@@ -13,6 +13,9 @@
 
 #![cfg(feature = "std")]
 
+mod common;
+
+use common::mixed as values;
 use nnsimd::Isa;
 use nnsimd::optim::{
     Adadelta, AdadeltaConfig, Adafactor, AdafactorConfig, Adagrad, AdagradConfig, Adam, AdamConfig,
@@ -354,19 +357,6 @@ fn through_config(name: &str) -> Box<dyn Optimizer> {
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
     let shape: Vec<usize> = serde_json::from_value(value["shape"].clone()).unwrap();
     config.build(&shape).unwrap()
-}
-
-/// A deterministic mix of values for the property tests (exact zeros included).
-fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|i| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            if i % 11 == 0 { 0.0 } else { ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 4.0 }
-        })
-        .collect()
 }
 
 /// Every optimizer in a non-default configuration that uses all of its state.

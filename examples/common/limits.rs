@@ -1,7 +1,8 @@
 //! The memory limits of the `speed` example and the criterion benches, measured beside the
 //! kernels: `limit_copy` (y = x through memcpy) and `limit_update3` (p, m, v updated in place
-//! from g: Adam's 4-read/3-write traffic, a plain loop the compiler vectorizes). One thread;
-//! the callers split the work where they want more.
+//! from g: Adam's 4-read/3-write traffic, a plain loop the compiler vectorizes), with p and g
+//! f32 (28 bytes per parameter) or bf16 (22 bytes). One thread; the callers split the work
+//! where they want more.
 
 // Each user needs only some of the limits.
 #![allow(dead_code)]
@@ -11,13 +12,45 @@ pub fn copy<T: Copy>(x: &[T], y: &mut [T]) {
     y.copy_from_slice(x);
 }
 
+/// How the limit loop reads and writes p and g.
+pub trait Stored: Copy {
+    fn get(self) -> f32;
+    fn put(v: f32) -> Self;
+}
+
+impl Stored for f32 {
+    #[inline(always)]
+    fn get(self) -> f32 {
+        self
+    }
+    #[inline(always)]
+    fn put(v: f32) -> f32 {
+        v
+    }
+}
+
+/// bf16 widened by a shift and narrowed by truncation: the cheapest conversions, since the
+/// limit counts the memory traffic (2 bytes per p read and write, 2 per g).
+#[cfg(feature = "half")]
+impl Stored for nnsimd::bf16 {
+    #[inline(always)]
+    fn get(self) -> f32 {
+        f32::from_bits((self.to_bits() as u32) << 16)
+    }
+    #[inline(always)]
+    fn put(v: f32) -> nnsimd::bf16 {
+        nnsimd::bf16::from_bits((v.to_bits() >> 16) as u16)
+    }
+}
+
 /// One Adam-like update of p, m, v from g: the loop a user writes.
 #[inline(always)]
-pub fn update3_loop(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) {
+pub fn update3_loop<T: Stored>(p: &mut [T], m: &mut [f32], v: &mut [f32], g: &[T]) {
     for (((p, m), v), &g) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
+        let g = g.get();
         *m = 0.9 * *m + 0.1 * g;
         *v = 0.999 * *v + 0.001 * g * g;
-        *p -= 0.001 * *m / (v.sqrt() + 1e-8);
+        *p = T::put(p.get() - 0.001 * *m / (v.sqrt() + 1e-8));
     }
 }
 
@@ -25,13 +58,13 @@ pub fn update3_loop(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) {
 /// limit is the best that plain code reaches on this CPU, not the x86-64 baseline's.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn update3_avx512(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) {
+fn update3_avx512<T: Stored>(p: &mut [T], m: &mut [f32], v: &mut [f32], g: &[T]) {
     update3_loop(p, m, v, g)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn update3_avx2(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) {
+fn update3_avx2<T: Stored>(p: &mut [T], m: &mut [f32], v: &mut [f32], g: &[T]) {
     update3_loop(p, m, v, g)
 }
 
@@ -63,7 +96,7 @@ impl Level {
         v
     }
 
-    pub fn update3(self, p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32]) {
+    pub fn update3<T: Stored>(self, p: &mut [T], m: &mut [f32], v: &mut [f32], g: &[T]) {
         match self {
             Level::Base => update3_loop(p, m, v, g),
             // SAFETY: `available` lists the level only after checking that the CPU has the features.

@@ -23,6 +23,9 @@
 //! unrelated (one round with a key XORed in front would only permute one stream).
 //! The key costs a 64-bit hash, paid once per 2^32 indices, so the vector loop only needs
 //! 32-bit lanes (multiplies included, which every ISA here has).
+//!
+//! The optimizers' stochastic rounding (`optim::rounding`) draws from the same generator:
+//! `h` itself, for the stream seed [`stream`]`(seed, t)` of step `t`.
 
 use crate::simd::Simd;
 
@@ -31,11 +34,23 @@ const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// The key words `(k0, k1)` for a seed and the high half of an index.
 pub(crate) fn key(seed: u64, hi: u32) -> (u32, u32) {
-    let mut z = seed.wrapping_add((hi as u64 + 1).wrapping_mul(GOLDEN));
+    let z = splitmix(seed, hi as u64 + 1);
+    (z as u32, (z >> 32) as u32)
+}
+
+/// Output `j` of SplitMix64 seeded with `seed`: its finaliser applied to `seed + j·GOLDEN`.
+pub(crate) fn splitmix(seed: u64, j: u64) -> u64 {
+    let mut z = seed.wrapping_add(j.wrapping_mul(GOLDEN));
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    (z as u32, (z >> 32) as u32)
+    z ^ (z >> 31)
+}
+
+/// The seed of the stream that step `t` draws from: SplitMix64's output `t` from `seed`, so
+/// that the steps' streams are unrelated (a seed plus `t` would shift one stream along).
+#[cfg_attr(not(all(feature = "half", feature = "std")), allow(dead_code))]
+pub(crate) fn stream(seed: u64, t: u64) -> u64 {
+    splitmix(seed, t)
 }
 
 /// The 32-bit mixer `m`, on every lane.
@@ -48,10 +63,16 @@ fn mix<S: Simd>(s: S, x: S::U) -> S::U {
     s.xor_u(x, s.shr_u(x, 16))
 }
 
+/// The hash `h` of the low index halves `c` (step 2 of the definition).
+#[inline(always)]
+pub(crate) fn hash<S: Simd>(s: S, (k0, k1): (u32, u32), c: S::U) -> S::U {
+    mix(s, s.xor_u(mix(s, s.xor_u(c, s.splat_u(k0))), s.splat_u(k1)))
+}
+
 /// u in [0, 1) for the low index halves `c` (step 2 and 3 of the definition).
 #[inline(always)]
-pub(crate) fn unit<S: Simd>(s: S, (k0, k1): (u32, u32), c: S::U) -> S::V {
-    let h = mix(s, s.xor_u(mix(s, s.xor_u(c, s.splat_u(k0))), s.splat_u(k1)));
+pub(crate) fn unit<S: Simd>(s: S, key: (u32, u32), c: S::U) -> S::V {
+    let h = hash(s, key, c);
     let one = s.u_as_f32(s.splat_u(0x3F80_0000));
     s.sub(s.or(s.u_as_f32(s.shr_u(h, 9)), one), one)
 }

@@ -6,7 +6,7 @@
 //! gives the limit. No flush-to-zero is assumed: subnormal inputs and results are exact
 //! inputs and correctly scaled results.
 
-mod counter;
+pub(crate) mod counter;
 mod elu;
 mod gelu;
 mod gelu_tanh;

@@ -1,8 +1,9 @@
 //! Adadelta (Zeiler, 2012) with weight decay and maximize.
 
-use super::scaled::Grads;
+use super::scaled::Scaled;
 use super::state::{State, state_methods};
-use super::{Optimizer, non_negative, penalized, run, unit};
+use super::typed::run_io;
+use super::{Optimizer, Params, non_negative, penalized, unit};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
@@ -96,8 +97,8 @@ impl Update<2> for Kernel {
 }
 
 impl Optimizer for Adadelta {
-    fn step_grads(&mut self, isa: Isa, params: &mut [f32], grads: Grads<'_>) -> Result<(), Error> {
-        let (isa, t) = self.state.begin(isa, params, grads.g)?;
+    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
+        let (isa, t, io) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
         let k = Kernel {
             maximize: c.maximize,
@@ -107,7 +108,7 @@ impl Optimizer for Adadelta {
             eps: c.eps as f32,
             neg_lr: -c.lr as f32,
         };
-        run(isa, &k, params, grads, self.state.buffers());
+        run_io(isa, &k, io, self.state.buffers());
         self.state.finish(t);
         Ok(())
     }

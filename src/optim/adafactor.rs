@@ -6,9 +6,9 @@ mod factored;
 mod sweep;
 
 use super::config::num_elements;
-use super::scaled::Grads;
+use super::scaled::Scaled;
 use super::state::{State, state_methods};
-use super::{Optimizer, invalid, non_negative};
+use super::{Optimizer, Params, invalid, non_negative};
 use crate::error::Error;
 use crate::isa::Isa;
 use chunks::Pass;
@@ -117,6 +117,10 @@ pub struct Adafactor {
     /// Buffers (PyTorch's state keys): `row_var`, `col_var` (factored) or `variance`.
     state: State,
     moment: Moment,
+    /// f32 copies of bf16 parameters and half gradients ([`Optimizer::step_typed`]): empty
+    /// until the first such step, then kept.
+    #[cfg(feature = "half")]
+    scratch: Vec<f32>,
 }
 
 /// How the second moment is kept, by the rank of the shape.
@@ -165,7 +169,14 @@ impl Adafactor {
         let mut dims = Vec::new();
         dims.try_reserve_exact(shape.len()).map_err(|_| Error::OutOfMemory { elements: shape.len() })?;
         dims.extend_from_slice(shape);
-        Ok(Adafactor { cfg, shape: dims, state, moment })
+        Ok(Adafactor {
+            cfg,
+            shape: dims,
+            state,
+            moment,
+            #[cfg(feature = "half")]
+            scratch: Vec::new(),
+        })
     }
 
     /// The hyperparameters.
@@ -212,10 +223,20 @@ fn scalars(c: &AdafactorConfig, n: usize, rho: f64, pp: f64, uu: f64) -> Apply {
 }
 
 impl Optimizer for Adafactor {
-    fn step_grads(&mut self, isa: Isa, params: &mut [f32], grads: Grads<'_>) -> Result<(), Error> {
-        let (isa, t) = self.state.begin(isa, params, grads.g)?;
-        let (c, tf, n, gs) = (self.cfg, t as f64, params.len(), grads.factor());
-        let grads = grads.g;
+    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
+        let (isa, t, io) = self.state.begin(isa, params, grads)?;
+        let gs = io.factor();
+        // The sweeps take f32 slices: other types are staged through f32 scratch.
+        #[cfg(feature = "half")]
+        let (mut scratch, mut staged) = (core::mem::take(&mut self.scratch), None);
+        let (params, grads) = match io.f32() {
+            Ok(pg) => pg,
+            #[cfg(feature = "half")]
+            Err(io) => staged.insert(io.staged(isa, &mut scratch)?).f32(),
+            #[cfg(not(feature = "half"))]
+            Err(_) => return Err(Error::Unimplemented("steps other than f32 need the feature `half`")),
+        };
+        let (c, tf, n) = (self.cfg, t as f64, params.len());
         let w = tf.powf(c.beta2_decay);
         let rho = c.lr.min(1.0 / tf.sqrt());
         let par = crate::parallel::parallel(n);
@@ -236,6 +257,13 @@ impl Optimizer for Adafactor {
                 let ap = scalars(&c, n, rho, pp, uu);
                 chunks::run(isa, &Pass::Apply(wt, ap), params, grads, &mut [], par);
             }
+        }
+        #[cfg(feature = "half")]
+        {
+            if let Some(s) = staged {
+                s.finish(isa);
+            }
+            self.scratch = scratch;
         }
         self.state.finish(t);
         Ok(())

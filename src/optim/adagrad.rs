@@ -1,8 +1,9 @@
 //! Adagrad with learning-rate decay, weight decay and maximize.
 
-use super::scaled::Grads;
+use super::scaled::Scaled;
 use super::state::{State, state_methods};
-use super::{Optimizer, non_negative, penalized, run};
+use super::typed::run_io;
+use super::{Optimizer, Params, non_negative, penalized};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
@@ -103,8 +104,8 @@ impl Update<1> for Kernel {
 }
 
 impl Optimizer for Adagrad {
-    fn step_grads(&mut self, isa: Isa, params: &mut [f32], grads: Grads<'_>) -> Result<(), Error> {
-        let (isa, t) = self.state.begin(isa, params, grads.g)?;
+    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
+        let (isa, t, io) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
         let k = Kernel {
             maximize: c.maximize,
@@ -113,7 +114,7 @@ impl Optimizer for Adagrad {
             fast_div: c.eps as f32 == 0.0 || c.eps as f32 >= f32::MIN_POSITIVE,
             neg_clr: (-c.lr / (1.0 + (t - 1) as f64 * c.lr_decay)) as f32,
         };
-        run(isa, &k, params, grads, self.state.buffers());
+        run_io(isa, &k, io, self.state.buffers());
         self.state.finish(t);
         Ok(())
     }

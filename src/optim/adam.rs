@@ -1,8 +1,9 @@
 //! Adam (with L2 weight decay and AMSGrad) and AdamW (decoupled weight decay), one kernel.
 
-use super::scaled::Grads;
+use super::scaled::Scaled;
 use super::state::{State, state_methods};
-use super::{Optimizer, beta, non_negative, penalized, run};
+use super::typed::run_io;
+use super::{Optimizer, Params, beta, non_negative, penalized};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
@@ -195,8 +196,8 @@ impl<const N: usize> Update<N> for Kernel {
 }
 
 impl Optimizer for Adam {
-    fn step_grads(&mut self, isa: Isa, params: &mut [f32], grads: Grads<'_>) -> Result<(), Error> {
-        let (isa, t) = self.state.begin(isa, params, grads.g)?;
+    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
+        let (isa, t, io) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
         let bc1 = 1.0 - c.beta1.powf(t as f64);
         let bc2 = 1.0 - c.beta2.powf(t as f64);
@@ -218,9 +219,9 @@ impl Optimizer for Adam {
             neg_step: (-c.lr * b / bc1) as f32,
         };
         if c.amsgrad {
-            run::<_, 3>(isa, &k, params, grads, self.state.buffers());
+            run_io::<_, 3>(isa, &k, io, self.state.buffers());
         } else {
-            run::<_, 2>(isa, &k, params, grads, self.state.buffers());
+            run_io::<_, 2>(isa, &k, io, self.state.buffers());
         }
         self.state.finish(t);
         Ok(())

@@ -1,8 +1,9 @@
 //! Adamax (Kingma & Ba, 2015, §7.1): Adam with an infinity-norm second moment.
 
-use super::scaled::Grads;
+use super::scaled::Scaled;
 use super::state::{State, state_methods};
-use super::{Optimizer, beta, non_negative, penalized, run};
+use super::typed::run_io;
+use super::{Optimizer, Params, beta, non_negative, penalized};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
@@ -101,8 +102,8 @@ impl Update<2> for Kernel {
 }
 
 impl Optimizer for Adamax {
-    fn step_grads(&mut self, isa: Isa, params: &mut [f32], grads: Grads<'_>) -> Result<(), Error> {
-        let (isa, t) = self.state.begin(isa, params, grads.g)?;
+    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
+        let (isa, t, io) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
         let k = Kernel {
             maximize: c.maximize,
@@ -112,7 +113,7 @@ impl Optimizer for Adamax {
             eps: c.eps as f32,
             neg_clr: (-c.lr / (1.0 - c.beta1.powf(t as f64))) as f32,
         };
-        run(isa, &k, params, grads, self.state.buffers());
+        run_io(isa, &k, io, self.state.buffers());
         self.state.finish(t);
         Ok(())
     }

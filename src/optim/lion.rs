@@ -1,8 +1,9 @@
 //! Lion (Chen et al., 2023, "Symbolic Discovery of Optimization Algorithms").
 
-use super::scaled::Grads;
+use super::scaled::Scaled;
 use super::state::{State, state_methods};
-use super::{Optimizer, beta, non_negative, run};
+use super::typed::run_io;
+use super::{Optimizer, Params, beta, non_negative};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
@@ -100,8 +101,8 @@ impl Update<1> for Kernel {
 }
 
 impl Optimizer for Lion {
-    fn step_grads(&mut self, isa: Isa, params: &mut [f32], grads: Grads<'_>) -> Result<(), Error> {
-        let (isa, t) = self.state.begin(isa, params, grads.g)?;
+    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
+        let (isa, t, io) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
         let k = Kernel {
             maximize: c.maximize,
@@ -112,7 +113,7 @@ impl Optimizer for Lion {
             decay: (1.0 - c.lr * c.weight_decay) as f32,
             neg_lr: -c.lr as f32,
         };
-        run(isa, &k, params, grads, self.state.buffers());
+        run_io(isa, &k, io, self.state.buffers());
         self.state.finish(t);
         Ok(())
     }

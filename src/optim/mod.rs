@@ -20,7 +20,9 @@
 //!
 //! Mixed precision: [`Optimizer::step_scaled`] unscales the gradients inside the step and skips
 //! it when one is not finite (PyTorch's `GradScaler`); [`step_multi`] steps many tensors in one
-//! parallel pass (with [`step_multi_scaled`], one finite check over all of them).
+//! parallel pass (with [`step_multi_scaled`], one finite check over all of them);
+//! [`Optimizer::step_typed`] takes bf16 / f16 gradients and bf16 parameters ([`Params`]:
+//! stochastic rounding, or an f32 master with a bf16 copy), the state staying f32.
 //!
 //! NaN: the updates are element-wise, so a NaN gradient poisons only its own parameter and
 //! state elements; except in [`Adafactor`], whose norms spread it (see there).
@@ -31,13 +33,18 @@ mod adagrad;
 mod adam;
 mod adamax;
 mod config;
+#[cfg(feature = "half")]
+mod half;
 mod lion;
 mod multi;
 mod nadam;
 mod rmsprop;
+#[cfg(feature = "half")]
+mod rounding;
 mod scaled;
 mod sgd;
 mod state;
+mod typed;
 
 pub use adadelta::{Adadelta, AdadeltaConfig};
 pub use adafactor::{Adafactor, AdafactorConfig};
@@ -49,14 +56,17 @@ pub use lion::{Lion, LionConfig};
 pub use multi::{Tensor, step_multi, step_multi_scaled, step_multi_scaled_with, step_multi_with};
 pub use nadam::{NAdam, NAdamConfig};
 pub use rmsprop::{RmsProp, RmsPropConfig};
+#[cfg(feature = "half")]
+pub use rounding::{round_stochastic, stochastic_bits};
 pub use scaled::Stepped;
 pub use sgd::{Sgd, SgdConfig};
+pub use typed::{Grads, Params};
 
 use crate::error::{Error, check_len};
 use crate::isa::Isa;
 use crate::kernel::update::{Update, run_update};
 use crate::simd::{Simd, neg};
-use scaled::{Grads, Unscaled};
+use scaled::{Scaled, Unscaled};
 
 /// An optimizer that owns its state: a fused, in-place step over one parameter tensor.
 ///
@@ -72,7 +82,32 @@ pub trait Optimizer: Send {
 
     /// One step on `isa`: [`Error::IsaUnavailable`] if the CPU lacks it (nothing changes).
     fn step_with(&mut self, isa: Isa, params: &mut [f32], grads: &[f32]) -> Result<(), Error> {
-        self.step_grads(isa, params, Grads::plain(grads))
+        self.step_typed(isa, Params::F32(params), Grads::F32(grads))
+    }
+
+    /// One step on `isa` with parameters and gradients of any element type: bf16 or f16
+    /// gradients, and bf16 parameters rounded stochastically or an f32 master with a bf16
+    /// copy ([`Params`], feature `half`). The update is the f32 one, from f32 state, on the
+    /// gradients widened exactly; with [`Params::F32`] and [`Grads::F32`] it is
+    /// [`Optimizer::step_with`]. Lengths are checked as there (nothing changes on `Err`).
+    /// [`Adafactor`], whose sweeps take f32 slices, converts through f32 scratch that it
+    /// allocates at its first such step ([`Error::OutOfMemory`] if it cannot) and keeps.
+    ///
+    /// ```
+    /// # #[cfg(feature = "half")] {
+    /// use nnsimd::optim::{Adam, AdamConfig, Grads, Optimizer, Params};
+    /// use nnsimd::{Isa, bf16};
+    /// let mut opt = Adam::new(AdamConfig::default(), 3).unwrap();
+    /// let mut p = [bf16::from_f32(1.0); 3];
+    /// let g = [bf16::from_f32(0.5); 3];
+    /// let params = Params::Stochastic { params: &mut p, seed: 42 };
+    /// opt.step_typed(Isa::detect(), params, Grads::Bf16(&g)).unwrap();
+    /// // 1 − 0.001 lies between the bf16 values 0.99609375 and 1.
+    /// assert!(p.iter().all(|v| v.to_f32() == 1.0 || v.to_f32() == 0.99609375));
+    /// # }
+    /// ```
+    fn step_typed(&mut self, isa: Isa, params: Params<'_>, grads: Grads<'_>) -> Result<(), Error> {
+        self.step_grads(isa, params, Scaled::plain(grads))
     }
 
     /// One step from scaled gradients, on the detected ISA: PyTorch's `GradScaler.step`, whose
@@ -114,9 +149,10 @@ pub trait Optimizer: Send {
         scaled::step_scaled(self, isa, params, grads, inv_scale)
     }
 
-    /// The step proper, on gradients that may carry an unscaling factor.
+    /// The step proper, on parameters and gradients of any type, the gradients possibly
+    /// carrying an unscaling factor.
     #[doc(hidden)]
-    fn step_grads(&mut self, isa: Isa, params: &mut [f32], grads: Grads<'_>) -> Result<(), Error>;
+    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error>;
 
     /// The number of parameters the state was built for.
     fn num_params(&self) -> usize;
@@ -204,12 +240,13 @@ pub(crate) fn run<K: Update<N>, const N: usize>(
     isa: Isa,
     k: &K,
     p: &mut [f32],
-    g: Grads<'_>,
+    g: &[f32],
+    inv_scale: Option<f32>,
     st: [&mut [f32]; N],
 ) {
-    match g.inv_scale {
-        None => run_plain(isa, k, p, g.g, st),
-        Some(inv_scale) => run_plain(isa, &Unscaled { k, inv_scale }, p, g.g, st),
+    match inv_scale {
+        None => run_plain(isa, k, p, g, st),
+        Some(inv_scale) => run_plain(isa, &Unscaled { k, inv_scale }, p, g, st),
     }
 }
 

@@ -2,7 +2,8 @@
 //! sizes in one parallel pass, as PyTorch's `foreach` steps do.
 
 use super::Optimizer;
-use super::scaled::{Grads, Stepped, check_inv_scale};
+use super::scaled::{Scaled, Stepped, check_inv_scale};
+use super::typed::{Grads, Params};
 use crate::error::{Error, check_len};
 use crate::isa::Isa;
 use crate::kernel::finite::all_finite;
@@ -98,10 +99,10 @@ fn multi<O: Optimizer + ?Sized>(
     let step = |u: &mut [Tensor<'_, O>]| -> Result<(), Error> {
         for (p, g, o) in u.iter_mut() {
             let g = match inv_scale {
-                Some(c) => Grads::scaled(g, c),
-                None => Grads::plain(g),
+                Some(c) => Scaled::by(Grads::F32(g), c),
+                None => Scaled::plain(Grads::F32(g)),
             };
-            o.step_grads(isa, p, g)?;
+            o.step_grads(isa, Params::F32(p), g)?;
         }
         Ok(())
     };

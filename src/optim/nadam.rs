@@ -1,9 +1,10 @@
 //! NAdam (Dozat, 2016, "Incorporating Nesterov Momentum into Adam"), PyTorch's variant with
 //! momentum decay, L2 or decoupled weight decay, and maximize.
 
-use super::scaled::Grads;
+use super::scaled::Scaled;
 use super::state::{State, state_methods};
-use super::{Optimizer, beta, non_negative, penalized, run};
+use super::typed::run_io;
+use super::{Optimizer, Params, beta, non_negative, penalized};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
@@ -147,8 +148,8 @@ impl Update<2> for Kernel {
 }
 
 impl Optimizer for NAdam {
-    fn step_grads(&mut self, isa: Isa, params: &mut [f32], grads: Grads<'_>) -> Result<(), Error> {
-        let (isa, t) = self.state.begin(isa, params, grads.g)?;
+    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
+        let (isa, t, io) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
         let (mu, mu_next) = (self.mu(t), self.mu(t.saturating_add(1)));
         let product = self.state.scalar(0) * mu;
@@ -169,7 +170,7 @@ impl Optimizer for NAdam {
             neg_cg: (-c.lr * (1.0 - mu) / (1.0 - product) * b) as f32,
             neg_cm: (-c.lr * mu_next / (1.0 - product * mu_next) * b) as f32,
         };
-        run(isa, &k, params, grads, self.state.buffers());
+        run_io(isa, &k, io, self.state.buffers());
         self.state.set_scalar(0, product);
         self.state.finish(t);
         Ok(())

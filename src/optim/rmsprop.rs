@@ -1,8 +1,9 @@
 //! RMSprop, plain or centered, with momentum, weight decay and maximize.
 
-use super::scaled::Grads;
+use super::scaled::Scaled;
 use super::state::{State, state_methods};
-use super::{Optimizer, non_negative, penalized, run, unit};
+use super::typed::run_io;
+use super::{Optimizer, Params, non_negative, penalized, unit};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
@@ -128,8 +129,8 @@ impl<const N: usize> Update<N> for Kernel {
 }
 
 impl Optimizer for RmsProp {
-    fn step_grads(&mut self, isa: Isa, params: &mut [f32], grads: Grads<'_>) -> Result<(), Error> {
-        let (isa, t) = self.state.begin(isa, params, grads.g)?;
+    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
+        let (isa, t, io) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
         let k = Kernel {
             maximize: c.maximize,
@@ -143,9 +144,9 @@ impl Optimizer for RmsProp {
         };
         let st = &mut self.state;
         match usize::from(c.centered) + usize::from(c.momentum > 0.0) {
-            0 => run::<_, 1>(isa, &k, params, grads, st.buffers()),
-            1 => run::<_, 2>(isa, &k, params, grads, st.buffers()),
-            _ => run::<_, 3>(isa, &k, params, grads, st.buffers()),
+            0 => run_io::<_, 1>(isa, &k, io, st.buffers()),
+            1 => run_io::<_, 2>(isa, &k, io, st.buffers()),
+            _ => run_io::<_, 3>(isa, &k, io, st.buffers()),
         }
         self.state.finish(t);
         Ok(())

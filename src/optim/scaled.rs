@@ -1,6 +1,7 @@
 //! Gradient scaling for mixed-precision training: a step from gradients that a loss scale S
 //! multiplied, unscaled inside the update pass, and skipped when any gradient is not finite.
 
+use super::typed::{Grads, Params};
 use super::{Optimizer, check_step};
 use crate::error::Error;
 use crate::isa::Isa;
@@ -45,33 +46,29 @@ pub enum Stepped {
     Skipped,
 }
 
-/// The gradients of a step and the factor that unscales them, inside the update pass.
+/// The gradients of a step (of any element type) and the factor that unscales them, inside
+/// the update pass.
 ///
 /// Public in a private module: no code outside the crate can name or build one, so the
 /// [`Optimizer`] method that takes it seals the trait.
 #[derive(Clone, Copy, Debug)]
-pub struct Grads<'a> {
+pub struct Scaled<'a> {
     /// The gradients as stored (scaled).
-    pub(crate) g: &'a [f32],
+    pub(crate) g: Grads<'a>,
     /// The factor 1/S, or `None` for gradients used as they are (the plain `step`).
     pub(crate) inv_scale: Option<f32>,
 }
 
-impl<'a> Grads<'a> {
+impl<'a> Scaled<'a> {
     /// Gradients used as they are.
-    pub(crate) fn plain(g: &'a [f32]) -> Grads<'a> {
-        Grads { g, inv_scale: None }
+    pub(crate) fn plain(g: Grads<'a>) -> Scaled<'a> {
+        Scaled { g, inv_scale: None }
     }
 
     /// Gradients to be multiplied by `inv_scale` (checked by the caller). A factor of 1 takes
     /// the plain kernel: g·1 = g exactly, so the results are the same and the multiply is saved.
-    pub(crate) fn scaled(g: &'a [f32], inv_scale: f32) -> Grads<'a> {
-        Grads { g, inv_scale: (inv_scale != 1.0).then_some(inv_scale) }
-    }
-
-    /// The factor the sweeps multiply the gradients by (1 for plain gradients).
-    pub(crate) fn factor(&self) -> f32 {
-        self.inv_scale.unwrap_or(1.0)
+    pub(crate) fn by(g: Grads<'a>, inv_scale: f32) -> Scaled<'a> {
+        Scaled { g, inv_scale: (inv_scale != 1.0).then_some(inv_scale) }
     }
 }
 
@@ -116,6 +113,6 @@ pub(crate) fn step_scaled<O: Optimizer + ?Sized>(
     if !all_finite(isa, grads) {
         return Ok(Stepped::Skipped);
     }
-    o.step_grads(isa, params, Grads::scaled(grads, inv_scale))?;
+    o.step_grads(isa, Params::F32(params), Scaled::by(Grads::F32(grads), inv_scale))?;
     Ok(Stepped::Applied)
 }

@@ -1,8 +1,9 @@
 //! SGD with momentum, dampening, Nesterov, weight decay and maximize.
 
-use super::scaled::Grads;
+use super::scaled::Scaled;
 use super::state::{State, state_methods};
-use super::{Optimizer, non_negative, penalized, run, unit};
+use super::typed::run_io;
+use super::{Optimizer, Params, non_negative, penalized, unit};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::Update;
@@ -131,8 +132,8 @@ impl Update<1> for Kernel {
 }
 
 impl Optimizer for Sgd {
-    fn step_grads(&mut self, isa: Isa, params: &mut [f32], grads: Grads<'_>) -> Result<(), Error> {
-        let (isa, t) = self.state.begin(isa, params, grads.g)?;
+    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
+        let (isa, t, io) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
         let k = Kernel {
             neg_lr: -c.lr as f32,
@@ -144,9 +145,9 @@ impl Optimizer for Sgd {
             nesterov: c.nesterov,
         };
         if c.momentum != 0.0 {
-            run::<_, 1>(isa, &k, params, grads, self.state.buffers());
+            run_io::<_, 1>(isa, &k, io, self.state.buffers());
         } else {
-            run::<_, 0>(isa, &k, params, grads, []);
+            run_io::<_, 0>(isa, &k, io, []);
         }
         self.state.finish(t);
         Ok(())

@@ -2,7 +2,9 @@
 //! counter, the named buffers and scalars carried from step to step, the checks a step makes
 //! before it writes, and export / import.
 
-use super::{Checkpoint, check_step, filled};
+use super::scaled::Scaled;
+use super::typed::{Io, Params};
+use super::{Checkpoint, filled};
 use crate::error::{Error, NameBuf, check_len};
 use crate::isa::Isa;
 use std::vec::Vec;
@@ -52,12 +54,18 @@ impl State {
         self
     }
 
-    /// Checks a step's ISA and lengths before anything is written, and returns the checked ISA
-    /// and the number `t` of the step about to be taken (counted from 1). The counter moves
-    /// only at [`State::finish`], so a step that fails leaves it as it was.
-    pub(crate) fn begin(&self, isa: Isa, params: &[f32], grads: &[f32]) -> Result<(Isa, u64), Error> {
-        let isa = check_step(isa, self.len, params, grads)?;
-        Ok((isa, self.steps.saturating_add(1)))
+    /// Checks a step's ISA and lengths before anything is written, and returns the checked ISA,
+    /// the number `t` of the step about to be taken (counted from 1) and the checked slices.
+    /// The counter moves only at [`State::finish`], so a step that fails leaves it as it was.
+    pub(crate) fn begin<'a>(
+        &self,
+        isa: Isa,
+        params: Params<'a>,
+        grads: Scaled<'a>,
+    ) -> Result<(Isa, u64, Io<'a>), Error> {
+        let isa = isa.check()?;
+        let t = self.steps.saturating_add(1);
+        Ok((isa, t, Io::new(params, grads, self.len, t)?))
     }
 
     /// Records that step `t` (from [`State::begin`]) has been taken.

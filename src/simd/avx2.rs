@@ -181,4 +181,9 @@ impl Simd for Avx2 {
         // SAFETY: AVX is available.
         unsafe { _mm256_castsi256_ps(a) }
     }
+    #[inline(always)]
+    fn f32_as_u(self, a: __m256) -> __m256i {
+        // SAFETY: AVX is available.
+        unsafe { _mm256_castps_si256(a) }
+    }
 }

@@ -202,4 +202,9 @@ impl Simd for Avx512 {
         // SAFETY: AVX-512F is available.
         unsafe { _mm512_castsi512_ps(a) }
     }
+    #[inline(always)]
+    fn f32_as_u(self, a: __m512) -> __m512i {
+        // SAFETY: AVX-512F is available.
+        unsafe { _mm512_castps_si512(a) }
+    }
 }

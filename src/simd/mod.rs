@@ -136,6 +136,9 @@ pub(crate) trait Simd: Copy {
     fn shr_u(self, a: Self::U, n: u32) -> Self::U;
     /// The lanes' bits read as f32 (a bit cast, no conversion).
     fn u_as_f32(self, a: Self::U) -> Self::V;
+    /// The lanes' f32 bits as u32 (a bit cast; stochastic rounding adds to them).
+    #[cfg_attr(not(all(feature = "half", feature = "std")), allow(dead_code))]
+    fn f32_as_u(self, a: Self::V) -> Self::U;
 }
 
 /// Bit pattern of the f32 sign.

@@ -189,4 +189,8 @@ impl Simd for Neon {
     fn u_as_f32(self, a: uint32x4_t) -> float32x4_t {
         float(a)
     }
+    #[inline(always)]
+    fn f32_as_u(self, a: float32x4_t) -> uint32x4_t {
+        bits(a)
+    }
 }

@@ -164,4 +164,8 @@ impl Simd for Portable {
     fn u_as_f32(self, a: u32x8) -> f32x8 {
         wide::bytemuck::cast(a)
     }
+    #[inline(always)]
+    fn f32_as_u(self, a: f32x8) -> u32x8 {
+        wide::bytemuck::cast(a)
+    }
 }

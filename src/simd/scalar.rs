@@ -148,4 +148,8 @@ impl Simd for Scalar {
     fn u_as_f32(self, a: u32) -> f32 {
         f32::from_bits(a)
     }
+    #[inline(always)]
+    fn f32_as_u(self, a: f32) -> u32 {
+        a.to_bits()
+    }
 }

@@ -137,4 +137,8 @@ impl<S: Simd> Simd for X2<S> {
     fn u_as_f32(self, a: Self::U) -> Self::V {
         (self.0.u_as_f32(a.0), self.0.u_as_f32(a.1))
     }
+    #[inline(always)]
+    fn f32_as_u(self, a: Self::V) -> Self::U {
+        (self.0.f32_as_u(a.0), self.0.f32_as_u(a.1))
+    }
 }

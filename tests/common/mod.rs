@@ -456,3 +456,16 @@ impl Rng {
         }
     }
 }
+
+/// A deterministic mix of values in [-2, 2) for the optimizer tests, every 11th an exact zero.
+pub fn mixed(n: usize, seed: u64) -> Vec<f32> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if i % 11 == 0 { 0.0 } else { ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 4.0 }
+        })
+        .collect()
+}
