@@ -417,3 +417,35 @@ fn adafactor_matrix() {
         assert_eq!(state_bits(&*a), state_bits(&*b));
     }
 }
+
+/// The public scalar `round_stochastic` against its documented definition, NaNs whose payload
+/// lies in the low half only included (their bits shifted right would read as ±inf).
+#[test]
+fn round_stochastic_helper_matches_its_definition() {
+    use nnsimd::optim::round_stochastic;
+    for bits in [0x7f80_0001u32, 0xff80_0001, 0x7f80_ffff, 0x7fc0_0000, 0xffc0_1234] {
+        for random in [0u16, 1, 0x8000, 0xffff] {
+            let y = round_stochastic(f32::from_bits(bits), random).to_f32();
+            assert!(y.is_nan(), "NaN {bits:#x} with {random:#x} gave {y}");
+        }
+    }
+    for x in [f32::INFINITY, f32::NEG_INFINITY] {
+        assert_eq!(round_stochastic(x, 0xffff).to_f32(), x);
+    }
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..200_000 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let b = state as u32;
+        let x = f32::from_bits(b);
+        if !x.is_finite() {
+            continue;
+        }
+        let random = (state >> 40) as u16;
+        let up = f32::from_bits(b.wrapping_add(random as u32) & 0xffff_0000);
+        let want = if up.is_infinite() { f32::from_bits(b & 0xffff_0000) } else { up };
+        let got = round_stochastic(x, random).to_f32();
+        assert_eq!(got.to_bits(), want.to_bits(), "x = {x:e} ({b:#x}), random {random:#x}");
+    }
+}

@@ -26,8 +26,9 @@ use crate::simd::{Simd, abs};
 /// `bf16::MAX` (in magnitude) it stays at ±`bf16::MAX` (where round-to-nearest would give
 /// ±inf above `bf16::MAX` + half an ULP), the one place where the mean is not `r`.
 pub fn round_stochastic(r: f32, random: u16) -> bf16 {
-    let q = round(Scalar, r, random as u32);
-    bf16::from_bits((q.to_bits() >> 16) as u16)
+    // q is a bf16 value, ±inf or NaN: the conversion is exact, and quiets a NaN whose payload
+    // lies in the low half only (its bits shifted right would read as ±inf).
+    bf16::from_f32(round(Scalar, r, random as u32))
 }
 
 /// The generator's key words for one high index half.
