@@ -10,13 +10,18 @@
 //! - with plausible hyperparameters and data in ±4 (the golden data's range), the ISA's
 //!   params after every step are within tests/optim.rs's tolerance (1e-5·|want| + 1e-6) of
 //!   the scalar backend's, where the update is well-conditioned in f32 (`Spec::conditioned`:
-//!   not for centered RMSprop).
+//!   not for centered RMSprop);
+//! - `step_scaled` with inv_scale = 2^k (k in −8..=8) on the gradients divided by it: while
+//!   that division is exact and every gradient finite, the parameters are bitwise those of the
+//!   plain step (NaNs up to their payload); a non-finite gradient gives `Stepped::Skipped` with params and step count
+//!   unchanged.
 
 #![no_main]
 
 use arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use nnsimd::Isa;
+use nnsimd::optim::{Optimizer, Stepped};
 use nnsimd_fuzz::common::show;
 use nnsimd_fuzz::input;
 use nnsimd_fuzz::opt::{self, Hyper, Spec};
@@ -30,6 +35,8 @@ struct Case {
     isa: Option<Isa>,
     p0: Vec<f32>,
     steps: opt::Steps,
+    /// k of the `step_scaled` twin's inv_scale 2^k.
+    scale_exp: i32,
 }
 
 fn decode(u: &mut Unstructured, specs: &[Spec]) -> Result<Case> {
@@ -42,7 +49,8 @@ fn decode(u: &mut Unstructured, specs: &[Spec]) -> Result<Case> {
     let max_steps = if n > 1000 { 2 } else { 8 };
     let p0 = input::long_values(u, n, value)?;
     let steps = opt::steps(u, n, max_steps, value)?;
-    Ok(Case { spec, hyper, compare: !any_raw && !wild, isa, p0, steps })
+    let scale_exp = u.int_in_range(-8..=8)?;
+    Ok(Case { spec, hyper, compare: !any_raw && !wild, isa, p0, steps, scale_exp })
 }
 
 fn check(c: &Case, spec: &Spec) {
@@ -65,8 +73,10 @@ fn check(c: &Case, spec: &Spec) {
     let mut scalar = (spec.build)(&c.hyper, n).unwrap();
     let mut s = c.p0.clone();
     let isa = c.isa.unwrap_or_else(Isa::detect);
+    let mut scaled = ScaledTwin::new((spec.build)(&c.hyper, n).unwrap(), c);
     opt::run_steps(name, &mut *o, &mut *twin, c.isa, &c.p0, &c.steps, |t, p| {
         let g = &c.steps[t].0;
+        scaled.step(name, t, g, p);
         assert_eq!(scalar.step_with(Isa::Scalar, &mut s, g), Ok(()), "{name} step {}", t + 1);
         if !c.compare || !(spec.conditioned)(&(spec.effective)(&c.hyper)) {
             return;
@@ -84,6 +94,65 @@ fn check(c: &Case, spec: &Spec) {
             );
         }
     });
+}
+
+/// An optimizer stepped with `step_scaled` beside the plain one, while their parameters can be
+/// expected to agree bitwise.
+struct ScaledTwin {
+    o: Box<dyn Optimizer>,
+    p: Vec<f32>,
+    isa: Option<Isa>,
+    inv_scale: f32,
+    in_step: bool,
+}
+
+impl ScaledTwin {
+    fn new(o: Box<dyn Optimizer>, c: &Case) -> Self {
+        ScaledTwin { o, p: c.p0.clone(), isa: c.isa, inv_scale: (c.scale_exp as f32).exp2(), in_step: true }
+    }
+
+    /// Step t with g/inv_scale; `plain` is the plain optimizer's parameters after its step t.
+    fn step(&mut self, name: &str, t: usize, g: &[f32], plain: &[f32]) {
+        if !self.in_step {
+            return;
+        }
+        let inv = self.inv_scale;
+        let gs: Vec<f32> = g.iter().map(|&v| v / inv).collect();
+        let (steps, before) = (self.o.steps(), self.p.clone());
+        let got = match self.isa {
+            Some(isa) => self.o.step_scaled_with(isa, &mut self.p, &gs, inv),
+            None => self.o.step_scaled(&mut self.p, &gs, inv),
+        };
+        if !gs.iter().all(|v| v.is_finite()) {
+            assert_eq!(got, Ok(Stepped::Skipped), "{name} step {}: a non-finite gradient", t + 1);
+            assert_eq!(self.o.steps(), steps, "{name} step {}: a skipped step counted", t + 1);
+            assert!(input::same_bits(&self.p, &before), "{name} step {}: a skipped step wrote", t + 1);
+            self.in_step = false;
+            return;
+        }
+        assert_eq!(got, Ok(Stepped::Applied), "{name} step {}: finite gradients", t + 1);
+        let exact = gs.iter().zip(g).all(|(&a, &b)| (a * inv).to_bits() == b.to_bits());
+        if !exact {
+            self.in_step = false;
+            return;
+        }
+        // Bitwise, except that a NaN (p0 or hyperparameters may be wild) may carry another
+        // payload or sign.
+        let same = |a: &f32, b: &f32| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+        assert!(
+            self.p.iter().zip(plain).all(|(a, b)| same(a, b)),
+            "{name} step {} on {:?}: step_scaled with inv_scale {inv} differs from step ({} elements; \
+             first at {:?})",
+            t + 1,
+            self.isa,
+            plain.len(),
+            self.p
+                .iter()
+                .zip(plain)
+                .position(|(a, b)| a.to_bits() != b.to_bits())
+                .map(|i| (i, g[i], self.p[i], plain[i]))
+        );
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
