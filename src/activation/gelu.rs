@@ -81,10 +81,11 @@ const R_PIECES: [[f32; 32]; 6] = [
 const INT_SHIFT: f32 = 12_582_912.0;
 
 /// GELU forward on backends with a one-instruction table ([`Simd::FAST_TABLE`]) and fused FMA,
-/// when no lane has |x| > 13 (NaN lanes pass, and give NaN): with b = |x|, Φ(−b) = e^(−b²/2)·R(b) for every lane, R from [`R_PIECES`] and
-/// e^(−b²/2) from the table exponential with b² carried as hi + lo; then x·Φ(x) is x·Φ(−b)
-/// or x − x·Φ(−b). One form for all lanes, where the total formula computes both erfc branches and
-/// the late scaling that results below 2^-126 need. `None` sends the vector there. Worst
+/// when no lane has |x| > 13 (NaN lanes pass, and give NaN): with b = |x|,
+/// Φ(−b) = e^(−b²/2)·R(b) for every lane, R from [`R_PIECES`] and e^(−b²/2) from the table
+/// exponential with b² carried as hi + lo; then x·Φ(x) is x·Φ(−b) or x − x·Φ(−b). One form
+/// for all lanes, where the total formula computes both erfc branches and the late scaling
+/// that results below 2^-126 need. `None` sends the vector there. Worst
 /// error over all 2^32 inputs on AVX-512: 4 ULP (the total formula: 3), for about twice the
 /// speed.
 #[inline(always)]

@@ -137,16 +137,26 @@ pub(crate) fn exp_table_lo<S: Simd, const NEG: bool>(s: S, x: S::V, lo: Option<S
 /// where the exponential alone would be subnormal.
 #[inline(always)]
 pub(crate) fn exp_table_times<S: Simd>(s: S, c: f32, x: S::V, lo: Option<S::V>, f: Option<S::V>) -> S::V {
-    let k = s.fma(x, s.splat(c * LOG2E), s.splat(TABLE_SHIFT));
-    let m = s.sub(k, s.splat(TABLE_SHIFT));
-    // ρ = r/c, where c·(x + lo) = m·ln2 + r: x − m·ln2/c, exact in its first step, then lo.
-    let rho = s.fma(m, s.splat(-LN2_HI12 / c), x);
-    let rho = s.fma(m, s.splat(-LN2_LO12 / c), rho);
+    let (k, m, rho) = table_reduce(s, c, x);
+    // c·(x + lo) = m·ln2 + r: lo joins ρ = r/c.
     let rho = match lo {
         Some(lo) => s.add(rho, lo),
         None => rho,
     };
     exp_table_tail(s, c, k, m, rho, f)
+}
+
+/// The reduction of the table exponential for c·x, c a power of two (±1/2, ±1, 2) constant at
+/// the call site: `(k, m, ρ)` with k = c·x·log2(e) plus `TABLE_SHIFT` (its low bits index the
+/// table), m = k − `TABLE_SHIFT` (the exponent to 1/16) and ρ = r/c, where
+/// c·x = m·ln2 + r. m·ln2/c is taken in two parts, the first exact (12 bits of ln2 against
+/// m's at most 12, and c a power of two), so ρ's first step is exact.
+#[inline(always)]
+pub(crate) fn table_reduce<S: Simd>(s: S, c: f32, x: S::V) -> (S::V, S::V, S::V) {
+    let k = s.fma(x, s.splat(c * LOG2E), s.splat(TABLE_SHIFT));
+    let m = s.sub(k, s.splat(TABLE_SHIFT));
+    let rho = s.fma(m, s.splat(-LN2_HI12 / c), x);
+    (k, m, s.fma(m, s.splat(-LN2_LO12 / c), rho))
 }
 
 /// Adding 1.5·2^19 rounds to a multiple of 1/16 (the sixteenths land in the low bits, which

@@ -3,7 +3,7 @@
 // The constants are the exact decimal values of their f32 roundings.
 #![allow(clippy::excessive_precision)]
 
-use super::exp::{EXP2_SIXTEENTHS, LN2_TABLE, LOG2E, TABLE_SHIFT, expm1};
+use super::exp::{EXP2_SIXTEENTHS, expm1, table_reduce};
 use crate::simd::{Simd, abs, sign_of};
 
 /// tanh(x) = sign(x) · e/(e + 2) with e = e^(2|x|) − 1: e − 1 computed without cancellation
@@ -49,11 +49,8 @@ const EXP2_SIXTEENTHS_M1: [f32; 16] = [
 /// into the reduction's constants. 16 vector operations; within 1.5 ULP.
 #[inline(always)]
 pub(crate) fn expm1_twice_table<S: Simd>(s: S, a: S::V) -> S::V {
-    let k = s.fma(a, s.splat(2.0 * LOG2E), s.splat(TABLE_SHIFT));
-    let m = s.sub(k, s.splat(TABLE_SHIFT));
-    // ρ = a − m·ln2/2: the halves of LN2_TABLE keep m·hi exact.
-    let rho = s.fma(m, s.splat(-0.5 * LN2_TABLE.hi), a);
-    let rho = s.fma(m, s.splat(-0.5 * LN2_TABLE.lo), rho);
+    // 2a = m·ln2 + r, ρ = r/2.
+    let (k, m, rho) = table_reduce(s, 2.0, a);
     // e^r − 1 = r·(1 + r/2 + r²/6 + r³/24), in ρ = r/2: the relative error of e^r − 1 (not
     // only of e^r) must stay small, which takes the fourth power (the third would leave 2 ULP).
     let q = s.fma(s.fma(s.splat(16.0 / 24.0), rho, s.splat(8.0 / 6.0)), rho, s.splat(2.0));
