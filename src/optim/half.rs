@@ -101,11 +101,7 @@ impl<K: Update<N>, P: Store, G: Element, const N: usize> Tasks for Chunks<'_, K,
         let at = (mid - first) * CHUNK;
         let (p0, p1) = self.p.split_at(at);
         let (g0, g1) = self.g.split_at(at);
-        let mut hi: [&mut [f32]; N] = core::array::from_fn(|_| Default::default());
-        let mut lo = self.st;
-        for (l, h) in lo.iter_mut().zip(&mut hi) {
-            (*l, *h) = core::mem::take(l).split_at_mut(at);
-        }
+        let (lo, hi) = super::split_state(self.st, at);
         let (isa, k) = (self.isa, self.k);
         (Chunks { isa, k, p: p0, g: g0, st: lo }, Chunks { isa, k, p: p1, g: g1, st: hi })
     }

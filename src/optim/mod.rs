@@ -274,10 +274,20 @@ fn split<K: Update<N>, const N: usize>(isa: Isa, k: &K, p: &mut [f32], g: &[f32]
     let mid = n.div_ceil(CHUNK) / 2 * CHUNK;
     let (p0, p1) = p.split_at_mut(mid);
     let (g0, g1) = g.split_at(mid);
+    let (a, b) = split_state(st, mid);
+    rayon::join(|| split(isa, k, p0, g0, a), || split(isa, k, p1, g1, b));
+}
+
+/// Each state slice split at `at`: the first parts, and the rest.
+#[cfg_attr(not(any(feature = "rayon", feature = "half")), allow(dead_code))]
+pub(crate) fn split_state<const N: usize>(
+    st: [&mut [f32]; N],
+    at: usize,
+) -> ([&mut [f32]; N], [&mut [f32]; N]) {
     let mut a: [&mut [f32]; N] = core::array::from_fn(|_| <&mut [f32]>::default());
     let mut b: [&mut [f32]; N] = core::array::from_fn(|_| <&mut [f32]>::default());
     for (j, s) in st.into_iter().enumerate() {
-        (a[j], b[j]) = s.split_at_mut(mid);
+        (a[j], b[j]) = s.split_at_mut(at);
     }
-    rayon::join(|| split(isa, k, p0, g0, a), || split(isa, k, p1, g1, b));
+    (a, b)
 }
