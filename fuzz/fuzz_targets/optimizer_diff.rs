@@ -138,9 +138,8 @@ impl ScaledTwin {
         }
         // Bitwise, except that a NaN (p0 or hyperparameters may be wild) may carry another
         // payload or sign.
-        let same = |a: &f32, b: &f32| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
         assert!(
-            self.p.iter().zip(plain).all(|(a, b)| same(a, b)),
+            self.p.iter().zip(plain).all(|(&a, &b)| input::same_value(a, b)),
             "{name} step {} on {:?}: step_scaled with inv_scale {inv} differs from step ({} elements; \
              first at {:?})",
             t + 1,
