@@ -1,11 +1,13 @@
 //! The element types the activations read and write: f32, and with the feature `half` the
 //! `half` crate's `bf16` and `f16`.
 //!
-//! f32 slices go to the kernels as they are. bf16 and f16 slices are converted in blocks of
-//! [`BLOCK`] elements into an f32 buffer on the stack (exactly), the f32 kernel runs on the
-//! block, and the results are rounded back to nearest even: the f32 kernels are reused
-//! unchanged, and the threads split the slices into the same fixed chunks as for f32, so the
-//! results are bitwise identical for any thread count.
+//! f32 slices go to the kernels as they are. bf16 slices go to the light kernels
+//! ([`Kernel::LIGHT`]: ReLU and the other piecewise-linear ones, memory-bound) as they are too,
+//! converted in registers on load and store. Otherwise bf16 and f16 slices are converted in
+//! blocks of [`BLOCK`] elements into an f32 buffer on the stack (exactly), the f32 kernel runs
+//! on the block, and the results are rounded back to nearest even. Either way the f32 kernels
+//! are reused unchanged, the results are the same bits, and the threads split the slices into
+//! the same fixed chunks as for f32, so the results are bitwise identical for any thread count.
 
 use crate::isa::Isa;
 use crate::kernel::{Grad, Kernel, run_backward, run_backward_inplace, run_forward, run_forward_inplace};
@@ -21,10 +23,18 @@ pub(crate) mod sealed {
 
     /// The conversions behind [`Element`](super::Element).
     pub trait Sealed: Sized {
-        /// The slice itself where the type is f32 (computed on in place of a copy).
-        fn as_f32(s: &[Self]) -> Option<&[f32]>;
-        /// As [`Sealed::as_f32`], mutable.
-        fn as_f32_mut(s: &mut [Self]) -> Option<&mut [f32]>;
+        /// The type the drivers load and store in registers: `Self` for f32 and bf16. (The
+        /// bound is crate-private, as the whole trait is in effect: sealed.)
+        #[allow(private_bounds)]
+        type Direct: crate::kernel::Lanes;
+        /// The slice itself where the drivers take the type directly (f32 and bf16); `None`
+        /// sends it through f32 blocks (f16).
+        fn direct(s: &[Self]) -> Option<&[Self::Direct]>;
+        /// As [`Sealed::direct`], mutable.
+        fn direct_mut(s: &mut [Self]) -> Option<&mut [Self::Direct]>;
+        /// Whether [`Sealed::direct`] converts (bf16), so that the activations take it only
+        /// for a [`Kernel::LIGHT`](crate::kernel::Kernel::LIGHT) kernel.
+        const CONVERTS: bool;
         /// `dst = src` as f32 (exact), with `isa`'s conversion path; equal lengths.
         fn widen(isa: Isa, src: &[Self], dst: &mut [f32]);
         /// `dst = src` rounded to nearest even, with `isa`'s conversion path; equal lengths.
@@ -35,10 +45,12 @@ pub(crate) mod sealed {
 impl Element for f32 {}
 
 impl sealed::Sealed for f32 {
-    fn as_f32(s: &[f32]) -> Option<&[f32]> {
+    type Direct = f32;
+    const CONVERTS: bool = false;
+    fn direct(s: &[f32]) -> Option<&[f32]> {
         Some(s)
     }
-    fn as_f32_mut(s: &mut [f32]) -> Option<&mut [f32]> {
+    fn direct_mut(s: &mut [f32]) -> Option<&mut [f32]> {
         Some(s)
     }
     fn widen(_: Isa, src: &[f32], dst: &mut [f32]) {
@@ -52,15 +64,19 @@ impl sealed::Sealed for f32 {
 /// Element impls for the `half` types, on their bits through [`crate::convert::Path`].
 #[cfg(feature = "half")]
 macro_rules! half_element {
-    ($t:ty, $to_f32:ident, $from_f32:ident) => {
+    ($t:ty, $to_f32:ident, $from_f32:ident, $direct:ty, |$s:ident| $some:expr) => {
         impl Element for $t {}
 
         impl sealed::Sealed for $t {
-            fn as_f32(_: &[$t]) -> Option<&[f32]> {
-                None
+            type Direct = $direct;
+            const CONVERTS: bool = true;
+            #[allow(unused_variables)]
+            fn direct($s: &[$t]) -> Option<&[$direct]> {
+                $some
             }
-            fn as_f32_mut(_: &mut [$t]) -> Option<&mut [f32]> {
-                None
+            #[allow(unused_variables)]
+            fn direct_mut($s: &mut [$t]) -> Option<&mut [$direct]> {
+                $some
             }
             #[inline]
             fn widen(isa: Isa, src: &[$t], dst: &mut [f32]) {
@@ -77,9 +93,9 @@ macro_rules! half_element {
 }
 
 #[cfg(feature = "half")]
-half_element!(half::bf16, bf16_to_f32, f32_to_bf16);
+half_element!(half::bf16, bf16_to_f32, f32_to_bf16, half::bf16, |s| Some(s));
 #[cfg(feature = "half")]
-half_element!(half::f16, f16_to_f32, f32_to_f16);
+half_element!(half::f16, f16_to_f32, f32_to_f16, f32, |s| None);
 
 /// Elements per block converted to f32: 4 KiB per f32 buffer, so that backward's two buffers
 /// and the slices' blocks (14 KiB) stay in L1 while the kernel runs on them, and the per-block
@@ -127,9 +143,20 @@ fn blocks2<T: Element>(isa: Isa, x: &[T], src: Option<&[T]>, dst: &mut [T], f: i
     }
 }
 
+/// The slice for the drivers to load and store in registers: always for f32, and for bf16
+/// when the kernel is [`Kernel::LIGHT`]; `None` sends it through blocks.
+fn direct<T: Element>(light: bool, s: &[T]) -> Option<&[T::Direct]> {
+    if light || !T::CONVERTS { T::direct(s) } else { None }
+}
+
+/// As [`direct`], mutable.
+fn direct_mut<T: Element>(light: bool, s: &mut [T]) -> Option<&mut [T::Direct]> {
+    if light || !T::CONVERTS { T::direct_mut(s) } else { None }
+}
+
 /// y = f(x) on an available `isa`, over threads. Equal lengths.
 pub(crate) fn forward<T: Element, K: Kernel>(isa: Isa, k: &K, x: &[T], y: &mut [T]) {
-    if let (Some(x), Some(y)) = (T::as_f32(x), T::as_f32_mut(y)) {
+    if let (Some(x), Some(y)) = (direct(K::LIGHT, x), direct_mut(K::LIGHT, y)) {
         return parallel::zip2(x, y, |x, y| run_forward(isa, k, x, y));
     }
     parallel::zip2(x, y, |x, y| blocks1(isa, Some(x), y, |a, b| run_forward(isa, k, a, b)))
@@ -137,7 +164,7 @@ pub(crate) fn forward<T: Element, K: Kernel>(isa: Isa, k: &K, x: &[T], y: &mut [
 
 /// x = f(x) on an available `isa`, over threads.
 pub(crate) fn forward_inplace<T: Element, K: Kernel>(isa: Isa, k: &K, x: &mut [T]) {
-    if let Some(x) = T::as_f32_mut(x) {
+    if let Some(x) = direct_mut(K::LIGHT, x) {
         return parallel::each1(x, |x| run_forward_inplace(isa, k, x));
     }
     parallel::each1(x, |x| blocks1(isa, None, x, |a, b| run_forward(isa, k, a, b)))
@@ -146,7 +173,9 @@ pub(crate) fn forward_inplace<T: Element, K: Kernel>(isa: Isa, k: &K, x: &mut [T
 /// dx = dy·f'(v) (v being x, or y for a kernel run from its output) on an available `isa`,
 /// over threads. Equal lengths.
 pub(crate) fn backward<T: Element, G: Grad>(isa: Isa, k: &G, v: &[T], dy: &[T], dx: &mut [T]) {
-    if let (Some(v), Some(dy), Some(dx)) = (T::as_f32(v), T::as_f32(dy), T::as_f32_mut(dx)) {
+    if let (Some(v), Some(dy), Some(dx)) =
+        (direct(G::LIGHT, v), direct(G::LIGHT, dy), direct_mut(G::LIGHT, dx))
+    {
         return parallel::zip3(v, dy, dx, |v, dy, dx| run_backward(isa, k, v, dy, dx));
     }
     parallel::zip3(v, dy, dx, |v, dy, dx| {
@@ -156,7 +185,7 @@ pub(crate) fn backward<T: Element, G: Grad>(isa: Isa, k: &G, v: &[T], dy: &[T], 
 
 /// dy = dy·f'(v) on an available `isa`, over threads. Equal lengths.
 pub(crate) fn backward_inplace<T: Element, G: Grad>(isa: Isa, k: &G, v: &[T], dy: &mut [T]) {
-    if let (Some(v), Some(dy)) = (T::as_f32(v), T::as_f32_mut(dy)) {
+    if let (Some(v), Some(dy)) = (direct(G::LIGHT, v), direct_mut(G::LIGHT, dy)) {
         return parallel::zip2(v, dy, |v, dy| run_backward_inplace(isa, k, v, dy));
     }
     parallel::zip2(v, dy, |v, dy| blocks2(isa, v, None, dy, |v, d| run_backward_inplace(isa, k, v, d)))

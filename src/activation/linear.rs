@@ -24,6 +24,7 @@ fn pass_inside<S: Simd>(s: S, x: S::V, dy: S::V, lo: f32, hi: f32) -> S::V {
 pub(crate) struct Relu;
 
 impl Kernel for Relu {
+    const LIGHT: bool = true;
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         // max(x, 0) is x < 0 ? 0 : x (NaN and −0 stay). Not a select with x as an arm: in
@@ -45,6 +46,7 @@ pub(crate) struct Clamp {
 }
 
 impl Kernel for Clamp {
+    const LIGHT: bool = true;
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         s.min(s.max(x, s.splat(self.lo)), s.splat(self.hi))
@@ -62,6 +64,7 @@ pub(crate) struct LeakyRelu {
 }
 
 impl Kernel for LeakyRelu {
+    const LIGHT: bool = true;
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         leaky_forward(s, x, s.splat(self.slope))
@@ -100,6 +103,7 @@ fn relu6_shift<S: Simd>(s: S, x: S::V) -> S::V {
 }
 
 impl Kernel for HardSigmoid {
+    const LIGHT: bool = true;
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         relu6_shift(s, x)
@@ -116,6 +120,7 @@ impl Kernel for HardSigmoid {
 pub(crate) struct HardSwish;
 
 impl Kernel for HardSwish {
+    const LIGHT: bool = true;
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         // Below −3 the second factor is 0: x clamped at −4 keeps −inf from making 0·inf.

@@ -1,11 +1,11 @@
 //! The update driver for bf16 parameters and bf16 / f16 gradients (feature `half`).
 //!
 //! The work is cut into the fixed chunks of [`CHUNK`] elements as for f32 (the same pieces for
-//! any thread count), and each chunk into blocks of [`BLOCK`]: a block's gradients are widened
-//! into an f32 buffer on the stack, its bf16 parameters likewise, the unchanged f32 update
-//! runs on the buffers and the f32 state, and the parameters are stored back (rounded
-//! stochastically, or kept f32 with a bf16 copy rounded to nearest even). Every block starts at
-//! a multiple of [`BLOCK`], so an element's random bits depend on its index only.
+//! any thread count). The unchanged f32 update runs on each chunk with the f32 state; bf16
+//! parameters and bf16 gradients are loaded and stored in registers ([`Lanes`]), and the
+//! parameters are stored back rounded stochastically (or kept f32, with a bf16 copy rounded to
+//! nearest even). f16 gradients are widened block by block ([`BLOCK`]) into an f32 buffer on
+//! the stack first. An element's random bits depend on its index only.
 
 use super::rounding::Rounded;
 use super::typed::{Grads, Params};
@@ -13,6 +13,7 @@ use crate::element::sealed::Sealed;
 use crate::element::{BLOCK, Buf, Element};
 use crate::error::Error;
 use crate::isa::Isa;
+use crate::kernel::Lanes;
 use crate::kernel::update::{Update, run_update};
 use crate::parallel::{CHUNK, Tasks, parallel, tree};
 use crate::{bf16, f16};
@@ -22,18 +23,18 @@ use core::ops::Range;
 trait Store: Send + Sized {
     /// Splits off the first `at` elements.
     fn split_at(self, at: usize) -> (Self, Self);
-    /// Runs the update of `b` on this piece's elements `b.r`. `buf` is free scratch.
-    fn block<K: Update<N>, const N: usize>(&mut self, b: Block<'_, K, N>, buf: &mut Buf);
+    /// Runs the update of `b` on this piece's elements `b.r`.
+    fn block<K: Update<N>, G: Lanes, const N: usize>(&mut self, b: Block<'_, K, G, N>);
 }
 
 /// One block of a step: the update `k` of elements `r` of a piece whose element 0 has the
-/// tensor index `first`, with their gradients `g` (f32) and state blocks `st`.
-struct Block<'b, K, const N: usize> {
+/// tensor index `first`, with their gradients `g` and state blocks `st`.
+struct Block<'b, K, G, const N: usize> {
     isa: Isa,
     k: &'b K,
     r: Range<usize>,
     first: u64,
-    g: &'b [f32],
+    g: &'b [G],
     st: [&'b mut [f32]; N],
 }
 
@@ -56,7 +57,7 @@ impl Store for Master<'_> {
         (Master { p: p0, copy: c0 }, Master { p: p1, copy: c1 })
     }
 
-    fn block<K: Update<N>, const N: usize>(&mut self, b: Block<'_, K, N>, _: &mut Buf) {
+    fn block<K: Update<N>, G: Lanes, const N: usize>(&mut self, b: Block<'_, K, G, N>) {
         let Block { isa, k, r, g, mut st, .. } = b;
         run_update(isa, k, &mut self.p[r.clone()], g, &mut st);
         if let Some(c) = &mut self.copy {
@@ -77,13 +78,11 @@ impl Store for Stochastic<'_> {
         (Stochastic { p: p0, stream: self.stream }, Stochastic { p: p1, stream: self.stream })
     }
 
-    fn block<K: Update<N>, const N: usize>(&mut self, b: Block<'_, K, N>, buf: &mut Buf) {
+    fn block<K: Update<N>, G: Lanes, const N: usize>(&mut self, b: Block<'_, K, G, N>) {
         let Block { isa, k, r, first, g, mut st } = b;
-        let p = &mut buf.0[..r.len()];
-        bf16::widen(isa, &self.p[r.clone()], p);
-        run_update(isa, &Rounded::new(k, self.stream, first + r.start as u64), p, g, &mut st);
-        // Exact: every value is a bf16 already.
-        bf16::narrow(isa, p, &mut self.p[r]);
+        let rounded = Rounded::new(k, self.stream, first + r.start as u64);
+        // The store's rounding to nearest is exact: every result is a bf16 value already.
+        run_update(isa, &rounded, &mut self.p[r], g, &mut st);
     }
 }
 
@@ -107,20 +106,20 @@ impl<K: Update<N>, P: Store, G: Element, const N: usize> Tasks for Chunks<'_, K,
     }
 
     fn run(mut self, chunk: usize) -> [f64; 2] {
-        let (mut gbuf, mut buf) = (Buf::new(), Buf::new());
         let first = (chunk * CHUNK) as u64;
-        for b in (0..self.g.len()).step_by(BLOCK) {
-            let r = b..self.g.len().min(b + BLOCK);
-            let g = match G::as_f32(&self.g[r.clone()]) {
-                Some(g) => g,
-                None => {
-                    let g = &mut gbuf.0[..r.len()];
-                    G::widen(self.isa, &self.g[r.clone()], g);
-                    g
-                }
-            };
+        let (isa, k, n) = (self.isa, self.k, self.g.len());
+        if let Some(g) = G::direct(self.g) {
+            let st = self.st;
+            self.p.block(Block { isa, k, r: 0..n, first, g, st });
+            return [0.0; 2];
+        }
+        let mut gbuf = Buf::new();
+        for b in (0..n).step_by(BLOCK) {
+            let r = b..n.min(b + BLOCK);
+            let g = &mut gbuf.0[..r.len()];
+            G::widen(isa, &self.g[r.clone()], g);
             let st = self.st.each_mut().map(|s| &mut s[r.clone()]);
-            self.p.block(Block { isa: self.isa, k: self.k, r, first, g, st }, &mut buf);
+            self.p.block(Block { isa, k, r, first, g: &*g, st });
         }
         [0.0; 2]
     }

@@ -171,10 +171,36 @@ impl Simd for Avx2 {
         // SAFETY: AVX2 is available (module docs).
         unsafe { _mm256_xor_si256(a, b) }
     }
+    #[cfg(feature = "half")]
+    #[inline(always)]
+    fn load_u16(self, s: &[u16]) -> __m256i {
+        assert!(s.len() >= 8);
+        // SAFETY: AVX2 is available (module docs) and s holds at least 8 values.
+        unsafe { _mm256_cvtepu16_epi32(_mm_loadu_si128(s.as_ptr().cast())) }
+    }
+    #[cfg(feature = "half")]
+    #[inline(always)]
+    fn store_u16(self, v: __m256i, s: &mut [u16]) {
+        assert!(s.len() >= 8);
+        // SAFETY: AVX2 is available (module docs) and s holds at least 8 values. The lanes are
+        // cut to 16 bits first, so the saturating pack keeps them; it packs within 128-bit
+        // halves, and the permute brings the two halves' results together.
+        unsafe {
+            let low = _mm256_and_si256(v, _mm256_set1_epi32(0xFFFF));
+            let packed = _mm256_permute4x64_epi64::<0b1000>(_mm256_packus_epi32(low, low));
+            _mm_storeu_si128(s.as_mut_ptr().cast(), _mm256_castsi256_si128(packed))
+        }
+    }
     #[inline(always)]
     fn shr_u(self, a: __m256i, n: u32) -> __m256i {
         // SAFETY: AVX2 is available (module docs). A constant `n` becomes an immediate.
         unsafe { _mm256_srl_epi32(a, _mm_cvtsi32_si128(n as i32)) }
+    }
+    #[cfg(feature = "half")]
+    #[inline(always)]
+    fn shl_u(self, a: __m256i, n: u32) -> __m256i {
+        // SAFETY: AVX2 is available (module docs). A constant `n` becomes an immediate.
+        unsafe { _mm256_sll_epi32(a, _mm_cvtsi32_si128(n as i32)) }
     }
     #[inline(always)]
     fn u_as_f32(self, a: __m256i) -> __m256 {

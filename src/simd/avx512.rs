@@ -192,10 +192,30 @@ impl Simd for Avx512 {
         // SAFETY: AVX-512F is available.
         unsafe { _mm512_xor_si512(a, b) }
     }
+    #[cfg(feature = "half")]
+    #[inline(always)]
+    fn load_u16(self, s: &[u16]) -> __m512i {
+        assert!(s.len() >= 16);
+        // SAFETY: AVX-512F is available and s holds at least 16 values.
+        unsafe { _mm512_cvtepu16_epi32(_mm256_loadu_si256(s.as_ptr().cast())) }
+    }
+    #[cfg(feature = "half")]
+    #[inline(always)]
+    fn store_u16(self, v: __m512i, s: &mut [u16]) {
+        assert!(s.len() >= 16);
+        // SAFETY: AVX-512F is available and s holds at least 16 values.
+        unsafe { _mm256_storeu_si256(s.as_mut_ptr().cast(), _mm512_cvtepi32_epi16(v)) }
+    }
     #[inline(always)]
     fn shr_u(self, a: __m512i, n: u32) -> __m512i {
         // SAFETY: AVX-512F is available. A constant `n` becomes an immediate.
         unsafe { _mm512_srl_epi32(a, _mm_cvtsi32_si128(n as i32)) }
+    }
+    #[cfg(feature = "half")]
+    #[inline(always)]
+    fn shl_u(self, a: __m512i, n: u32) -> __m512i {
+        // SAFETY: AVX-512F is available. A constant `n` becomes an immediate.
+        unsafe { _mm512_sll_epi32(a, _mm_cvtsi32_si128(n as i32)) }
     }
     #[inline(always)]
     fn u_as_f32(self, a: __m512i) -> __m512 {

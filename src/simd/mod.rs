@@ -134,12 +134,45 @@ pub(crate) trait Simd: Copy {
     fn xor_u(self, a: Self::U, b: Self::U) -> Self::U;
     /// `a >> n` per lane, logical, for `n` in 1..32.
     fn shr_u(self, a: Self::U, n: u32) -> Self::U;
+    /// `a << n` per lane, for `n` in 1..32.
+    #[cfg(feature = "half")]
+    fn shl_u(self, a: Self::U, n: u32) -> Self::U;
+    /// `LANES` u16 from the front of `s` (at least that long), zero-extended: 16-bit storage
+    /// types (bf16) loaded as their bits.
+    #[cfg(feature = "half")]
+    fn load_u16(self, s: &[u16]) -> Self::U;
+    /// The low 16 bits of each lane into the front of `s` (at least `LANES` long).
+    #[cfg(feature = "half")]
+    fn store_u16(self, v: Self::U, s: &mut [u16]);
+    /// [`Simd::load_u16`] of fewer than `LANES` values (the others lanes 0), through a buffer:
+    /// for the tail only.
+    #[cfg(feature = "half")]
+    #[inline(always)]
+    fn load_u16_partial(self, s: &[u16]) -> Self::U {
+        let mut a = [0u16; MAX_LANES];
+        let n = s.len().min(Self::LANES);
+        a[..n].copy_from_slice(&s[..n]);
+        self.load_u16(&a)
+    }
+    /// [`Simd::store_u16`] of the first `s.len()` (< `LANES`) lanes, through a buffer.
+    #[cfg(feature = "half")]
+    #[inline(always)]
+    fn store_u16_partial(self, v: Self::U, s: &mut [u16]) {
+        let mut a = [0u16; MAX_LANES];
+        self.store_u16(v, &mut a);
+        let n = s.len().min(Self::LANES);
+        s[..n].copy_from_slice(&a[..n]);
+    }
     /// The lanes' bits read as f32 (a bit cast, no conversion).
     fn u_as_f32(self, a: Self::U) -> Self::V;
     /// The lanes' f32 bits as u32 (a bit cast; stochastic rounding adds to them).
-    #[cfg_attr(not(all(feature = "half", feature = "std")), allow(dead_code))]
+    #[cfg_attr(not(feature = "half"), allow(dead_code))]
     fn f32_as_u(self, a: Self::V) -> Self::U;
 }
+
+/// The most lanes of any backend (AVX-512 unrolled twice), for the partial loads' buffers.
+#[cfg(feature = "half")]
+const MAX_LANES: usize = 32;
 
 /// Bit pattern of the f32 sign.
 pub(crate) const SIGN: f32 = -0.0;

@@ -165,6 +165,20 @@ impl Simd for Neon {
         // SAFETY: NEON is part of the aarch64 baseline; IOTA holds 4 values.
         unsafe { vld1q_u32(IOTA.as_ptr()) }
     }
+    #[cfg(feature = "half")]
+    #[inline(always)]
+    fn load_u16(self, s: &[u16]) -> uint32x4_t {
+        assert!(s.len() >= 4);
+        // SAFETY: NEON is part of the aarch64 baseline and s holds at least 4 values.
+        unsafe { vmovl_u16(vld1_u16(s.as_ptr())) }
+    }
+    #[cfg(feature = "half")]
+    #[inline(always)]
+    fn store_u16(self, v: uint32x4_t, s: &mut [u16]) {
+        assert!(s.len() >= 4);
+        // SAFETY: NEON is part of the aarch64 baseline and s holds at least 4 values.
+        unsafe { vst1_u16(s.as_mut_ptr(), vmovn_u32(v)) }
+    }
     #[inline(always)]
     fn add_u(self, a: uint32x4_t, b: uint32x4_t) -> uint32x4_t {
         // SAFETY: NEON is part of the aarch64 baseline.
@@ -184,6 +198,12 @@ impl Simd for Neon {
     fn shr_u(self, a: uint32x4_t, n: u32) -> uint32x4_t {
         // SAFETY: NEON is part of the aarch64 baseline. A negative count shifts right.
         unsafe { vshlq_u32(a, vdupq_n_s32(-(n as i32))) }
+    }
+    #[cfg(feature = "half")]
+    #[inline(always)]
+    fn shl_u(self, a: uint32x4_t, n: u32) -> uint32x4_t {
+        // SAFETY: NEON is part of the aarch64 baseline.
+        unsafe { vshlq_u32(a, vdupq_n_s32(n as i32)) }
     }
     #[inline(always)]
     fn u_as_f32(self, a: uint32x4_t) -> float32x4_t {

@@ -144,6 +144,19 @@ impl Simd for Portable {
     fn iota_u(self) -> u32x8 {
         u32x8::new([0, 1, 2, 3, 4, 5, 6, 7])
     }
+    #[cfg(feature = "half")]
+    #[inline(always)]
+    fn load_u16(self, s: &[u16]) -> u32x8 {
+        let s = &s[..8];
+        u32x8::new(core::array::from_fn(|j| s[j] as u32))
+    }
+    #[cfg(feature = "half")]
+    #[inline(always)]
+    fn store_u16(self, v: u32x8, s: &mut [u16]) {
+        for (d, x) in s[..8].iter_mut().zip(v.to_array()) {
+            *d = x as u16;
+        }
+    }
     #[inline(always)]
     fn add_u(self, a: u32x8, b: u32x8) -> u32x8 {
         a + b
@@ -159,6 +172,11 @@ impl Simd for Portable {
     #[inline(always)]
     fn shr_u(self, a: u32x8, n: u32) -> u32x8 {
         a >> n
+    }
+    #[cfg(feature = "half")]
+    #[inline(always)]
+    fn shl_u(self, a: u32x8, n: u32) -> u32x8 {
+        a << n
     }
     #[inline(always)]
     fn u_as_f32(self, a: u32x8) -> f32x8 {

@@ -140,9 +140,24 @@ impl Simd for Scalar {
     fn xor_u(self, a: u32, b: u32) -> u32 {
         a ^ b
     }
+    #[cfg(feature = "half")]
+    #[inline(always)]
+    fn load_u16(self, s: &[u16]) -> u32 {
+        s[0] as u32
+    }
+    #[cfg(feature = "half")]
+    #[inline(always)]
+    fn store_u16(self, v: u32, s: &mut [u16]) {
+        s[0] = v as u16;
+    }
     #[inline(always)]
     fn shr_u(self, a: u32, n: u32) -> u32 {
         a >> n
+    }
+    #[cfg(feature = "half")]
+    #[inline(always)]
+    fn shl_u(self, a: u32, n: u32) -> u32 {
+        a << n
     }
     #[inline(always)]
     fn u_as_f32(self, a: u32) -> f32 {

@@ -129,9 +129,25 @@ impl<S: Simd> Simd for X2<S> {
     fn xor_u(self, a: Self::U, b: Self::U) -> Self::U {
         (self.0.xor_u(a.0, b.0), self.0.xor_u(a.1, b.1))
     }
+    #[cfg(feature = "half")]
+    #[inline(always)]
+    fn load_u16(self, s: &[u16]) -> Self::U {
+        (self.0.load_u16(s), self.0.load_u16(&s[S::LANES..]))
+    }
+    #[cfg(feature = "half")]
+    #[inline(always)]
+    fn store_u16(self, v: Self::U, s: &mut [u16]) {
+        self.0.store_u16(v.0, s);
+        self.0.store_u16(v.1, &mut s[S::LANES..]);
+    }
     #[inline(always)]
     fn shr_u(self, a: Self::U, n: u32) -> Self::U {
         (self.0.shr_u(a.0, n), self.0.shr_u(a.1, n))
+    }
+    #[cfg(feature = "half")]
+    #[inline(always)]
+    fn shl_u(self, a: Self::U, n: u32) -> Self::U {
+        (self.0.shl_u(a.0, n), self.0.shl_u(a.1, n))
     }
     #[inline(always)]
     fn u_as_f32(self, a: Self::U) -> Self::V {
