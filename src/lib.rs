@@ -94,9 +94,10 @@
 //! ## bf16 and f16
 //!
 //! With the feature `half`, the [`Activation`] methods take slices of `bf16` and `f16` too (re-exported from the `half` crate)
-//! (they are generic over the sealed [`Element`]: f32, bf16, f16). Blocks of the slices are
-//! converted to f32 exactly, the f32 kernel runs, and the results are rounded to nearest even
-//! (as the `half` crate's `from_f32`): within 1 ULP of the storage type of the exact result.
+//! (they are generic over the sealed [`Element`]: f32, bf16, f16). The values are converted
+//! to f32 exactly (in registers for bf16 through the memory-bound piecewise-linear kernels, in
+//! blocks otherwise), the f32 kernel runs, and the results are rounded to nearest even (as the
+//! `half` crate's `from_f32`): within 1 ULP of the storage type of the exact result.
 //! The conversions use F16C, AVX-512F, AVX-512-BF16 and NEON where the CPU has them, and give
 //! the same bits on every path ([`element`] has the details).
 //!
