@@ -2,7 +2,7 @@
 //! `half` crate's `bf16` and `f16`.
 //!
 //! f32 slices go to the kernels as they are. bf16 slices go to the light kernels
-//! ([`Kernel::LIGHT`]: ReLU and the other piecewise-linear ones, memory-bound) as they are too,
+//! (`Kernel::LIGHT`: ReLU and the other piecewise-linear ones, memory-bound) as they are too,
 //! converted in registers on load and store. Otherwise bf16 and f16 slices are converted in
 //! blocks of [`BLOCK`] elements into an f32 buffer on the stack (exactly), the f32 kernel runs
 //! on the block, and the results are rounded back to nearest even. Either way the f32 kernels
