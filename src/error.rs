@@ -17,6 +17,18 @@ pub enum Error {
         /// The length it has.
         found: usize,
     },
+    /// As [`Error::LengthMismatch`], in one tensor of a multi-tensor step
+    /// ([`optim::step_multi`](crate::optim::step_multi)): which one, counted from 0 in the list.
+    TensorLengthMismatch {
+        /// The tensor's position in the list.
+        tensor: usize,
+        /// The argument whose length is wrong (`"params"` or `"grads"`).
+        arg: &'static str,
+        /// The length it must have: the tensor's optimizer's number of parameters.
+        expected: usize,
+        /// The length it has.
+        found: usize,
+    },
     /// A parameter is outside its allowed range, or not finite.
     InvalidParameter {
         /// The parameter (`"alpha"`, `"lr"`, ...).
@@ -96,6 +108,12 @@ impl fmt::Display for Error {
         match self {
             Error::LengthMismatch { arg, expected, found } => {
                 write!(f, "`{arg}` has {found} elements but must have {expected}")
+            }
+            Error::TensorLengthMismatch { tensor, arg, expected, found } => {
+                write!(
+                    f,
+                    "tensor {tensor}: `{arg}` has {found} elements but its optimizer has {expected} parameters"
+                )
             }
             Error::InvalidParameter { name, value, expected } => {
                 write!(f, "parameter `{name}` is {value} but must be {expected}")

@@ -4,7 +4,7 @@
 use super::Optimizer;
 use super::scaled::{Scaled, Stepped, check_inv_scale};
 use super::typed::{Grads, Params};
-use crate::error::{Error, check_len};
+use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::finite::all_finite;
 use crate::parallel::CHUNK;
@@ -44,7 +44,7 @@ pub fn step_multi<O: Optimizer + ?Sized>(tensors: &mut [Tensor<'_, O>]) -> Resul
 ///
 /// Every check comes first: the ISA ([`Error::IsaUnavailable`]), and each tensor's parameter
 /// and gradient lengths against its optimizer's [`Optimizer::num_params`]
-/// ([`Error::LengthMismatch`]); on `Err` no tensor, state or step counter has changed. The
+/// ([`Error::TensorLengthMismatch`], which names the tensor); on `Err` no tensor, state or step counter has changed. The
 /// call allocates the list of units (one entry per unit).
 pub fn step_multi_with<O: Optimizer + ?Sized>(isa: Isa, tensors: &mut [Tensor<'_, O>]) -> Result<(), Error> {
     multi(isa, tensors, None).map(|_| ())
@@ -80,9 +80,13 @@ fn multi<O: Optimizer + ?Sized>(
 ) -> Result<Stepped, Error> {
     let inv_scale = inv_scale.map(check_inv_scale).transpose()?;
     let isa = isa.check()?;
-    for (p, g, o) in tensors.iter() {
-        check_len("params", o.num_params(), p.len())?;
-        check_len("grads", o.num_params(), g.len())?;
+    for (tensor, (p, g, o)) in tensors.iter().enumerate() {
+        let expected = o.num_params();
+        for (arg, found) in [("params", p.len()), ("grads", g.len())] {
+            if found != expected {
+                return Err(Error::TensorLengthMismatch { tensor, arg, expected, found });
+            }
+        }
     }
     let total = tensors.iter().fold(0usize, |n, t| n.saturating_add(t.0.len()));
     let ends = units(tensors.iter().map(|t| t.0.len()))?;
