@@ -14,14 +14,16 @@
 //! - `step_scaled` with inv_scale = 2^k (k in −8..=8) on the gradients divided by it: while
 //!   that division is exact and every gradient finite, the parameters are bitwise those of the
 //!   plain step (NaNs up to their payload); a non-finite gradient gives `Stepped::Skipped` with params and step count
-//!   unchanged.
+//!   unchanged;
+//! - `step_multi` over the parameters cut in two tensors (at an arbitrary point, each with its
+//!   own optimizer) gives, bitwise, what stepping each tensor alone gives.
 
 #![no_main]
 
 use arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use nnsimd::Isa;
-use nnsimd::optim::{Optimizer, Stepped};
+use nnsimd::optim::{Optimizer, Stepped, step_multi, step_multi_with};
 use nnsimd_fuzz::common::show;
 use nnsimd_fuzz::input;
 use nnsimd_fuzz::opt::{self, Hyper, Spec};
@@ -37,6 +39,8 @@ struct Case {
     steps: opt::Steps,
     /// k of the `step_scaled` twin's inv_scale 2^k.
     scale_exp: i32,
+    /// Where the `step_multi` twin cuts the parameters.
+    cut: usize,
 }
 
 fn decode(u: &mut Unstructured, specs: &[Spec]) -> Result<Case> {
@@ -50,7 +54,8 @@ fn decode(u: &mut Unstructured, specs: &[Spec]) -> Result<Case> {
     let p0 = input::long_values(u, n, value)?;
     let steps = opt::steps(u, n, max_steps, value)?;
     let scale_exp = u.int_in_range(-8..=8)?;
-    Ok(Case { spec, hyper, compare: !any_raw && !wild, isa, p0, steps, scale_exp })
+    let cut = u.int_in_range(0..=n)?;
+    Ok(Case { spec, hyper, compare: !any_raw && !wild, isa, p0, steps, scale_exp, cut })
 }
 
 fn check(c: &Case, spec: &Spec) {
@@ -74,9 +79,13 @@ fn check(c: &Case, spec: &Spec) {
     let mut s = c.p0.clone();
     let isa = c.isa.unwrap_or_else(Isa::detect);
     let mut scaled = ScaledTwin::new((spec.build)(&c.hyper, n).unwrap(), c);
+    let mut multi = MultiTwin::new(spec, c);
     opt::run_steps(name, &mut *o, &mut *twin, c.isa, &c.p0, &c.steps, |t, p| {
         let g = &c.steps[t].0;
         scaled.step(name, t, g, p);
+        if let Some(m) = &mut multi {
+            m.step(name, t, g);
+        }
         assert_eq!(scalar.step_with(Isa::Scalar, &mut s, g), Ok(()), "{name} step {}", t + 1);
         if !c.compare || !(spec.conditioned)(&(spec.effective)(&c.hyper)) {
             return;
@@ -151,6 +160,58 @@ impl ScaledTwin {
                 .position(|(a, b)| a.to_bits() != b.to_bits())
                 .map(|i| (i, g[i], self.p[i], plain[i]))
         );
+    }
+}
+
+/// An optimizer and its parameters.
+type Stepper = (Box<dyn Optimizer>, Vec<f32>);
+
+/// The parameters cut in two tensors, each with its own optimizer: stepped together by
+/// `step_multi`, and beside them one by one by `step`.
+struct MultiTwin {
+    cut: usize,
+    /// (optimizer, parameters) of each tensor, for `step_multi`.
+    multi: Vec<Stepper>,
+    /// The same, stepped alone.
+    alone: Vec<Stepper>,
+    isa: Option<Isa>,
+}
+
+impl MultiTwin {
+    /// None where the configuration cannot be built for a piece's length.
+    fn new(spec: &Spec, c: &Case) -> Option<Self> {
+        let (a, b) = c.p0.split_at(c.cut);
+        let build = || -> Option<Vec<Stepper>> {
+            [a, b].iter().map(|p| Some(((spec.build)(&c.hyper, p.len()).ok()?, p.to_vec()))).collect()
+        };
+        Some(MultiTwin { cut: c.cut, multi: build()?, alone: build()?, isa: c.isa })
+    }
+
+    fn step(&mut self, name: &str, t: usize, g: &[f32]) {
+        let g = g.split_at(self.cut);
+        for ((o, p), g) in self.alone.iter_mut().zip([g.0, g.1]) {
+            let r = match self.isa {
+                Some(isa) => o.step_with(isa, p, g),
+                None => o.step(p, g),
+            };
+            assert_eq!(r, Ok(()), "{name} step {}: one tensor alone", t + 1);
+        }
+        let mut tensors: Vec<_> =
+            self.multi.iter_mut().zip([g.0, g.1]).map(|((o, p), g)| (&mut p[..], g, &mut **o)).collect();
+        let r = match self.isa {
+            Some(isa) => step_multi_with(isa, &mut tensors),
+            None => step_multi(&mut tensors),
+        };
+        assert_eq!(r, Ok(()), "{name} step {}: step_multi", t + 1);
+        for (j, ((_, m), (_, a))) in self.multi.iter().zip(&self.alone).enumerate() {
+            assert!(
+                m.iter().zip(a).all(|(&x, &y)| input::same_value(x, y)),
+                "{name} step {} on {:?}, cut at {}: tensor {j} of step_multi differs from its step alone",
+                t + 1,
+                self.isa,
+                self.cut
+            );
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! feature `half` bf16 through its bits (f32's upper half), so that a bf16 slice is converted
 //! in registers on its way through a kernel, with no f32 copy in memory.
 
-use crate::simd::{Simd, abs};
+use crate::simd::Simd;
 
 /// A storage type of the drivers' slices: `LANES` values to or from one f32 vector.
 pub(crate) trait Lanes: Copy + Send + Sync + 'static {
@@ -38,6 +38,7 @@ impl Lanes for f32 {
 #[cfg(feature = "half")]
 mod bf16_lanes {
     use super::*;
+    use crate::simd::abs;
     use half::bf16;
     use half::slice::HalfFloatSliceExt;
 
