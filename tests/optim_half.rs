@@ -16,7 +16,7 @@ mod common;
 use common::{mixed as values, qemu};
 use nnsimd::optim::{
     AdadeltaConfig, AdafactorConfig, AdagradConfig, AdamConfig, AdamWConfig, AdamaxConfig, Config, Grads,
-    LionConfig, NAdamConfig, Optimizer, Params, RmsPropConfig, SgdConfig,
+    LionConfig, NAdamConfig, Optimizer, Params, RmsPropConfig, SgdConfig, Stepped,
 };
 use nnsimd::reference::{counter_hash, splitmix64};
 use nnsimd::{Error, Isa, bf16, f16};
@@ -447,5 +447,68 @@ fn round_stochastic_helper_matches_its_definition() {
         let want = if up.is_infinite() { f32::from_bits(b & 0xffff_0000) } else { up };
         let got = round_stochastic(x, random).to_f32();
         assert_eq!(got.to_bits(), want.to_bits(), "x = {x:e} ({b:#x}), random {random:#x}");
+    }
+}
+
+/// `step_scaled_typed` with inv_scale 1/8 on bf16 and f16 gradients multiplied by 8 (exactly):
+/// bitwise `step_typed` on the unscaled gradients, for every optimizer, parameter mode and ISA
+/// over three steps; then a ±inf or NaN gradient gives `Skipped` with nothing written (params,
+/// copy, step count), and a gradient slice one short is an error before any write.
+#[test]
+fn scaled_typed_is_the_typed_step_on_unscaled_gradients() {
+    let n = 300;
+    let g32: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+    let gb: Vec<bf16> = g32.iter().map(|&v| bf16::from_f32(v)).collect();
+    let gh: Vec<f16> = g32.iter().map(|&v| f16::from_f32(v)).collect();
+    let gb8: Vec<bf16> = gb.iter().map(|&v| bf16::from_f32(v.to_f32() * 8.0)).collect();
+    let gh8: Vec<f16> = gh.iter().map(|&v| f16::from_f32(v.to_f32() * 8.0)).collect();
+    let p0: Vec<f32> = (0..n).map(|i| 1.0 - i as f32 / 256.0).collect();
+    for isa in Isa::available() {
+        for cfg in configs() {
+            for half_grads in [true, false] {
+                let plain = if half_grads { Grads::Bf16(&gb) } else { Grads::F16(&gh) };
+                let scaled = if half_grads { Grads::Bf16(&gb8) } else { Grads::F16(&gh8) };
+                let (mut a, mut b) = (cfg.build(&[n]).unwrap(), cfg.build(&[n]).unwrap());
+                let pb0: Vec<bf16> = p0.iter().map(|&v| bf16::from_f32(v)).collect();
+                let (mut sa, mut sb) = (pb0.clone(), pb0.clone());
+                let (mut ma, mut mb) = (p0.clone(), p0.clone());
+                let (mut ca, mut cb) = (pb0.clone(), pb0.clone());
+                for t in 0..3 {
+                    let stochastic = t % 2 == 0;
+                    if stochastic {
+                        a.step_typed(isa, Params::Stochastic { params: &mut sa, seed: 9 }, plain).unwrap();
+                        let p = Params::Stochastic { params: &mut sb, seed: 9 };
+                        assert_eq!(b.step_scaled_typed(isa, p, scaled, 0.125), Ok(Stepped::Applied));
+                    } else {
+                        a.step_typed(isa, Params::Master { master: &mut ma, copy: &mut ca }, plain).unwrap();
+                        let p = Params::Master { master: &mut mb, copy: &mut cb };
+                        assert_eq!(b.step_scaled_typed(isa, p, scaled, 0.125), Ok(Stepped::Applied));
+                    }
+                    let same =
+                        sa == sb && ca == cb && ma.iter().zip(&mb).all(|(x, y)| x.to_bits() == y.to_bits());
+                    assert!(same, "{cfg:?} on {isa}, step {t}, half grads {half_grads}: scaled differs");
+                }
+                for bad in [f32::INFINITY, f32::NEG_INFINITY, f32::NAN] {
+                    let (mut gb9, mut gh9) = (gb8.clone(), gh8.clone());
+                    gb9[n / 2] = bf16::from_f32(bad);
+                    gh9[n / 2] = f16::from_f32(bad);
+                    let g = if half_grads { Grads::Bf16(&gb9) } else { Grads::F16(&gh9) };
+                    let (steps, before) = (b.steps(), (sb.clone(), mb.clone(), cb.clone()));
+                    let p = Params::Master { master: &mut mb, copy: &mut cb };
+                    assert_eq!(b.step_scaled_typed(isa, p, g, 0.125), Ok(Stepped::Skipped));
+                    let p = Params::Stochastic { params: &mut sb, seed: 9 };
+                    assert_eq!(b.step_scaled_typed(isa, p, g, 0.125), Ok(Stepped::Skipped));
+                    assert_eq!(b.steps(), steps, "{cfg:?}: a skipped step counted");
+                    let after = (sb.clone(), mb.clone(), cb.clone());
+                    assert!(after.0 == before.0 && after.2 == before.2, "{cfg:?}: a skipped step wrote");
+                    assert!(after.1.iter().zip(&before.1).all(|(x, y)| x.to_bits() == y.to_bits()));
+                }
+                let short = if half_grads { Grads::Bf16(&gb8[1..]) } else { Grads::F16(&gh8[1..]) };
+                let p = Params::Stochastic { params: &mut sb, seed: 9 };
+                let r = b.step_scaled_typed(isa, p, short, 0.125);
+                assert_eq!(r, Err(Error::LengthMismatch { arg: "grads", expected: n, found: n - 1 }));
+                assert_eq!(b.steps(), 3);
+            }
+        }
     }
 }

@@ -62,7 +62,7 @@ pub use scaled::Stepped;
 pub use sgd::{Sgd, SgdConfig};
 pub use typed::{Grads, Params};
 
-use crate::error::{Error, check_len};
+use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::update::{Update, run_update};
 use crate::simd::{Simd, neg};
@@ -146,6 +146,21 @@ pub trait Optimizer: Send {
         grads: &[f32],
         inv_scale: f32,
     ) -> Result<Stepped, Error> {
+        scaled::step_scaled(self, isa, Params::F32(params), Grads::F32(grads), inv_scale)
+    }
+
+    /// [`Optimizer::step_scaled_with`] on parameters and gradients of any element type, as
+    /// [`Optimizer::step_typed`] takes them: the finite check reads the gradients as stored
+    /// (for bf16 and f16, their exponent fields), and the step runs on the widened gradients
+    /// times `inv_scale`, rounded to f32. Lengths and `inv_scale` are checked first, and on
+    /// `Err` or [`Stepped::Skipped`] nothing has changed.
+    fn step_scaled_typed(
+        &mut self,
+        isa: Isa,
+        params: Params<'_>,
+        grads: Grads<'_>,
+        inv_scale: f32,
+    ) -> Result<Stepped, Error> {
         scaled::step_scaled(self, isa, params, grads, inv_scale)
     }
 
@@ -187,15 +202,6 @@ pub struct Checkpoint<'a> {
     /// order the optimizer documents; each has [`Optimizer::num_params`] elements, except
     /// Adafactor's `row_var` and `col_var` (one per row, one per column of each matrix).
     pub buffers: Vec<(&'a str, &'a [f32])>,
-}
-
-/// Checks everything a step needs before it writes: the ISA, and that `params` and `grads`
-/// have the `len` elements the state was built for.
-pub(crate) fn check_step(isa: Isa, len: usize, params: &[f32], grads: &[f32]) -> Result<Isa, Error> {
-    let isa = isa.check()?;
-    check_len("params", len, params.len())?;
-    check_len("grads", len, grads.len())?;
-    Ok(isa)
 }
 
 fn invalid(name: &'static str, value: f64, expected: &'static str) -> Error {

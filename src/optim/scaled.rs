@@ -1,8 +1,8 @@
 //! Gradient scaling for mixed-precision training: a step from gradients that a loss scale S
 //! multiplied, unscaled inside the update pass, and skipped when any gradient is not finite.
 
-use super::typed::{Grads, Params};
-use super::{Optimizer, check_step};
+use super::Optimizer;
+use super::typed::{Grads, Params, check_lengths};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::finite::all_finite;
@@ -99,20 +99,34 @@ impl<K: Update<N>, const N: usize> Update<N> for Unscaled<'_, K> {
     }
 }
 
-/// [`Optimizer::step_scaled_with`], for every optimizer: the checks, the read-only finite
-/// pass over `grads`, then the optimizer's own step on g·`inv_scale`.
+/// [`Optimizer::step_scaled_typed`] (and through it `step_scaled_with`), for every optimizer:
+/// the checks, the read-only finite pass over `grads`, then the optimizer's own step on
+/// g·`inv_scale`.
 pub(crate) fn step_scaled<O: Optimizer + ?Sized>(
     o: &mut O,
     isa: Isa,
-    params: &mut [f32],
-    grads: &[f32],
+    params: Params<'_>,
+    grads: Grads<'_>,
     inv_scale: f32,
 ) -> Result<Stepped, Error> {
     let inv_scale = check_inv_scale(inv_scale)?;
-    let isa = check_step(isa, o.num_params(), params, grads)?;
-    if !all_finite(isa, grads) {
+    let isa = isa.check()?;
+    check_lengths(&params, &grads, o.num_params())?;
+    if !grads_finite(isa, &grads) {
         return Ok(Stepped::Skipped);
     }
-    o.step_grads(isa, Params::F32(params), Scaled::by(Grads::F32(grads), inv_scale))?;
+    o.step_grads(isa, params, Scaled::by(grads, inv_scale))?;
     Ok(Stepped::Applied)
+}
+
+/// Whether every gradient is finite: the f32 check of [`all_finite`] for f32, and for the
+/// 16-bit types a test of the exponent field on the bits (all ones for ±inf and NaN).
+pub(crate) fn grads_finite(isa: Isa, grads: &Grads<'_>) -> bool {
+    match grads {
+        Grads::F32(g) => all_finite(isa, g),
+        #[cfg(feature = "half")]
+        Grads::Bf16(g) => g.iter().all(|v| v.to_bits() & 0x7F80 != 0x7F80),
+        #[cfg(feature = "half")]
+        Grads::F16(g) => g.iter().all(|v| v.to_bits() & 0x7C00 != 0x7C00),
+    }
 }

@@ -104,6 +104,21 @@ impl Grads<'_> {
     }
 }
 
+/// [`Error::LengthMismatch`] unless every slice of `params` and `grads` has `len` elements.
+pub(crate) fn check_lengths(params: &Params<'_>, grads: &Grads<'_>, len: usize) -> Result<(), Error> {
+    match params {
+        Params::F32(p) => check_len("params", len, p.len())?,
+        #[cfg(feature = "half")]
+        Params::Stochastic { params, .. } => check_len("params", len, params.len())?,
+        #[cfg(feature = "half")]
+        Params::Master { master, copy } => {
+            check_len("params", len, master.len())?;
+            check_len("copy", len, copy.len())?;
+        }
+    }
+    check_len("grads", len, grads.len())
+}
+
 /// A step's parameters and gradients, their lengths checked, the factor that unscales the
 /// gradients, and the step number the stochastic rounding draws for.
 pub(crate) struct Io<'a> {
@@ -118,17 +133,7 @@ impl<'a> Io<'a> {
     /// Checks that every slice has `len` elements, for step `step`.
     pub(crate) fn new(params: Params<'a>, grads: Scaled<'a>, len: usize, step: u64) -> Result<Io<'a>, Error> {
         let Scaled { g: grads, inv_scale } = grads;
-        match &params {
-            Params::F32(p) => check_len("params", len, p.len())?,
-            #[cfg(feature = "half")]
-            Params::Stochastic { params, .. } => check_len("params", len, params.len())?,
-            #[cfg(feature = "half")]
-            Params::Master { master, copy } => {
-                check_len("params", len, master.len())?;
-                check_len("copy", len, copy.len())?;
-            }
-        }
-        check_len("grads", len, grads.len())?;
+        check_lengths(&params, &grads, len)?;
         Ok(Io { params, grads, inv_scale, step })
     }
 
