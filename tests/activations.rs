@@ -822,3 +822,26 @@ fn backward_inplace_matches_backward() {
         }
     }
 }
+
+/// Swish and E-Swish with a tiny β at |x| near f32::MAX, where βx is moderate and x·σ(βx) is
+/// finite but x times e^(βx)'s significand overflows (found by fuzzing: Swish(β = 2.2e-38) at
+/// −f32::MAX gave −inf on the total formula, −1.93e35 on AVX-512's table path): within the
+/// forward bound of the f64 oracle on every ISA.
+#[test]
+fn swish_tiny_beta_at_huge_x() {
+    let xs = [-f32::MAX, f32::MAX, -3.0e38, -1.0e38, -2.0e38, 3.0e38];
+    for beta in [2.196_195_7e-38f32, 1.0e-38, 5.0e-39] {
+        for act in [Activation::Swish { beta }, Activation::ESwish { beta }] {
+            for isa in isas() {
+                for &x in &xs {
+                    let (got, want) = (run_forward(&act, isa, x), oracle_forward(&act, x));
+                    let u = ulp_distance(got, want);
+                    assert!(
+                        u <= forward_bound(&act),
+                        "{act:?} on {isa} at {x:e}: {got:e} against {want:e} ({u} ULP)"
+                    );
+                }
+            }
+        }
+    }
+}

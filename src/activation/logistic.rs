@@ -138,7 +138,13 @@ impl<const UNIT: bool, const SCALED: bool> Kernel for Swish<UNIT, SCALED> {
             return s.div(num, s.add(s.splat(1.0), e));
         }
         let t = swish_terms::<S, UNIT>(s, self.beta, self.x_max, x);
-        let num = s.select(t.neg_u, s.mul(t.xc, t.p), x);
+        // x·p may overflow where |x| is near f32::MAX (a tiny β leaves u moderate there): such
+        // x are halved, exactly, and the scaling by 2^n takes the factor back.
+        let huge = s.lt(s.splat(1.0e38), abs(s, t.xc));
+        let xh = s.select(huge, s.mul(t.xc, s.splat(0.5)), t.xc);
+        let n = s.select(huge, s.add(t.n, s.splat(1.0)), t.n);
+        let t = SwishTerms { n, ..t };
+        let num = s.select(t.neg_u, s.mul(xh, t.p), x);
         let a = s.add(s.splat(1.0), t.v);
         if self.c == 1.0 {
             return scale_where(s, t.neg_u, s.div(num, a), t.n);
