@@ -143,19 +143,18 @@ impl<const UNIT: bool, const SCALED: bool> Kernel for Swish<UNIT, SCALED> {
         let huge = s.lt(s.splat(1.0e38), abs(s, t.xc));
         let xh = s.select(huge, s.mul(t.xc, s.splat(0.5)), t.xc);
         let n = s.select(huge, s.add(t.n, s.splat(1.0)), t.n);
-        let t = SwishTerms { n, ..t };
         let num = s.select(t.neg_u, s.mul(xh, t.p), x);
         let a = s.add(s.splat(1.0), t.v);
         if self.c == 1.0 {
-            return scale_where(s, t.neg_u, s.div(num, a), t.n);
+            return scale_where(s, t.neg_u, s.div(num, a), n);
         }
         // E-Swish: c goes in before the last rounding (the division for tiny x, the scaling by
         // 2^n for very negative x), which may fall in the subnormals, where c times its error
         // would be several ULP; last only where c·num overflows (c beyond ~1e36).
         let c = s.splat(self.c);
         let cnum = s.mul(c, num);
-        let early = scale_where(s, t.neg_u, s.div(cnum, a), t.n);
-        let late = s.mul(c, scale_where(s, t.neg_u, s.div(num, a), t.n));
+        let early = scale_where(s, t.neg_u, s.div(cnum, a), n);
+        let late = s.mul(c, scale_where(s, t.neg_u, s.div(num, a), n));
         s.select(s.lt(abs(s, cnum), s.splat(f32::INFINITY)), early, late)
     }
 

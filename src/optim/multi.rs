@@ -44,8 +44,8 @@ pub fn step_multi<O: Optimizer + ?Sized>(tensors: &mut [Tensor<'_, O>]) -> Resul
 ///
 /// Every check comes first: the ISA ([`Error::IsaUnavailable`]), and each tensor's parameter
 /// and gradient lengths against its optimizer's [`Optimizer::num_params`]
-/// ([`Error::TensorLengthMismatch`], which names the tensor); on `Err` no tensor, state or step counter has changed. The
-/// call allocates the list of units (one entry per unit).
+/// ([`Error::TensorLengthMismatch`], which names the tensor); on `Err` no tensor, state or
+/// step counter has changed. The call allocates the list of units (one entry per unit).
 pub fn step_multi_with<O: Optimizer + ?Sized>(isa: Isa, tensors: &mut [Tensor<'_, O>]) -> Result<(), Error> {
     multi(isa, tensors, None).map(|_| ())
 }
