@@ -46,8 +46,11 @@ impl Kernel for Mish {
         let d = s.fma(s.add(v, v), v, a);
         // x < 0
         let e = s.fma(v, vp2, two);
-        // (p + p_lo)·(v + 2) in one rounding: p's own rounding would cost half an ULP.
-        let num = s.select(neg_x, s.fma(p, vp2, s.mul(pl, vp2)), a);
+        // (p + p_lo)·(v + 2) in one rounding: p's own rounding would cost half an ULP, and so
+        // would the rounding of v + 2 (v < 1), whose lost part is exact (v + 2 − 2 is, by
+        // Sterbenz) and joins the correction. Without FMA the terms are each rounded once.
+        let vp2_lo = s.sub(v, s.sub(vp2, two));
+        let num = s.select(neg_x, s.fma(p, vp2, s.fma(p, vp2_lo, s.mul(pl, vp2))), a);
         let den = s.select(neg_x, e, d);
         scale_where(s, neg_x, s.div(s.mul(x, num), den), n)
     }
