@@ -39,9 +39,10 @@
 //!   type, and `limit_copy` copies that type (2 bytes read and 2 written per element: the rows'
 //!   own traffic limit). With bf16 the optimizer rows step bf16 parameters (stochastic
 //!   rounding) from bf16 gradients with f32 state, and `limit_update3` reads and writes p and
-//!   g as bf16 (22 bytes per parameter against f32's 28); `step_scaled` is f32 only. With
-//!   f16 the optimizers are left out. PReLU, RReLU and the naive loops are f32 only and are
-//!   left out. Every row carries `"dtype"` (`f32` by default).
+//!   g as bf16 (22 bytes per parameter against f32's 28), and `step_scaled` is
+//!   `Optimizer::step_scaled_typed` with those. With f16 the optimizers are left out. PReLU,
+//!   RReLU and the naive loops are f32 only and are left out. Every row carries `"dtype"`
+//!   (`f32` by default).
 //! - Inputs: x ~ N(0, 3²), dy ~ N(0, 1), from a fixed seed (xorshift64* and Box-Muller),
 //!   rounded to the `--dtype`; the criterion benches (benches/) measure the same work, from
 //!   examples/common.
@@ -774,14 +775,30 @@ fn measure(plan: &Plan, threads: usize, buf: &mut Buffers, out: &mut Out) {
                     }
                 };
                 out.push(row(name, "step", isa.name(), s));
-                if name == "adam" && dtype != "bf16" {
+                if name == "adam" {
                     // From gradients scaled by 2^10: the finite check's extra read of g, and the
                     // multiply in the update pass. Never skipped (dy is finite).
-                    let p = &mut buf.p[..n];
-                    let s = best_time(budget, || {
-                        let r = opt.step_scaled_with(isa, p, black_box(dy), 1.0 / 1024.0).expect("step");
-                        let _ = black_box((&mut *p, r));
-                    });
+                    let s = match &mut buf.typed {
+                        #[cfg(feature = "half")]
+                        Typed::Bf16([_, g, p]) => {
+                            let (p, g) = (&mut p[..n], &g[..n]);
+                            best_time(budget, || {
+                                let params = nnsimd::optim::Params::Stochastic { params: &mut *p, seed: 1 };
+                                let grads = nnsimd::optim::Grads::Bf16(black_box(g));
+                                let r =
+                                    opt.step_scaled_typed(isa, params, grads, 1.0 / 1024.0).expect("step");
+                                let _ = black_box((&mut *p, r));
+                            })
+                        }
+                        _ => {
+                            let p = &mut buf.p[..n];
+                            best_time(budget, || {
+                                let r =
+                                    opt.step_scaled_with(isa, p, black_box(dy), 1.0 / 1024.0).expect("step");
+                                let _ = black_box((&mut *p, r));
+                            })
+                        }
+                    };
                     out.push(row(name, "step_scaled", isa.name(), s));
                 }
             }

@@ -246,6 +246,10 @@ pub(crate) mod update {
         fn update_at<S: Simd>(&self, s: S, _i: usize, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V {
             self.update(s, p, g, st)
         }
+
+        /// Whether the results are already values of the parameters' storage type (NaNs
+        /// quiet), so that storing them only drops the low bits ([`Lanes::store_exact`]).
+        const EXACT: bool = false;
     }
 
     /// Loads lane block `i` of every slice, updates it and stores it back; the tail goes through
@@ -269,7 +273,11 @@ pub(crate) mod update {
                 *v = s.load(&x[i..]);
             }
             let r = k.update_at(s, i, P::load(s, &p[i..]), G::load(s, &g[i..]), &mut v);
-            P::store(s, r, &mut p[i..]);
+            if K::EXACT {
+                P::store_exact(s, r, &mut p[i..])
+            } else {
+                P::store(s, r, &mut p[i..])
+            }
             for (v, x) in v.iter().zip(st.iter_mut()) {
                 s.store(*v, &mut x[i..]);
             }
@@ -280,7 +288,11 @@ pub(crate) mod update {
                 *v = s.load_partial(&x[i..n]);
             }
             let r = k.update_at(s, i, P::load_partial(s, &p[i..]), G::load_partial(s, &g[i..]), &mut v);
-            P::store_partial(s, r, &mut p[i..]);
+            if K::EXACT {
+                P::store_exact_partial(s, r, &mut p[i..])
+            } else {
+                P::store_partial(s, r, &mut p[i..])
+            }
             for (v, x) in v.iter().zip(st.iter_mut()) {
                 s.store_partial(*v, &mut x[i..n]);
             }

@@ -14,6 +14,17 @@ pub(crate) trait Lanes: Copy + Send + Sync + 'static {
     fn store<S: Simd>(s: S, v: S::V, y: &mut [Self]);
     /// The first `y.len()` (< `LANES`) lanes of `v` into `y`, rounded as [`Lanes::store`].
     fn store_partial<S: Simd>(s: S, v: S::V, y: &mut [Self]);
+    /// [`Lanes::store`] for lanes that already hold values of this type, a NaN quiet: nothing
+    /// to round, the bits are only cut.
+    #[inline(always)]
+    fn store_exact<S: Simd>(s: S, v: S::V, y: &mut [Self]) {
+        Self::store(s, v, y)
+    }
+    /// [`Lanes::store_partial`] for lanes as in [`Lanes::store_exact`].
+    #[inline(always)]
+    fn store_exact_partial<S: Simd>(s: S, v: S::V, y: &mut [Self]) {
+        Self::store_partial(s, v, y)
+    }
 }
 
 impl Lanes for f32 {
@@ -80,6 +91,14 @@ mod bf16_lanes {
         fn store_partial<S: Simd>(s: S, v: S::V, y: &mut [bf16]) {
             s.store_u16_partial(narrow(s, v), y.reinterpret_cast_mut())
         }
+        #[inline(always)]
+        fn store_exact<S: Simd>(s: S, v: S::V, y: &mut [bf16]) {
+            s.store_u16(s.shr_u(s.f32_as_u(v), 16), y.reinterpret_cast_mut())
+        }
+        #[inline(always)]
+        fn store_exact_partial<S: Simd>(s: S, v: S::V, y: &mut [bf16]) {
+            s.store_u16_partial(s.shr_u(s.f32_as_u(v), 16), y.reinterpret_cast_mut())
+        }
     }
 }
 
@@ -105,6 +124,22 @@ mod tests {
         }
         for (h, y) in all.iter().zip(&wide) {
             assert_eq!(y.to_bits(), (h.to_bits() as u32) << 16, "load {:#06x}", h.to_bits());
+        }
+        // Exact stores cut the bits of every bf16 value (NaNs given quiet), whole and partial.
+        let quiet: Vec<bf16> =
+            all.iter().map(|h| if h.is_nan() { bf16::from_bits(h.to_bits() | 0x40) } else { *h }).collect();
+        let mut back = vec![bf16::ZERO; all.len()];
+        for (h, y) in quiet.chunks(n).zip(back.chunks_mut(n)) {
+            bf16::store_exact(s, bf16::load(s, h), y);
+        }
+        assert!(back.iter().zip(&quiet).all(|(y, h)| y.to_bits() == h.to_bits()), "exact store");
+        for len in 0..n {
+            let mut y = vec![bf16::from_bits(0xABCD); n];
+            bf16::store_exact_partial(s, bf16::load_partial(s, &quiet[0xFFC0..0xFFC0 + len]), &mut y[..len]);
+            for (j, y) in y.iter().enumerate() {
+                let want = if j < len { quiet[0xFFC0 + j].to_bits() } else { 0xABCD };
+                assert_eq!(y.to_bits(), want, "partial exact store, length {len}, lane {j}");
+            }
         }
         let lows = [0u32, 1, 0x7FFF, 0x8000, 0x8001, 0xFFFF];
         let xs: Vec<f32> =

@@ -41,9 +41,11 @@ fn round<S: Simd>(s: S, r: S::V, random: S::U) -> S::V {
     let up = s.and(s.u_as_f32(s.add_u(s.f32_as_u(r), random)), high);
     let down = s.and(r, high);
     let inf = s.splat(f32::INFINITY);
+    // ±inf: `up` is r (nothing carries into the zero low half) and fails the comparison.
     let q = s.select(s.lt(abs(s, up), inf), up, down);
-    // NaN and ±inf fail the comparison and pass through.
-    s.select(s.lt(abs(s, r), inf), q, r)
+    // A NaN passes through quieted, as `bf16::from_f32` quiets it: the result is a bf16 value
+    // in every case, which the store only truncates (`Update::EXACT`).
+    s.select(s.le(abs(s, r), inf), q, s.or(r, s.u_as_f32(s.splat_u(0x0040_0000))))
 }
 
 /// The update `k` with its parameter results rounded stochastically: element `j` of the
@@ -75,6 +77,8 @@ impl<K: Update<N>, const N: usize> Update<N> for Rounded<'_, K> {
     fn update_at<S: Simd>(&self, s: S, i: usize, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V {
         round(s, self.k.update(s, p, g, st), bits(s, self.key, self.c0, i))
     }
+
+    const EXACT: bool = true;
 }
 
 /// The random bits of the lanes from index `c0 + i` on.

@@ -6,6 +6,8 @@ use super::typed::{Grads, Params, check_lengths};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::kernel::finite::all_finite;
+#[cfg(feature = "half")]
+use crate::kernel::finite::all_finite_bits;
 use crate::kernel::update::Update;
 use crate::simd::Simd;
 
@@ -122,11 +124,13 @@ pub(crate) fn step_scaled<O: Optimizer + ?Sized>(
 /// Whether every gradient is finite: the f32 check of [`all_finite`] for f32, and for the
 /// 16-bit types a test of the exponent field on the bits (all ones for ±inf and NaN).
 pub(crate) fn grads_finite(isa: Isa, grads: &Grads<'_>) -> bool {
+    #[cfg(feature = "half")]
+    use half::slice::HalfFloatSliceExt;
     match grads {
         Grads::F32(g) => all_finite(isa, g),
         #[cfg(feature = "half")]
-        Grads::Bf16(g) => g.iter().all(|v| v.to_bits() & 0x7F80 != 0x7F80),
+        Grads::Bf16(g) => all_finite_bits(g.reinterpret_cast(), 0x7F80),
         #[cfg(feature = "half")]
-        Grads::F16(g) => g.iter().all(|v| v.to_bits() & 0x7C00 != 0x7C00),
+        Grads::F16(g) => all_finite_bits(g.reinterpret_cast(), 0x7C00),
     }
 }
