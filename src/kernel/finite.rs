@@ -73,3 +73,34 @@ pub(crate) fn all_finite_bits(bits: &[u16], exponent: u16) -> bool {
     }
     blocks(bits)
 }
+
+#[cfg(all(test, feature = "half"))]
+mod tests {
+    use super::all_finite_bits;
+
+    /// One ±inf or NaN anywhere, in the first or a later block or thread chunk, is found; the
+    /// largest finite values and the subnormals are finite.
+    #[test]
+    fn bits_check_finds_one_non_finite_anywhere() {
+        let n = 2 * crate::parallel::CHUNK + 5;
+        // (exponent field, finite patterns, non-finite patterns) for bf16 and f16.
+        let types = [
+            (0x7F80u16, [0x7F7Fu16, 0xFF7F, 0x0001, 0x8000], [0x7F80u16, 0xFF80, 0x7FC0, 0xFF81]),
+            (0x7C00, [0x7BFF, 0xFBFF, 0x0001, 0x8000], [0x7C00, 0xFC00, 0x7E00, 0xFC01]),
+        ];
+        for (exponent, finite, bad) in types {
+            let mut g: Vec<u16> = (0..n).map(|i| finite[i % finite.len()]).collect();
+            assert!(all_finite_bits(&g, exponent));
+            for at in [0, 1023, 1024, crate::parallel::CHUNK, n - 1] {
+                for b in bad {
+                    g[at] = b;
+                    assert!(!all_finite_bits(&g, exponent), "{b:#06x} at {at}");
+                    assert!(!all_finite_bits(&g[at..], exponent), "{b:#06x} first");
+                }
+                g[at] = finite[0];
+            }
+            assert!(all_finite_bits(&g, exponent));
+            assert!(all_finite_bits(&[], exponent));
+        }
+    }
+}
