@@ -40,27 +40,27 @@ use crate::kernel::{FromOutput, Kernel};
 pub enum Activation {
     /// σ(x) = 1/(1 + e^(−x)), the logistic function; f'(x) = σ(x)·σ(−x) = σ(x)(1 − σ(x)),
     /// computed without cancellation (σ'(60) is a tiny normal number, not 0).
-    /// Measured worst error (README, Accuracy): forward 3 ULP, backward 4 ULP (all 2^32 inputs on
-    /// AVX-512, every 4099th on the other ISAs).
+    /// Measured worst error (README, Accuracy): forward 3 ULP, backward 4 ULP (all 2^32 inputs
+    /// on scalar, portable, AVX2 and AVX-512).
     Sigmoid,
     /// relu6(x + 3)/6 = clamp(x/6 + 1/2, 0, 1): PyTorch's `hardsigmoid` (Howard et al., 2019),
     /// not a clamp of σ, nor the 0.2·x + 0.5 of some frameworks. f' = 1/6 on (−3, 3), 0 at and
     /// beyond ±3.
-    /// Measured worst error (README, Accuracy): forward 1 ULP, backward exact (all 2^32 inputs on
-    /// AVX-512, every 4099th on the other ISAs).
+    /// Measured worst error (README, Accuracy): forward 1 ULP, backward exact (all 2^32 inputs
+    /// on scalar, portable, AVX2 and AVX-512).
     HardSigmoid,
     /// x/(1 + |x|); f'(x) = 1/(1 + |x|)².
-    /// Measured worst error (README, Accuracy): forward 1 ULP, backward 3 ULP (all 2^32 inputs on
-    /// AVX-512, every 4099th on the other ISAs).
+    /// Measured worst error (README, Accuracy): forward 1 ULP, backward 3 ULP (all 2^32 inputs
+    /// on scalar, portable, AVX2 and AVX-512).
     Softsign,
     /// tanh(x); f'(x) = 1 − tanh²(x), computed without cancellation in the tails.
-    /// Measured worst error (README, Accuracy): forward 3 ULP, backward 4 ULP (all 2^32 inputs on
-    /// AVX-512, every 4099th on the other ISAs).
+    /// Measured worst error (README, Accuracy): forward 3 ULP, backward 4 ULP (all 2^32 inputs
+    /// on scalar, portable, AVX2 and AVX-512).
     Tanh,
     /// clamp(x, min, max): a clamp of x itself, not of tanh(x) (PyTorch's `hardtanh`). f' = 1
     /// strictly inside (min, max), 0 at and beyond the ends. Exact.
-    /// Measured (README, Accuracy): forward and backward exact (all 2^32 inputs on AVX-512,
-    /// every 4099th on the other ISAs).
+    /// Measured (README, Accuracy): forward and backward exact (all 2^32 inputs on scalar,
+    /// portable, AVX2 and AVX-512).
     HardTanh {
         /// Lower end (default −1).
         min: f32,
@@ -69,25 +69,25 @@ pub enum Activation {
     },
     /// max(x, 0) (Nair and Hinton, 2010); NaN stays NaN, as in PyTorch. f' = 1 for x > 0, 0 for
     /// x ≤ 0 (ReLU'(0) = 0, PyTorch's choice). Exact.
-    /// Measured (README, Accuracy): forward and backward exact (all 2^32 inputs on AVX-512,
-    /// every 4099th on the other ISAs).
+    /// Measured (README, Accuracy): forward and backward exact (all 2^32 inputs on scalar,
+    /// portable, AVX2 and AVX-512).
     Relu,
     /// min(max(x, 0), 6); f' = 1 on (0, 6), 0 elsewhere. Exact.
-    /// Measured (README, Accuracy): forward and backward exact (all 2^32 inputs on AVX-512,
-    /// every 4099th on the other ISAs).
+    /// Measured (README, Accuracy): forward and backward exact (all 2^32 inputs on scalar,
+    /// portable, AVX2 and AVX-512).
     Relu6,
     /// x for x > 0, slope·x otherwise (Maas et al., 2013); f' = 1 for x > 0, slope for x ≤ 0.
     /// Exact.
-    /// Measured (README, Accuracy): forward and backward exact (all 2^32 inputs on AVX-512,
-    /// every 4099th on the other ISAs).
+    /// Measured (README, Accuracy): forward and backward exact (all 2^32 inputs on scalar,
+    /// portable, AVX2 and AVX-512).
     LeakyRelu {
         /// Negative slope (default 0.01).
         slope: f32,
     },
     /// ln(1 + e^(βx))/β, and x itself where βx > threshold (PyTorch's `Softplus`); f'(x) =
     /// σ(βx), 1 past the threshold.
-    /// Measured worst error (README, Accuracy): forward 2 ULP, backward 3 ULP (all 2^32 inputs on
-    /// AVX-512, every 4099th on the other ISAs).
+    /// Measured worst error (README, Accuracy): forward 2 ULP, backward 3 ULP (all 2^32 inputs
+    /// on scalar, portable, AVX2 and AVX-512).
     Softplus {
         /// β (default 1).
         beta: f32,
@@ -96,24 +96,24 @@ pub enum Activation {
     },
     /// x for x > 0, α·(e^x − 1) otherwise (Clevert et al., 2015); f' = 1 for x > 0, α·e^x for
     /// x ≤ 0 (f'(0) = α, the left side, as PyTorch).
-    /// Measured worst error (README, Accuracy): forward 1 ULP, backward 1 ULP (all 2^32 inputs on
-    /// AVX-512, every 4099th on the other ISAs).
+    /// Measured worst error (README, Accuracy): forward 1 ULP, backward 1 ULP (all 2^32 inputs
+    /// on scalar, portable, AVX2 and AVX-512).
     Elu {
         /// α (default 1).
         alpha: f32,
     },
     /// max(0, x) + min(0, α·(e^(x/α) − 1)) (Barron, 2017); f' = 1 for x > 0, e^(x/α) for
     /// x ≤ 0.
-    /// Measured worst error (README, Accuracy): forward 1 ULP, backward 1 ULP (all 2^32 inputs on
-    /// AVX-512, every 4099th on the other ISAs).
+    /// Measured worst error (README, Accuracy): forward 1 ULP, backward 1 ULP (all 2^32 inputs
+    /// on scalar, portable, AVX2 and AVX-512).
     Celu {
         /// α (default 1).
         alpha: f32,
     },
     /// (a/b)·x for x ≥ 0, a·(e^(x/b) − 1) otherwise (Trottier et al., 2017); f' = a/b for x > 0,
     /// (a/b)·e^(x/b) for x ≤ 0 (the two sides agree at 0).
-    /// Measured worst error (README, Accuracy): forward 1 ULP, backward 1 ULP (all 2^32 inputs on
-    /// AVX-512, every 4099th on the other ISAs).
+    /// Measured worst error (README, Accuracy): forward 1 ULP, backward 1 ULP (all 2^32 inputs
+    /// on scalar, portable, AVX2 and AVX-512).
     Pelu {
         /// a (default 1).
         a: f32,
@@ -124,54 +124,54 @@ pub enum Activation {
     /// λ = 1.0507009873554804934193349852946 and α = 1.6732632423543772848170429916717
     /// ([`SELU_LAMBDA`], [`SELU_ALPHA`]), not the rounded 1.0507 and 1.6733. f' = λ for x > 0,
     /// λ·α·e^x for x ≤ 0.
-    /// Measured worst error (README, Accuracy): forward 2 ULP, backward 2 ULP (all 2^32 inputs on
-    /// AVX-512, every 4099th on the other ISAs).
+    /// Measured worst error (README, Accuracy): forward 2 ULP, backward 2 ULP (all 2^32 inputs
+    /// on scalar, portable, AVX2 and AVX-512).
     Selu,
     /// x·σ(x) (Elfwing et al., 2018; Swish with β = 1); f'(x) = σ(x)·(1 + x·(1 − σ(x))),
     /// evaluated without cancellation near its root x ≈ −1.28.
-    /// Measured worst error (README, Accuracy): forward 3 ULP, backward 6 ULP (all 2^32 inputs on
-    /// AVX-512, every 4099th on the other ISAs).
+    /// Measured worst error (README, Accuracy): forward 3 ULP, backward 6 ULP (all 2^32 inputs
+    /// on scalar, portable, AVX2 and AVX-512).
     Silu,
     /// x·σ(βx) (Ramachandran et al., 2017); f'(x) = σ(βx)·(1 + βx·(1 − σ(βx))). βx is carried
     /// in double-f32, since e^(βx) would multiply its rounding by |βx|.
-    /// Measured worst error (README, Accuracy): forward 3 ULP, backward 6 ULP (all 2^32 inputs on
-    /// AVX-512, every 4099th on the other ISAs).
+    /// Measured worst error (README, Accuracy): forward 3 ULP, backward 6 ULP (all 2^32 inputs
+    /// on scalar, portable, AVX2 and AVX-512).
     Swish {
         /// β (default 1).
         beta: f32,
     },
     /// β·x·σ(x) (E-Swish, Alcaide, 2018); f'(x) = β·σ(x)·(1 + x·(1 − σ(x))).
-    /// Measured worst error (README, Accuracy): forward 3 ULP, backward 6 ULP (all 2^32 inputs on
-    /// AVX-512, every 4099th on the other ISAs).
+    /// Measured worst error (README, Accuracy): forward 4 ULP, backward 6 ULP (all 2^32 inputs
+    /// on scalar, portable, AVX2 and AVX-512).
     ESwish {
         /// β (default 1.25).
         beta: f32,
     },
     /// x·relu6(x + 3)/6 (Howard et al., 2019); f' = 0 for x < −3, (2x + 3)/6 on [−3, 3], 1
     /// above (PyTorch's choice at the ends).
-    /// Measured worst error (README, Accuracy): forward 2 ULP, backward 1 ULP (all 2^32 inputs on
-    /// AVX-512, every 4099th on the other ISAs).
+    /// Measured worst error (README, Accuracy): forward 2 ULP, backward 1 ULP (all 2^32 inputs
+    /// on scalar, portable, AVX2 and AVX-512).
     HardSwish,
     /// x·tanh(ln(1 + e^x)) (Misra, 2019); f'(x) = ω + x·σ(x)·(1 − ω²) with
     /// ω = tanh(ln(1 + e^x)), evaluated without cancellation near its root x ≈ −1.19.
-    /// Measured worst error (README, Accuracy): forward 4 ULP, backward 6 ULP (all 2^32 inputs on
-    /// AVX-512, every 4099th on the other ISAs).
+    /// Measured worst error (README, Accuracy): forward 4 ULP, backward 7 ULP (all 2^32 inputs
+    /// on scalar, portable, AVX2 and AVX-512).
     Mish,
     /// x·Φ(x) = x/2·(1 + erf(x/√2)) (Hendrycks and Gimpel, 2016; PyTorch's
     /// `approximate="none"`), computed as x/2·erfc(−x/√2) so that the negative tail is right;
     /// f'(x) = Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π).
-    /// Measured worst error (README, Accuracy): forward 4 ULP, backward 7 ULP (all 2^32 inputs on
-    /// AVX-512, every 4099th on the other ISAs).
+    /// Measured worst error (README, Accuracy): forward 4 ULP, backward 7 ULP (all 2^32 inputs
+    /// on scalar, portable, AVX2 and AVX-512).
     Gelu,
     /// x/2·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (PyTorch's `approximate="tanh"`); with
     /// t the tanh, f'(x) = (1 + t)/2 + x/2·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²). The tanh
     /// argument is carried in double-f32.
-    /// Measured worst error (README, Accuracy): forward 3 ULP, backward 6 ULP (all 2^32 inputs on
-    /// AVX-512, every 4099th on the other ISAs).
+    /// Measured worst error (README, Accuracy): forward 3 ULP, backward 6 ULP (all 2^32 inputs
+    /// on scalar, portable, AVX2 and AVX-512).
     GeluTanh,
     /// ln σ(x) = −ln(1 + e^(−x)); f'(x) = σ(−x).
-    /// Measured worst error (README, Accuracy): forward 2 ULP, backward 2 ULP (all 2^32 inputs on
-    /// AVX-512, every 4099th on the other ISAs).
+    /// Measured worst error (README, Accuracy): forward 2 ULP, backward 2 ULP (all 2^32 inputs
+    /// on scalar, portable, AVX2 and AVX-512).
     LogSigmoid,
 }
 
