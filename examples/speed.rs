@@ -753,53 +753,40 @@ fn measure(plan: &Plan, threads: usize, buf: &mut Buffers, out: &mut Out) {
         for &name in &plan.opts {
             for &isa in isas {
                 let Some(mut opt) = make_optimizer(name, n) else { continue };
-                let s = match &mut buf.typed {
-                    #[cfg(feature = "half")]
-                    Typed::Bf16([_, g, p]) => {
-                        let (p, g) = (&mut p[..n], &g[..n]);
-                        let step = |opt: &mut Box<dyn nnsimd::optim::Optimizer>, p: &mut [nnsimd::bf16]| {
-                            let params = nnsimd::optim::Params::Stochastic { params: p, seed: 1 };
-                            opt.step_typed(isa, params, nnsimd::optim::Grads::Bf16(black_box(g)))
-                        };
-                        best_time(budget, || {
-                            step(&mut opt, p).expect("step");
-                            black_box(&mut *p);
-                        })
-                    }
-                    _ => {
-                        let p = &mut buf.p[..n];
-                        best_time(budget, || {
-                            opt.step_with(isa, p, black_box(dy)).expect("step");
-                            black_box(&mut *p);
-                        })
-                    }
-                };
-                out.push(row(name, "step", isa.name(), s));
-                if name == "adam" {
-                    // From gradients scaled by 2^10: the finite check's extra read of g, and the
-                    // multiply in the update pass. Never skipped (dy is finite).
-                    let s = match &mut buf.typed {
+                // The plain step, or (`Some(inv_scale)`) `step_scaled` on the same buffers.
+                let mut time_step =
+                    |opt: &mut Box<dyn nnsimd::optim::Optimizer>, inv: Option<f32>| match &mut buf.typed {
                         #[cfg(feature = "half")]
                         Typed::Bf16([_, g, p]) => {
                             let (p, g) = (&mut p[..n], &g[..n]);
                             best_time(budget, || {
                                 let params = nnsimd::optim::Params::Stochastic { params: &mut *p, seed: 1 };
                                 let grads = nnsimd::optim::Grads::Bf16(black_box(g));
-                                let r =
-                                    opt.step_scaled_typed(isa, params, grads, 1.0 / 1024.0).expect("step");
-                                let _ = black_box((&mut *p, r));
+                                let r = match inv {
+                                    None => opt.step_typed(isa, params, grads),
+                                    Some(inv) => opt.step_scaled_typed(isa, params, grads, inv).map(|_| ()),
+                                };
+                                r.expect("step");
+                                black_box(&mut *p);
                             })
                         }
                         _ => {
                             let p = &mut buf.p[..n];
                             best_time(budget, || {
-                                let r =
-                                    opt.step_scaled_with(isa, p, black_box(dy), 1.0 / 1024.0).expect("step");
-                                let _ = black_box((&mut *p, r));
+                                let r = match inv {
+                                    None => opt.step_with(isa, p, black_box(dy)),
+                                    Some(inv) => opt.step_scaled_with(isa, p, black_box(dy), inv).map(|_| ()),
+                                };
+                                r.expect("step");
+                                black_box(&mut *p);
                             })
                         }
                     };
-                    out.push(row(name, "step_scaled", isa.name(), s));
+                out.push(row(name, "step", isa.name(), time_step(&mut opt, None)));
+                if name == "adam" {
+                    // From gradients scaled by 2^10: the finite check's extra read of g, and the
+                    // multiply in the update pass. Never skipped (dy is finite).
+                    out.push(row(name, "step_scaled", isa.name(), time_step(&mut opt, Some(1.0 / 1024.0))));
                 }
             }
         }
