@@ -9,8 +9,9 @@
 //!   saw the bad call);
 //! - with plausible hyperparameters and data in ±4 (the golden data's range), the ISA's
 //!   params after every step are within tests/optim.rs's tolerance (1e-5·|want| + 1e-6) of
-//!   the scalar backend's, where the update is well-conditioned in f32 (`Spec::conditioned`:
-//!   not for centered RMSprop);
+//!   the scalar backend's, with |want| raised to the largest |param| of the scalar trajectory
+//!   so far (`opt::within_tolerance`: a step rounds at the size of its operands), where the
+//!   update is well-conditioned in f32 (`Spec::conditioned`: not for centered RMSprop);
 //! - `step_scaled` with inv_scale = 2^k (k in −8..=8) on the gradients divided by it: while
 //!   that division is exact and every gradient finite, the parameters are bitwise those of the
 //!   plain step (NaNs up to their payload); a non-finite gradient gives `Stepped::Skipped` with params and step count
@@ -77,6 +78,8 @@ fn check(c: &Case, spec: &Spec) {
     let mut twin = (spec.build)(&c.hyper, n).unwrap();
     let mut scalar = (spec.build)(&c.hyper, n).unwrap();
     let mut s = c.p0.clone();
+    // The largest |param| of the scalar trajectory so far: the tolerance's scale.
+    let mut scale: Vec<f32> = c.p0.iter().map(|v| v.abs()).collect();
     let isa = c.isa.unwrap_or_else(Isa::detect);
     let mut scaled = ScaledTwin::new((spec.build)(&c.hyper, n).unwrap(), c);
     let mut multi = MultiTwin::new(spec, c);
@@ -87,19 +90,23 @@ fn check(c: &Case, spec: &Spec) {
             m.step(name, t, g);
         }
         assert_eq!(scalar.step_with(Isa::Scalar, &mut s, g), Ok(()), "{name} step {}", t + 1);
+        for (m, v) in scale.iter_mut().zip(&s) {
+            *m = m.max(v.abs());
+        }
         if !c.compare || !(spec.conditioned)(&(spec.effective)(&c.hyper)) {
             return;
         }
         for i in 0..n {
             assert!(
-                opt::within_tolerance(p[i], s[i]),
-                "{name} {:?} on {isa}, step {} element {i}: {} vs scalar {} (p0 {}, g {})",
+                opt::within_tolerance(p[i], s[i], scale[i]),
+                "{name} {:?} on {isa}, step {} element {i}: {} vs scalar {} (p0 {}, g {}, scale {})",
                 c.hyper,
                 t + 1,
                 show(p[i]),
                 show(s[i]),
                 show(c.p0[i]),
-                show(g[i])
+                show(g[i]),
+                show(scale[i])
             );
         }
     });
