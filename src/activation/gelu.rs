@@ -8,7 +8,7 @@
 
 use crate::kernel::Kernel;
 use crate::math::erf::{T_ERFC, erfc_small, erfc_tail_parts};
-use crate::math::exp::{exp_parts, exp_table_times};
+use crate::math::exp::{exp_parts, exp_table_tail, table_reduce_square};
 use crate::math::horner;
 use crate::simd::{Pair, Simd, abs, neg, sign_of, two_prod};
 
@@ -83,7 +83,8 @@ const INT_SHIFT: f32 = 12_582_912.0;
 /// GELU forward on backends with a one-instruction table ([`Simd::FAST_TABLE`]) and fused FMA,
 /// when no lane has |x| > 13 (NaN lanes pass, and give NaN): with b = |x|,
 /// Φ(−b) = e^(−b²/2)·R(b) for every lane, R from [`R_PIECES`] and e^(−b²/2) from the table
-/// exponential with b² carried as hi + lo; then x·Φ(x) is x·Φ(−b) or x − x·Φ(−b). One form
+/// exponential, reduced from b itself ([`table_reduce_square`]); then x·Φ(x) is −b·Φ(−b) or
+/// x − b·Φ(−b). One form
 /// for all lanes, where the total formula computes both erfc branches and the late scaling
 /// that results below 2^-126 need. `None` sends the vector there. Worst
 /// error over all 2^32 inputs on AVX-512: 4 ULP (the total formula: 3), for about twice the
@@ -94,7 +95,6 @@ fn forward_fast<S: Simd>(s: S, x: S::V) -> Option<S::V> {
     if !(S::FAST_TABLE && S::HAS_FMA) || s.any(s.lt(s.splat(13.0), b)) {
         return None;
     }
-    let (hi, lo) = two_prod(s, b, b);
     let k = s.fma(b, s.splat(16.0 / 7.0), s.splat(INT_SHIFT));
     // δ = b − (7/16)·j, exact.
     let d = s.fma(s.sub(k, s.splat(INT_SHIFT)), s.splat(-7.0 / 16.0), b);
@@ -102,12 +102,13 @@ fn forward_fast<S: Simd>(s: S, x: S::V) -> Option<S::V> {
     for c in R_PIECES[..5].iter().rev() {
         r = s.fma(r, d, s.table32(c, k));
     }
-    // x·Φ(−b) with x taken into the exponential's table value, so that it is rounded once
-    // after the scaling (Φ(−13) ≈ 6e-39 alone would be subnormal): the result for x < 0, and
-    // x − x·Φ(−b) = x·Φ(x) for x ≥ 0. At x = ±0, x·Φ(−b) comes out +0 (the polynomial's
-    // −0·(+0) term), so x − (+0) keeps the sign of the zero.
-    let xh = exp_table_times(s, -0.5, hi, Some(lo), Some(s.mul(x, r)));
-    Some(s.select(s.lt(x, s.splat(0.0)), xh, s.sub(x, xh)))
+    // h = b·Φ(−b) ≥ 0, with b taken into the exponential's table value, so that it is rounded
+    // once after the scaling (Φ(−13) ≈ 6e-39 alone would be subnormal). x·Φ(x) is then −h for
+    // x < 0 and x − h for x ≥ 0: max(x, 0) − h. max keeps x = −0 (Simd::max returns its first
+    // operand on a tie), so −0 − (+0) keeps the sign of the zero, and a NaN x.
+    let (ke, m, rho) = table_reduce_square(s, -0.5, b);
+    let h = exp_table_tail(s, -0.5, ke, m, rho, Some(s.mul(b, r)));
+    Some(s.sub(s.max(x, s.splat(0.0)), h))
 }
 
 impl Kernel for Gelu {
