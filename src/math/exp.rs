@@ -182,9 +182,16 @@ fn table_split<S: Simd>(s: S, c: f32, x: S::V) -> (S::V, S::V) {
 #[inline(always)]
 pub(crate) fn exp_table_near<S: Simd, const NEG: bool>(s: S, x: S::V) -> S::V {
     let c = if NEG { -1.0 } else { 1.0 };
-    let (k, m) = table_split(s, c, x);
-    let rho = s.fma(m, s.splat(-core::f32::consts::LN_2 / c), x);
+    let (k, m, rho) = table_reduce_near(s, c, x);
     exp_table_tail(s, c, k, m, rho, None)
+}
+
+/// [`table_reduce`] in one step, ρ = x − m·LN2_F32/c (see [`exp_table_near`]): r is off by
+/// m·(LN2_F32 − ln2), |m|·1.9e-9.
+#[inline(always)]
+pub(crate) fn table_reduce_near<S: Simd>(s: S, c: f32, x: S::V) -> (S::V, S::V, S::V) {
+    let (k, m) = table_split(s, c, x);
+    (k, m, s.fma(m, s.splat(-core::f32::consts::LN_2 / c), x))
 }
 
 /// Adding 1.5·2^19 rounds to a multiple of 1/16 (the sixteenths land in the low bits, which
