@@ -58,15 +58,15 @@ impl<K: OutputGrad> Grad for FromOutput<'_, K> {
     }
 }
 
-/// Visits `[0, $n)` in whole vectors of `$S::LANES`, four at a time while it can, then one
+/// Visits `[$from, $n)` in whole vectors of `$S::LANES`, four at a time while it can, then one
 /// at a time, running `$body` with `$i` bound to each vector's start, and evaluates to where
 /// the partial tail starts. Each element is visited exactly once. A macro rather than a
 /// function taking a closure: closures are not inlined into `#[target_feature]` callers, and
 /// would be compiled without the instruction set.
 macro_rules! blocks {
-    ($S:ty, $n:expr, |$i:ident| $body:expr) => {{
+    ($S:ty, $from:expr, $n:expr, |$i:ident| $body:expr) => {{
         let (n, w) = ($n, <$S>::LANES);
-        let mut $i = 0;
+        let mut $i = $from;
         while $i + 4 * w <= n {
             for _ in 0..4 {
                 $body;
@@ -81,11 +81,34 @@ macro_rules! blocks {
     }};
 }
 
+/// Where the kernel is [`Kernel::LIGHT`] and a whole vector of `S` spans 64 bytes or more, the
+/// elements of `y` (at most `n`) before its first 64-byte boundary; 0 otherwise. The forward
+/// drivers start their whole vectors there, so that no store straddles two cache lines, and
+/// take the elements before it as one partial vector: for the light kernels, bound by memory,
+/// that is worth 7-8% on Zen 4 with AVX-512 at 65,536 elements on the 16-byte-aligned buffers
+/// of a large allocation (ReLU at 0.99 of copy, from 0.92). Where a vector starts changes no
+/// result of theirs, NaNs included: their lanes do not meet, and every operation of their
+/// forward meets at most one NaN, or the same one twice (hard-swish), so that the operand order
+/// of each compiled copy of the loop does not show.
+#[inline(always)]
+fn head<S: Simd, K: Kernel, T>(y: &[T], n: usize) -> usize {
+    let size = core::mem::size_of::<T>();
+    let off = y.as_ptr() as usize % 64;
+    if !K::LIGHT || S::LANES * size < 64 || !off.is_multiple_of(size) {
+        return 0;
+    }
+    ((64 - off) % 64 / size).min(n)
+}
+
 #[inline(always)]
 fn forward<S: Simd, K: Kernel, T: Lanes>(s: S, k: &K, x: &[T], y: &mut [T]) {
     let n = x.len().min(y.len());
     let y = &mut y[..n];
-    let i = blocks!(S, n, |i| T::store(s, k.forward(s, T::load(s, &x[i..])), &mut y[i..]));
+    let h = head::<S, K, T>(y, n);
+    if h > 0 {
+        T::store_partial(s, k.forward(s, T::load_partial(s, &x[..h])), &mut y[..h]);
+    }
+    let i = blocks!(S, h, n, |i| T::store(s, k.forward(s, T::load(s, &x[i..])), &mut y[i..]));
     if i < n {
         T::store_partial(s, k.forward(s, T::load_partial(s, &x[i..n])), &mut y[i..]);
     }
@@ -94,7 +117,11 @@ fn forward<S: Simd, K: Kernel, T: Lanes>(s: S, k: &K, x: &[T], y: &mut [T]) {
 #[inline(always)]
 fn forward_inplace<S: Simd, K: Kernel, T: Lanes>(s: S, k: &K, x: &mut [T]) {
     let n = x.len();
-    let i = blocks!(S, n, |i| T::store(s, k.forward(s, T::load(s, &x[i..])), &mut x[i..]));
+    let h = head::<S, K, T>(x, n);
+    if h > 0 {
+        T::store_partial(s, k.forward(s, T::load_partial(s, &x[..h])), &mut x[..h]);
+    }
+    let i = blocks!(S, h, n, |i| T::store(s, k.forward(s, T::load(s, &x[i..])), &mut x[i..]));
     if i < n {
         T::store_partial(s, k.forward(s, T::load_partial(s, &x[i..])), &mut x[i..]);
     }
@@ -105,7 +132,7 @@ fn backward<S: Simd, K: Grad, T: Lanes>(s: S, k: &K, x: &[T], dy: &[T], dx: &mut
     let n = x.len().min(dy.len()).min(dx.len());
     let (dy, dx) = (&dy[..n], &mut dx[..n]);
     let i =
-        blocks!(S, n, |i| T::store(s, k.grad(s, T::load(s, &x[i..]), T::load(s, &dy[i..])), &mut dx[i..]));
+        blocks!(S, 0, n, |i| T::store(s, k.grad(s, T::load(s, &x[i..]), T::load(s, &dy[i..])), &mut dx[i..]));
     if i < n {
         let v = k.grad(s, T::load_partial(s, &x[i..n]), T::load_partial(s, &dy[i..]));
         T::store_partial(s, v, &mut dx[i..]);
@@ -116,7 +143,7 @@ fn backward<S: Simd, K: Grad, T: Lanes>(s: S, k: &K, x: &[T], dy: &[T], dx: &mut
 fn backward_inplace<S: Simd, K: Grad, T: Lanes>(s: S, k: &K, x: &[T], dy: &mut [T]) {
     let n = x.len().min(dy.len());
     let i =
-        blocks!(S, n, |i| T::store(s, k.grad(s, T::load(s, &x[i..]), T::load(s, &dy[i..])), &mut dy[i..]));
+        blocks!(S, 0, n, |i| T::store(s, k.grad(s, T::load(s, &x[i..]), T::load(s, &dy[i..])), &mut dy[i..]));
     if i < n {
         let v = k.grad(s, T::load_partial(s, &x[i..n]), T::load_partial(s, &dy[i..n]));
         T::store_partial(s, v, &mut dy[i..n]);
@@ -267,7 +294,7 @@ pub(crate) mod update {
         // Every state slice cut to n as well: with all lengths equal to the loop's bound, the
         // slice and load checks inside the loop fold away.
         let mut st: [&mut [f32]; N] = st.each_mut().map(|x| &mut x[..n]);
-        let i = blocks!(S, n, |i| {
+        let i = blocks!(S, 0, n, |i| {
             let mut v = [s.splat(0.0); N];
             for (v, x) in v.iter_mut().zip(st.iter()) {
                 *v = s.load(&x[i..]);

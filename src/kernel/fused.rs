@@ -26,7 +26,7 @@ macro_rules! put {
 macro_rules! each {
     ($S:ty, $n:expr, |$i:ident, $tail:ident| $body:expr) => {{
         let n = $n;
-        let i = blocks!($S, n, |$i| {
+        let i = blocks!($S, 0, n, |$i| {
             let $tail = false;
             $body
         });

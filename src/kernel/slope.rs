@@ -125,7 +125,7 @@ macro_rules! spans {
     ($S:ty, $n:expr, |$i:ident, $w:ident| $body:expr) => {{
         let n = $n;
         let $w = <$S>::LANES;
-        let i = blocks!($S, n, |$i| $body);
+        let i = blocks!($S, 0, n, |$i| $body);
         if i < n {
             let ($i, $w) = (i, n - i);
             $body;
