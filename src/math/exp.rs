@@ -126,13 +126,7 @@ pub(crate) fn exp_table<S: Simd, const NEG: bool>(s: S, x: S::V) -> S::V {
 /// part added to the reduced argument, where an error in it is not multiplied by |x|.
 #[inline(always)]
 pub(crate) fn exp_table_lo<S: Simd, const NEG: bool>(s: S, x: S::V, lo: Option<S::V>) -> S::V {
-    exp_table_times(s, if NEG { -1.0 } else { 1.0 }, x, lo)
-}
-
-/// e^(c·(x + lo)) for c = ±1 (a constant at the call site): [`exp_table_lo`] generalised, c
-/// folded into the reduction's constants, which stay exact for a power of two.
-#[inline(always)]
-fn exp_table_times<S: Simd>(s: S, c: f32, x: S::V, lo: Option<S::V>) -> S::V {
+    let c = if NEG { -1.0 } else { 1.0 };
     let (k, m, rho) = table_reduce(s, c, x);
     // c·(x + lo) = m·ln2 + r: lo joins ρ = r/c.
     let rho = match lo {
@@ -149,8 +143,7 @@ fn exp_table_times<S: Simd>(s: S, c: f32, x: S::V, lo: Option<S::V>) -> S::V {
 /// c·b² down to −2^11/16·ln2).
 #[inline(always)]
 pub(crate) fn table_reduce_square<S: Simd>(s: S, c: f32, b: S::V) -> (S::V, S::V, S::V) {
-    let k = s.fma(s.mul(b, b), s.splat(c * LOG2E), s.splat(TABLE_SHIFT));
-    let m = s.sub(k, s.splat(TABLE_SHIFT));
+    let (k, m) = table_split(s, c, s.mul(b, b));
     let rho = s.fma(b, b, s.mul(m, s.splat(-LN2_HI12 / c)));
     (k, m, s.fma(m, s.splat(-LN2_LO12 / c), rho))
 }
