@@ -282,8 +282,8 @@ pub fn backward_ok(act: &Activation, x: f32, got: f32, want: f64) -> bool {
 
 /// RReLU's u for (seed, index), from the definition in `nnsimd::activation::unit_at`'s docs,
 /// written apart from the kernels (32-bit words as u32, wrapping): the key from the seed and
-/// the index's high half (SplitMix64's finaliser), two rounds of the 32-bit mixer with the key
-/// words, then the top 23 bits as a fraction.
+/// the index's high half (SplitMix64's finaliser), the keyed 32-bit mixer, then the top 23
+/// bits as a fraction.
 pub fn rrelu_unit(seed: u64, index: u64) -> f64 {
     (counter_hash(seed, index) >> 9) as f64 * (1.0 / 8_388_608.0)
 }
@@ -301,13 +301,10 @@ pub fn splitmix64(seed: u64, j: u64) -> u64 {
 /// bits and the bf16 stochastic rounding its top 16.
 pub fn counter_hash(seed: u64, index: u64) -> u32 {
     let z = splitmix64(seed, (index >> 32) + 1);
-    let mixer = |mut w: u32| {
-        for (shift, mul) in [(16, 0x7FEB_352Du32), (15, 0x846C_A68B)] {
-            w = (w ^ (w >> shift)).wrapping_mul(mul);
-        }
-        w ^ (w >> 16)
-    };
-    mixer(mixer(index as u32 ^ z as u32) ^ (z >> 32) as u32)
+    let mut w = index as u32 ^ z as u32;
+    w = (w ^ (w >> 16)).wrapping_mul(0x7FEB_352D);
+    w = (w ^ (w >> 15) ^ (z >> 32) as u32).wrapping_mul(0x846C_A68B);
+    w ^ (w >> 16)
 }
 
 /// RReLU's training forward in f64 at element `index`: x for x > 0, otherwise

@@ -33,12 +33,14 @@ fn def_key(seed: u64, hi: u64) -> (u64, u64) {
     (z & 0xFFFF_FFFF, z >> 32)
 }
 
-/// The 32-bit mixer m, carried in a u64 and masked.
-fn def_mix(mut x: u64) -> u64 {
+/// Step 2: the keyed mixer, carried in a u64 and masked.
+fn def_hash(c: u64, k0: u64, k1: u64) -> u64 {
     const M: u64 = 0xFFFF_FFFF;
+    let mut x = c ^ k0;
     x ^= x >> 16;
     x = (x * 0x7FEB_352D) & M;
     x ^= x >> 15;
+    x ^= k1;
     x = (x * 0x846C_A68B) & M;
     x ^ (x >> 16)
 }
@@ -46,7 +48,7 @@ fn def_mix(mut x: u64) -> u64 {
 /// u for (seed, index), as an f64 in [0, 1).
 fn def_u(seed: u64, index: u64) -> f64 {
     let (k0, k1) = def_key(seed, index >> 32);
-    let h = def_mix(def_mix((index & 0xFFFF_FFFF) ^ k0) ^ k1);
+    let h = def_hash(index & 0xFFFF_FFFF, k0, k1);
     (h >> 9) as f64 / (1u64 << 23) as f64
 }
 

@@ -11,16 +11,24 @@
 //!    0x9E3779B97F4A7C15`, then SplitMix64's finaliser (Steele, Lea and Flood, 2014, with
 //!    Vigna's constants): `z ^= z >> 30; z *= 0xBF58476D1CE4E5B9; z ^= z >> 27;
 //!    z *= 0x94D049BB133111EB; z ^= z >> 31`. `k0` is the low 32 bits of `z`, `k1` the high.
-//! 2. Hash of the low half `c = k mod 2^32`: `h = m(m(c ^ k0) ^ k1)`, where `m` is the 32-bit
-//!    mixer `x ^= x >> 16; x *= 0x7FEB352D; x ^= x >> 15; x *= 0x846CA68B; x ^= x >> 16`
-//!    (the "lowbias32" constants of C. Wellons' hash-prospector search).
+//! 2. Hash of the low half `c = k mod 2^32`, a keyed form of the 32-bit mixer "lowbias32" (the
+//!    constants of C. Wellons' hash-prospector search): `x = c ^ k0; x ^= x >> 16;
+//!    x *= 0x7FEB352D; x ^= x >> 15; x ^= k1; x *= 0x846CA68B; h = x ^ (x >> 16)`.
 //! 3. `u = ⌊h / 2^9⌋ · 2^-23`, in [0, 1) on a grid of 2^-23: formed exactly as the f32 with
 //!    bits `0x3F800000 | (h >> 9)` (in [1, 2)) minus 1.
 //!
-//! `m` is a bijection of the 32-bit words, so for one seed and one high half `c ↦ h` is too:
-//! over 2^32 consecutive indices every 23-bit value of `u` comes out exactly 512 times. Two
-//! rounds of `m` with the two key words between them keep streams of different seeds
-//! unrelated (one round with a key XORed in front would only permute one stream).
+//! Every step of the hash is a bijection of the 32-bit words, so for one seed and one high
+//! half `c ↦ h` is too: over 2^32 consecutive indices every 23-bit value of `u` comes out
+//! exactly 512 times. `k1` enters between the two multiplies, so that the streams of two seeds
+//! are not one stream read at XOR-shifted indices (as they would be with a key XORed in front
+//! only). The mixer runs once, where an earlier form ran it twice with a key before each run:
+//! 10 operations per vector instead of 20, which made Adam's bf16 step (stochastic rounding)
+//! 1.2 times as fast in cache. Checked in f64 apart from the crate, for the top 16 bits: one
+//! element's bits over 2^20 steps (the keys of consecutive steps' streams) are as uniform
+//! and as uncorrelated as random draws (χ² and lag-1 correlation within 2.3 standard
+//! deviations); along 2^22 consecutive indices of one step they are more structured (χ²
+//! between −11 and +7 standard deviations for 8 keys, where the two-run form stayed within
+//! 2), and each input bit flips each output bit with probability ½ ± 0.008.
 //! The key costs a 64-bit hash, paid once per 2^32 indices, so the vector loop only needs
 //! 32-bit lanes (multiplies included, which every ISA here has).
 //!
@@ -53,20 +61,14 @@ pub(crate) fn stream(seed: u64, t: u64) -> u64 {
     splitmix(seed, t)
 }
 
-/// The 32-bit mixer `m`, on every lane.
-#[inline(always)]
-fn mix<S: Simd>(s: S, x: S::U) -> S::U {
-    let x = s.xor_u(x, s.shr_u(x, 16));
-    let x = s.mul_u(x, s.splat_u(0x7FEB_352D));
-    let x = s.xor_u(x, s.shr_u(x, 15));
-    let x = s.mul_u(x, s.splat_u(0x846C_A68B));
-    s.xor_u(x, s.shr_u(x, 16))
-}
-
-/// The hash `h` of the low index halves `c` (step 2 of the definition).
+/// The hash `h` of the low index halves `c` (step 2 of the definition), on every lane.
 #[inline(always)]
 pub(crate) fn hash<S: Simd>(s: S, (k0, k1): (u32, u32), c: S::U) -> S::U {
-    mix(s, s.xor_u(mix(s, s.xor_u(c, s.splat_u(k0))), s.splat_u(k1)))
+    let x = s.xor_u(c, s.splat_u(k0));
+    let x = s.mul_u(s.xor_u(x, s.shr_u(x, 16)), s.splat_u(0x7FEB_352D));
+    let x = s.xor_u(s.xor_u(x, s.shr_u(x, 15)), s.splat_u(k1));
+    let x = s.mul_u(x, s.splat_u(0x846C_A68B));
+    s.xor_u(x, s.shr_u(x, 16))
 }
 
 /// u in [0, 1) for the low index halves `c` (step 2 and 3 of the definition).

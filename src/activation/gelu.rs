@@ -112,6 +112,8 @@ fn forward_fast<S: Simd>(s: S, x: S::V) -> Option<S::V> {
 }
 
 impl Kernel for Gelu {
+    const DEEP_BACKWARD: bool = true;
+
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         if let Some(y) = forward_fast(s, x) {

@@ -23,6 +23,8 @@ use crate::simd::{SIGN, Simd, abs, neg, scale_where, sign_of, two_prod};
 pub(crate) struct Sigmoid;
 
 impl Kernel for Sigmoid {
+    const DEEP_BACKWARD: bool = true;
+
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         sigmoid(s, x)
@@ -190,6 +192,8 @@ impl<const UNIT: bool, const SCALED: bool> Kernel for Swish<UNIT, SCALED> {
 pub(crate) struct LogSigmoid;
 
 impl Kernel for LogSigmoid {
+    const DEEP_BACKWARD: bool = true;
+
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         if S::FAST_TABLE && !s.any(s.lt(s.splat(87.0), x)) {
@@ -233,6 +237,8 @@ impl<const UNIT: bool> Softplus<UNIT> {
 }
 
 impl<const UNIT: bool> Kernel for Softplus<UNIT> {
+    const DEEP_FORWARD: bool = true;
+
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         if UNIT && S::FAST_TABLE && !s.any(s.lt(x, s.splat(-87.0))) {

@@ -34,6 +34,8 @@ struct Terms<S: Simd> {
 }
 
 impl Kernel for Mish {
+    const DEEP_BACKWARD: bool = true;
+
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         let x = s.max(x, s.splat(-200.0));

@@ -10,6 +10,8 @@ use crate::simd::{Simd, abs};
 pub(crate) struct Tanh;
 
 impl Kernel for Tanh {
+    const DEEP_BACKWARD: bool = true;
+
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         tanh(s, x)

@@ -23,14 +23,20 @@ const Q4: [f32; 5] = [1.392_639_2e-3, 8.363_345_6e-3, 4.166_655_2e-2, 1.666_657_
 /// q(r) ≈ (e^r − 1 − r)/r², degree 5.
 const Q5: [f32; 6] = [1.989_126_9e-4, 1.393_390e-3, 8.333_310_5e-3, 4.166_646_3e-2, 1.666_666_7e-1, 0.5];
 
-/// The reduction of `x + lo` (a double-f32 argument; pass 0 for `lo` when x is exact):
-/// returns `(r, n)` with x + lo = n·ln2 + r, |r| ≲ 0.35. `x` must be in [-150, 150].
+/// The reduction of `x + lo` (a double-f32 argument): returns `(r, n)` with x + lo = n·ln2 + r,
+/// |r| ≲ 0.35. `x` must be in [-170, 170] (|n| < 2^8).
 #[inline(always)]
 pub(crate) fn reduce<S: Simd>(s: S, x: S::V, lo: S::V) -> (S::V, S::V) {
+    let (r, n) = reduce_exact(s, x);
+    (s.add(r, lo), n)
+}
+
+/// [`reduce`] for an exact `x` (no low part).
+#[inline(always)]
+fn reduce_exact<S: Simd>(s: S, x: S::V) -> (S::V, S::V) {
     let n = s.round(s.mul(x, s.splat(LOG2E)));
     let r = s.fma(n, s.splat(-LN2_HI), x);
-    let r = s.fma(n, s.splat(-LN2_LO), r);
-    (s.add(r, lo), n)
+    (s.fma(n, s.splat(-LN2_LO), r), n)
 }
 
 /// 1 + (e^r − 1) for a reduced argument |r| ≲ 0.35, as `p + lo`: the rounding error of the
@@ -53,6 +59,14 @@ pub(crate) fn exp_parts<S: Simd>(s: S, x: S::V, lo: S::V) -> (S::V, S::V) {
     (p, n)
 }
 
+/// [`exp_parts`] for a caller that has clamped `x` itself, to [-170, 100] (`n` then in
+/// [-246, 145], within [`Simd::scale`]'s range): two operations fewer.
+#[inline(always)]
+pub(crate) fn exp_parts_in_range<S: Simd>(s: S, x: S::V, lo: S::V) -> (S::V, S::V) {
+    let (r, n) = reduce(s, x, lo);
+    (exp_poly_lo(s, r).0, n)
+}
+
 /// [`exp_parts`] with the low part of p: e^(x+lo) = (p + p_lo)·2^n.
 #[inline(always)]
 pub(crate) fn exp_parts_lo<S: Simd>(s: S, x: S::V, lo: S::V) -> (S::V, S::V, S::V) {
@@ -60,6 +74,13 @@ pub(crate) fn exp_parts_lo<S: Simd>(s: S, x: S::V, lo: S::V) -> (S::V, S::V, S::
     let (r, n) = reduce(s, x, lo);
     let (p, pl) = exp_poly_lo(s, r);
     (p, pl, n)
+}
+
+/// [`exp_parts_in_range`] with no low part: one operation fewer.
+#[inline(always)]
+pub(crate) fn exp_parts_exact<S: Simd>(s: S, x: S::V) -> (S::V, S::V) {
+    let (r, n) = reduce_exact(s, x);
+    (exp_poly_lo(s, r).0, n)
 }
 
 /// e^x. Worst error over all 2^32 inputs: 1 ULP on scalar, portable, AVX2 and AVX-512
