@@ -166,8 +166,8 @@ fn invalid_parameters() {
             assert!(untouched(&dx));
         }
     }
-    // Valid alphas are accepted (tiny and huge included).
-    for alpha in [1.0f32, 0.5, 1e-30, 1e30, f32::MIN_POSITIVE, 1e-45] {
+    // Valid alphas are accepted (tiny, and huge up to 2^64, included).
+    for alpha in [1.0f32, 0.5, 1e-30, 1.8e19, f32::MIN_POSITIVE, 1e-45] {
         let mut y = vec![0.0f32; 10];
         assert_eq!(Activation::Elu { alpha }.forward(&xs(10), &mut y), Ok(()), "alpha = {alpha}");
     }
@@ -628,6 +628,20 @@ fn bad_activations() -> Vec<(Activation, &'static str, f32)> {
         v.push((Activation::ESwish { beta: bad }, "beta", bad));
         v.push((Activation::Softplus { beta: bad, threshold: 20.0 }, "beta", bad));
     }
+    // Beyond a bound: a divisor b with 1/b not finite, a slope s₋/b outside [2^-126, 2^64],
+    // E-Swish's β above 65,536.
+    for bad in [1e-45, 1e-41, 1.1754942e-38] {
+        v.push((Activation::Celu { alpha: bad }, "alpha", bad));
+        v.push((Activation::Pelu { a: 1e-38, b: bad }, "b", bad));
+    }
+    for bad in [1.9e19, 1e30, f32::MAX] {
+        v.push((Activation::Elu { alpha: bad }, "alpha", bad));
+        v.push((Activation::Pelu { a: bad, b: 1.0 }, "a", bad));
+        v.push((Activation::ESwish { beta: bad }, "beta", bad));
+    }
+    v.push((Activation::ESwish { beta: 65_537.0 }, "beta", 65_537.0));
+    v.push((Activation::Pelu { a: f32::MAX, b: 0.5 }, "a", f32::MAX));
+    v.push((Activation::Pelu { a: 1e-30, b: 1e10 }, "a", 1e-30));
     // Hard-tanh's ends in the wrong order, or equal.
     v.push((Activation::HardTanh { min: 1.0, max: 1.0 }, "min", 1.0));
     v.push((Activation::HardTanh { min: 2.0, max: -2.0 }, "min", 2.0));

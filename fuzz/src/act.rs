@@ -66,6 +66,9 @@ pub type BadParams = Vec<(&'static str, f32)>;
 pub fn bad_params(a: &Activation) -> Option<BadParams> {
     let finite = |n, v: f32| (!v.is_finite()).then_some((n, v));
     let positive = |n, v: f32| (!(v.is_finite() && v > 0.0)).then_some((n, v));
+    let within = |n, v: f32, lo: f32, hi: f32| (!(v.is_finite() && lo <= v && v <= hi)).then_some((n, v));
+    // The bounds DESIGN.md §4 adds for the exponential-linear family and E-Swish.
+    let (slope_max, tiny) = (2f32.powi(64), f32::MIN_POSITIVE);
     let bad: Vec<Option<(&'static str, f32)>> = match *a {
         Activation::HardTanh { min, max } => {
             if min.is_finite() && max.is_finite() && min >= max {
@@ -78,9 +81,18 @@ pub fn bad_params(a: &Activation) -> Option<BadParams> {
         Activation::Softplus { beta, threshold } => {
             vec![positive("beta", beta), finite("threshold", threshold)]
         }
-        Activation::Elu { alpha } | Activation::Celu { alpha } => vec![positive("alpha", alpha)],
-        Activation::Pelu { a, b } => vec![positive("a", a), positive("b", b)],
-        Activation::Swish { beta } | Activation::ESwish { beta } => vec![positive("beta", beta)],
+        Activation::Elu { alpha } => vec![within("alpha", alpha, 1e-45, slope_max)],
+        Activation::Celu { alpha } => vec![within("alpha", alpha, tiny, f32::MAX)],
+        Activation::Pelu { a, b } => {
+            let (bad_a, bad_b) = (positive("a", a), within("b", b, tiny, f32::MAX));
+            // With a and b in range, a/b (rounded to f32) must be too.
+            let slope = (a as f64 / b as f64) as f32;
+            let bad_slope = (bad_a.is_none() && bad_b.is_none() && !(tiny <= slope && slope <= slope_max))
+                .then_some(("a", a));
+            vec![bad_a, bad_b, bad_slope]
+        }
+        Activation::Swish { beta } => vec![positive("beta", beta)],
+        Activation::ESwish { beta } => vec![within("beta", beta, 1e-45, 65_536.0)],
         Activation::Sigmoid
         | Activation::HardSigmoid
         | Activation::Softsign

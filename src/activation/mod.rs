@@ -99,7 +99,8 @@ pub enum Activation {
     /// Measured worst error (README, Accuracy): forward 1 ULP, backward 1 ULP (all 2^32 inputs
     /// on scalar, portable, AVX2 and AVX-512).
     Elu {
-        /// α (default 1).
+        /// α (default 1), at most 2^64, so that the derivative's tail (which stops at
+        /// x = −170) is 0 there.
         alpha: f32,
     },
     /// max(0, x) + min(0, α·(e^(x/α) − 1)) (Barron, 2017); f' = 1 for x > 0, e^(x/α) for
@@ -107,7 +108,7 @@ pub enum Activation {
     /// Measured worst error (README, Accuracy): forward 1 ULP, backward 1 ULP (all 2^32 inputs
     /// on scalar, portable, AVX2 and AVX-512).
     Celu {
-        /// α (default 1).
+        /// α (default 1), at least 2^-126, so that 1/α is finite.
         alpha: f32,
     },
     /// (a/b)·x for x ≥ 0, a·(e^(x/b) − 1) otherwise (Trottier et al., 2017); f' = a/b for x > 0,
@@ -115,9 +116,10 @@ pub enum Activation {
     /// Measured worst error (README, Accuracy): forward 1 ULP, backward 1 ULP (all 2^32 inputs
     /// on scalar, portable, AVX2 and AVX-512).
     Pelu {
-        /// a (default 1).
+        /// a (default 1), with a/b within [2^-126, 2^64]: normal, and small enough that the
+        /// derivative's tail (which stops at x/b = −170) is 0 there.
         a: f32,
-        /// b (default 1).
+        /// b (default 1), at least 2^-126, so that 1/b is finite.
         b: f32,
     },
     /// λ·x for x > 0, λ·α·(e^x − 1) otherwise (Klambauer et al., 2017), with the full-precision
@@ -144,7 +146,8 @@ pub enum Activation {
     /// Measured worst error (README, Accuracy): forward 4 ULP, backward 6 ULP (all 2^32 inputs
     /// on scalar, portable, AVX2 and AVX-512).
     ESwish {
-        /// β (default 1.25).
+        /// β (default 1.25; the paper uses 1 to 2), at most 65,536, so that the tail (where
+        /// the exponential stops, x < −150) is 0.
         beta: f32,
     },
     /// x·relu6(x + 3)/6 (Howard et al., 2019); f' = 0 for x < −3, (2x + 3)/6 on [−3, 3], 1
@@ -310,6 +313,27 @@ fn positive_finite(name: &'static str, v: f32) -> Result<f32, Error> {
     }
 }
 
+/// `v` if it is finite and within [min, max], else the error naming `name` and `expected`.
+fn bounded(name: &'static str, v: f32, min: f32, max: f32, expected: &'static str) -> Result<f32, Error> {
+    if v.is_finite() && (min..=max).contains(&v) {
+        Ok(v)
+    } else {
+        Err(Error::InvalidParameter { name, value: v as f64, expected })
+    }
+}
+
+/// The largest slope s₋/b of the exponential-linear family (ELU's α, PELU's a/b): below
+/// x/b = −170, where the derivative's exponential stops, s₋/b·e^(x/b)·dy is then 0 in f32 for
+/// |dy| < 2^31.
+const EXP_LINEAR_SLOPE_MAX: f32 = 18_446_744_073_709_551_616.0; // 2^64
+
+/// The smallest positive f32, 2^-149: `bounded` from it asks for "> 0".
+const SMALLEST_POSITIVE: f32 = 1e-45;
+
+/// The largest E-Swish β: below x = −150, where its exponential stops, β·x·σ(x) is then 0 in
+/// f32.
+const E_SWISH_BETA_MAX: f32 = 65_536.0;
+
 impl Activation {
     /// Every activation with its default parameters, in the order of the enum.
     pub fn all() -> impl Iterator<Item = Activation> {
@@ -342,14 +366,31 @@ impl Activation {
     fn kernel(&self) -> Result<Chosen, Error> {
         Ok(match *self {
             Activation::Elu { alpha } => {
-                Chosen::ExpLinear(elu::ExpLinear::elu(positive_finite("alpha", alpha)?))
+                let alpha = bounded(
+                    "alpha",
+                    alpha,
+                    SMALLEST_POSITIVE,
+                    EXP_LINEAR_SLOPE_MAX,
+                    "finite, > 0 and ≤ 2^64",
+                )?;
+                Chosen::ExpLinear(elu::ExpLinear::elu(alpha))
             }
             Activation::Selu => Chosen::ExpLinear(elu::ExpLinear::selu()),
             Activation::Celu { alpha } => {
-                Chosen::ExpLinear(elu::ExpLinear::celu(positive_finite("alpha", alpha)?))
+                let alpha = bounded("alpha", alpha, f32::MIN_POSITIVE, f32::MAX, "finite and ≥ 2^-126")?;
+                Chosen::ExpLinear(elu::ExpLinear::celu(alpha))
             }
             Activation::Pelu { a, b } => {
-                Chosen::ExpLinear(elu::ExpLinear::pelu(positive_finite("a", a)?, positive_finite("b", b)?))
+                let (a, b) = (
+                    positive_finite("a", a)?,
+                    bounded("b", b, f32::MIN_POSITIVE, f32::MAX, "finite and ≥ 2^-126")?,
+                );
+                let slope = (a as f64 / b as f64) as f32;
+                if !(f32::MIN_POSITIVE..=EXP_LINEAR_SLOPE_MAX).contains(&slope) {
+                    let expected = "such that a/b is in [2^-126, 2^64]";
+                    return Err(Error::InvalidParameter { name: "a", value: a as f64, expected });
+                }
+                Chosen::ExpLinear(elu::ExpLinear::pelu(a, b))
             }
             Activation::Mish => Chosen::Mish(mish::Mish),
             Activation::GeluTanh => Chosen::GeluTanh(gelu_tanh::GeluTanh),
@@ -360,7 +401,9 @@ impl Activation {
                 Chosen::Swish(logistic::Swish::new(positive_finite("beta", beta)?, 1.0))
             }
             Activation::ESwish { beta } => {
-                Chosen::ESwish(logistic::Swish::new(1.0, positive_finite("beta", beta)?))
+                let beta =
+                    bounded("beta", beta, SMALLEST_POSITIVE, E_SWISH_BETA_MAX, "finite, > 0 and ≤ 65536")?;
+                Chosen::ESwish(logistic::Swish::new(1.0, beta))
             }
             Activation::LogSigmoid => Chosen::LogSigmoid(logistic::LogSigmoid),
             Activation::Softplus { beta, threshold } => {
