@@ -11,7 +11,9 @@
 //!   params after every step are within tests/optim.rs's tolerance (1e-5·|want| + 1e-6) of
 //!   the scalar backend's, with |want| raised to the largest |param| of the scalar trajectory
 //!   so far (`opt::within_tolerance`: a step rounds at the size of its operands), where the
-//!   update is well-conditioned in f32 (`Spec::conditioned`: not for centered RMSprop);
+//!   update is well-conditioned in f32 (`Spec::conditioned`: not for centered RMSprop), or
+//!   within 4 times the drift of a scalar twin whose parameters move by 2^-23 of that scale
+//!   before each step (where the trajectory amplifies a rounding, the ISAs drift as much);
 //! - `step_scaled` with inv_scale = 2^k (k in −8..=8) on the gradients divided by it: while
 //!   that division is exact and every gradient finite, the parameters are bitwise those of the
 //!   plain step (NaNs up to their payload); a non-finite gradient gives `Stepped::Skipped` with params and step count
@@ -78,6 +80,14 @@ fn check(c: &Case, spec: &Spec) {
     let mut twin = (spec.build)(&c.hyper, n).unwrap();
     let mut scalar = (spec.build)(&c.hyper, n).unwrap();
     let mut s = c.p0.clone();
+    // The scalar trajectory again, its parameters moved by 2^-23 of `scale` (one rounding of
+    // a step's operands) before each step: how far such roundings carry. Where the trajectory
+    // amplifies them, two ISAs, which round differently, drift apart by about as much, and the
+    // comparison allows 4 times that drift. Found by fuzzing: NAdam (lr 0.79, wd 0.063, β2
+    // 1e-4) cancels p to −2.6e-3 in one step, 2 ULP of 0.79 apart on two ISAs; the decay feeds
+    // it into the next gradient, normalised by √v̂ ≈ 5e-4, and the ISAs end 1.0e-5 apart at 0.24.
+    let mut nudged = (spec.build)(&c.hyper, n).unwrap();
+    let mut sn = c.p0.clone();
     // The largest |param| of the scalar trajectory so far: the tolerance's scale.
     let mut scale: Vec<f32> = c.p0.iter().map(|v| v.abs()).collect();
     let isa = c.isa.unwrap_or_else(Isa::detect);
@@ -90,6 +100,10 @@ fn check(c: &Case, spec: &Spec) {
             m.step(name, t, g);
         }
         assert_eq!(scalar.step_with(Isa::Scalar, &mut s, g), Ok(()), "{name} step {}", t + 1);
+        for (v, m) in sn.iter_mut().zip(&scale) {
+            *v += m * f32::EPSILON / 2.0;
+        }
+        assert_eq!(nudged.step_with(Isa::Scalar, &mut sn, g), Ok(()), "{name} step {}", t + 1);
         for (m, v) in scale.iter_mut().zip(&s) {
             *m = m.max(v.abs());
         }
@@ -97,9 +111,11 @@ fn check(c: &Case, spec: &Spec) {
             return;
         }
         for i in 0..n {
+            let drift = (sn[i] as f64 - s[i] as f64).abs();
             assert!(
-                opt::within_tolerance(p[i], s[i], scale[i]),
-                "{name} {:?} on {isa}, step {} element {i}: {} vs scalar {} (p0 {}, g {}, scale {})",
+                opt::within_tolerance(p[i], s[i], scale[i])
+                    || (p[i] as f64 - s[i] as f64).abs() <= 4.0 * drift,
+                "{name} {:?} on {isa}, step {} element {i}: {} vs scalar {} (p0 {}, g {}, scale {}, drift {drift:e})",
                 c.hyper,
                 t + 1,
                 show(p[i]),
