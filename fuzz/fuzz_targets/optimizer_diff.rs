@@ -88,6 +88,8 @@ fn check(c: &Case, spec: &Spec) {
     // it into the next gradient, normalised by √v̂ ≈ 5e-4, and the ISAs end 1.0e-5 apart at 0.24.
     let mut nudged = (spec.build)(&c.hyper, n).unwrap();
     let mut sn = c.p0.clone();
+    // Results are compared (and the nudged twin stepped) only for such cases.
+    let compare = c.compare && (spec.conditioned)(&(spec.effective)(&c.hyper));
     // The largest |param| of the scalar trajectory so far: the tolerance's scale.
     let mut scale: Vec<f32> = c.p0.iter().map(|v| v.abs()).collect();
     let isa = c.isa.unwrap_or_else(Isa::detect);
@@ -100,15 +102,15 @@ fn check(c: &Case, spec: &Spec) {
             m.step(name, t, g);
         }
         assert_eq!(scalar.step_with(Isa::Scalar, &mut s, g), Ok(()), "{name} step {}", t + 1);
+        if !compare {
+            return;
+        }
         for (v, m) in sn.iter_mut().zip(&scale) {
             *v += m * f32::EPSILON / 2.0;
         }
         assert_eq!(nudged.step_with(Isa::Scalar, &mut sn, g), Ok(()), "{name} step {}", t + 1);
         for (m, v) in scale.iter_mut().zip(&s) {
             *m = m.max(v.abs());
-        }
-        if !c.compare || !(spec.conditioned)(&(spec.effective)(&c.hyper)) {
-            return;
         }
         for i in 0..n {
             let drift = (sn[i] as f64 - s[i] as f64).abs();

@@ -37,7 +37,8 @@ pub(crate) struct ExpLinear {
     neg_over_b: f32,
     /// 1/b as hi + lo.
     inv_b: Pair,
-    /// Below this x, x/b < −170, where e^(x/b)·s₋/b is 0 in f32 for any s₋/b below 7·10²⁸.
+    /// Below this x, x/b < −170, where e^(x/b)·s₋/b is 0 in f32 (s₋/b ≤ 2^64, checked where
+    /// the activation is chosen).
     x_min: f32,
 }
 

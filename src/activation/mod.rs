@@ -298,19 +298,16 @@ macro_rules! with_output_kernel {
 }
 
 fn finite(name: &'static str, v: f32) -> Result<f32, Error> {
-    if v.is_finite() {
-        Ok(v)
-    } else {
-        Err(Error::InvalidParameter { name, value: v as f64, expected: "finite" })
-    }
+    bounded(name, v, -f32::MAX, f32::MAX, "finite")
 }
 
 fn positive_finite(name: &'static str, v: f32) -> Result<f32, Error> {
-    if v.is_finite() && v > 0.0 {
-        Ok(v)
-    } else {
-        Err(Error::InvalidParameter { name, value: v as f64, expected: "finite and > 0" })
-    }
+    bounded(name, v, SMALLEST_POSITIVE, f32::MAX, "finite and > 0")
+}
+
+/// A divisor b of the exponential-linear family (CELU's α, PELU's b): 1/b must be finite.
+fn divisor(name: &'static str, v: f32) -> Result<f32, Error> {
+    bounded(name, v, f32::MIN_POSITIVE, f32::MAX, "finite and ≥ 2^-126")
 }
 
 /// `v` if it is finite and within [min, max], else the error naming `name` and `expected`.
@@ -376,15 +373,9 @@ impl Activation {
                 Chosen::ExpLinear(elu::ExpLinear::elu(alpha))
             }
             Activation::Selu => Chosen::ExpLinear(elu::ExpLinear::selu()),
-            Activation::Celu { alpha } => {
-                let alpha = bounded("alpha", alpha, f32::MIN_POSITIVE, f32::MAX, "finite and ≥ 2^-126")?;
-                Chosen::ExpLinear(elu::ExpLinear::celu(alpha))
-            }
+            Activation::Celu { alpha } => Chosen::ExpLinear(elu::ExpLinear::celu(divisor("alpha", alpha)?)),
             Activation::Pelu { a, b } => {
-                let (a, b) = (
-                    positive_finite("a", a)?,
-                    bounded("b", b, f32::MIN_POSITIVE, f32::MAX, "finite and ≥ 2^-126")?,
-                );
+                let (a, b) = (positive_finite("a", a)?, divisor("b", b)?);
                 let slope = (a as f64 / b as f64) as f32;
                 if !(f32::MIN_POSITIVE..=EXP_LINEAR_SLOPE_MAX).contains(&slope) {
                     let expected = "such that a/b is in [2^-126, 2^64]";
