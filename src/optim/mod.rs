@@ -32,6 +32,7 @@ mod adafactor;
 mod adagrad;
 mod adam;
 mod adamax;
+mod buffer;
 mod config;
 #[cfg(feature = "half")]
 mod half;

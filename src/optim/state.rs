@@ -2,9 +2,10 @@
 //! counter, the named buffers and scalars carried from step to step, the checks a step makes
 //! before it writes, and export / import.
 
+use super::Checkpoint;
+use super::buffer::Buffer;
 use super::scaled::Scaled;
 use super::typed::{Io, Params};
-use super::{Checkpoint, filled};
 use crate::error::{Error, NameBuf, check_len};
 use crate::isa::Isa;
 use std::vec::Vec;
@@ -17,7 +18,7 @@ pub(crate) struct State {
     /// Steps taken (u64: a step count never wraps in practice, and saturates if it would).
     steps: u64,
     /// Per-element buffers, named after PyTorch's state keys, in the order the kernel takes them.
-    buffers: Vec<(&'static str, Vec<f32>)>,
+    buffers: Vec<(&'static str, Buffer)>,
     /// Scalars carried from step to step (NAdam's μ product), named likewise.
     scalars: Vec<(&'static str, f64)>,
 }
@@ -43,7 +44,7 @@ impl State {
         let (lower, upper) = buffers.size_hint();
         bufs.try_reserve_exact(upper.unwrap_or(lower)).map_err(|_| Error::OutOfMemory { elements: len })?;
         for (name, n, init) in buffers {
-            bufs.push((name, filled(n, init)?));
+            bufs.push((name, Buffer::filled(n, init)?));
         }
         Ok(State { len, steps: 0, buffers: bufs, scalars: Vec::new() })
     }
