@@ -12,9 +12,9 @@
 //!   the scalar backend's, with |want| raised to the largest |param| of the scalar trajectory
 //!   so far (`opt::within_tolerance`: a step rounds at the size of its operands), where the
 //!   update is well-conditioned in f32 (`Spec::conditioned`: not for centered RMSprop), or
-//!   within 4 times the summed drift of scalar twins with one rounding's nudge to p or g
-//!   before one step each (`Nudged`: where the trajectory amplifies a rounding, the ISAs drift
-//!   as much);
+//!   within that tolerance plus 4 times the summed drift of scalar twins with one rounding's
+//!   nudge to p or g before one step each (`Nudged`: where the trajectory amplifies a
+//!   rounding, the ISAs drift as much);
 //! - `step_scaled` with inv_scale = 2^k (k in −8..=8) on the gradients divided by it: while
 //!   that division is exact and every gradient finite, the parameters are bitwise those of the
 //!   plain step (NaNs up to their payload); a non-finite gradient gives `Stepped::Skipped` with params and step count
@@ -106,8 +106,7 @@ fn check(c: &Case, spec: &Spec) {
         for i in 0..n {
             let drift = drift[i];
             assert!(
-                opt::within_tolerance(p[i], s[i], scale[i])
-                    || (p[i] as f64 - s[i] as f64).abs() <= 4.0 * drift,
+                opt::within_tolerance_plus(p[i], s[i], scale[i], 4.0 * drift),
                 "{name} {:?} on {isa}, step {} element {i}: {} vs scalar {} (p0 {}, g {}, scale {}, drift {drift:e})",
                 c.hyper,
                 t + 1,
@@ -127,7 +126,11 @@ fn check(c: &Case, spec: &Spec) {
 /// rounding of the operands on either side of the update (p, and g with what the step derives
 /// from it, such as g + wd·p). The drift after step t is the sum over those twins of
 /// |twin − scalar|. Two ISAs round differently at every step, with either sign, so where the
-/// trajectory amplifies a rounding they drift apart by up to about that sum. Found by fuzzing,
+/// trajectory amplifies a rounding they drift apart by up to about that sum, and a step rounds
+/// several operations: fuzzing found gaps of up to 5 times the sum where the tolerance itself
+/// was about twice it, so the allowance is the tolerance plus 4 times the sum. A rounding
+/// inside a step that cancels is beyond these nudges: the Adam family's lerp at β1 < 0.01 is
+/// left out of the comparison instead (`opt::lerp_conditioned`). Found by fuzzing,
 /// NAdam with lr 0.79, wd 0.063 and β2 1e-4: its update at β2 → 0 is about lr·sign(g + wd·p)
 /// scaled by |g + wd·p|/(|g + wd·p| + ε), so a rounding of g + wd·p while it is near ε is
 /// carried into p at lr's scale, and the decay feeds it back into the next gradients. A twin
