@@ -77,8 +77,10 @@ fn huge_pages(_at: *mut u8, _len: usize) {}
 impl Clone for Buffer {
     /// Aborts where memory runs out, as `Vec`'s clone does.
     fn clone(&self) -> Self {
-        let mut b = Buffer::filled(self.len, 0.0)
-            .unwrap_or_else(|_| std::alloc::handle_alloc_error(core::alloc::Layout::new::<Line>()));
+        let mut b = Buffer::filled(self.len, 0.0).unwrap_or_else(|_| {
+            let lines = core::alloc::Layout::array::<Line>(self.lines.len());
+            std::alloc::handle_alloc_error(lines.unwrap_or(core::alloc::Layout::new::<Line>()))
+        });
         b.copy_from_slice(self);
         b
     }
