@@ -83,7 +83,7 @@ fn check(c: &Case, spec: &Spec) {
     let mut s = c.p0.clone();
     // Results are compared (and the nudged twins stepped) only for such cases.
     let compare = c.compare && (spec.conditioned)(&(spec.effective)(&c.hyper));
-    let mut nudged = if compare { Nudged::new(spec, c) } else { Nudged::default() };
+    let mut nudged = Nudged::default();
     // The largest |param| of the scalar trajectory so far: the tolerance's scale.
     let mut scale: Vec<f32> = c.p0.iter().map(|v| v.abs()).collect();
     let isa = c.isa.unwrap_or_else(Isa::detect);
@@ -95,11 +95,14 @@ fn check(c: &Case, spec: &Spec) {
         if let Some(m) = &mut multi {
             m.step(name, t, g);
         }
+        if compare {
+            nudged.spawn(spec, c, &*scalar, &s, &scale);
+        }
         assert_eq!(scalar.step_with(Isa::Scalar, &mut s, g), Ok(()), "{name} step {}", t + 1);
         if !compare {
             return;
         }
-        let drift = nudged.step(name, t, g, &scale, &s);
+        let drift = nudged.step(name, t, g, &s);
         for (m, v) in scale.iter_mut().zip(&s) {
             *m = m.max(v.abs());
         }
@@ -120,9 +123,10 @@ fn check(c: &Case, spec: &Spec) {
     });
 }
 
-/// How far the scalar trajectory carries the roundings of each step. For every step j, one
-/// twin runs the scalar trajectory again with its parameters moved by 2^-24 of the tolerance's
-/// scale before step j, and another with step j's gradients made 2^-23 larger (relative): one
+/// How far the scalar trajectory carries the roundings of each step. For every step j, two
+/// twins start from the scalar optimizer's checkpoint and parameters before step j: one with
+/// its parameters moved by 2^-24 of the tolerance's scale, the other with step j's gradients
+/// made 2^-23 larger (relative), and both then follow the scalar trajectory's gradients: one
 /// rounding of the operands on either side of the update (p, and g with what the step derives
 /// from it, such as g + wd·p). The drift after step t is the sum over those twins of
 /// |twin − scalar|. Two ISAs round differently at every step, with either sign, so where the
@@ -143,29 +147,32 @@ struct Nudged {
 }
 
 impl Nudged {
-    fn new(spec: &Spec, c: &Case) -> Self {
-        let build = || ((spec.build)(&c.hyper, c.p0.len()).unwrap(), c.p0.clone());
-        Nudged { twins: (0..2 * c.steps.len()).map(|_| build()).collect() }
+    /// Before step t: the step's two twins, each a copy of the scalar optimizer (its checkpoint)
+    /// and parameters `s`, the first with p moved by 2^-24 of `scale`.
+    fn spawn(&mut self, spec: &Spec, c: &Case, scalar: &dyn Optimizer, s: &[f32], scale: &[f32]) {
+        let moved = s.iter().zip(scale).map(|(v, m)| v + m * f32::EPSILON / 2.0).collect();
+        for p in [moved, s.to_vec()] {
+            let mut o = (spec.build)(&c.hyper, s.len()).unwrap();
+            assert_eq!(
+                o.import(&scalar.export()),
+                Ok(()),
+                "{}: a twin from the scalar's checkpoint",
+                spec.name
+            );
+            self.twins.push((o, p));
+        }
     }
 
-    /// Steps every twin, those of step t nudged first, and gives each element's drift from
-    /// `s`, the scalar parameters after step t. The twins of later steps have matched the
-    /// scalar trajectory so far (the same state and steps) and still do.
-    fn step(&mut self, name: &str, t: usize, g: &[f32], scale: &[f32], s: &[f32]) -> Vec<f64> {
+    /// Steps every twin, step t's g-twin on gradients 2^-23 larger, and gives each element's
+    /// drift from `s`, the scalar parameters after step t.
+    fn step(&mut self, name: &str, t: usize, g: &[f32], s: &[f32]) -> Vec<f64> {
         let larger: Vec<f32> = g.iter().map(|v| v * (1.0 + f32::EPSILON)).collect();
         let mut drift = vec![0.0; s.len()];
         for (j, (o, p)) in self.twins.iter_mut().enumerate() {
-            if j == 2 * t {
-                for (v, m) in p.iter_mut().zip(scale) {
-                    *v += m * f32::EPSILON / 2.0;
-                }
-            }
             let g = if j == 2 * t + 1 { &larger } else { g };
             assert_eq!(o.step_with(Isa::Scalar, p, g), Ok(()), "{name} step {}: nudged twin {j}", t + 1);
-            if j <= 2 * t + 1 {
-                for ((d, &a), &b) in drift.iter_mut().zip(p.iter()).zip(s) {
-                    *d += (a as f64 - b as f64).abs();
-                }
+            for ((d, &a), &b) in drift.iter_mut().zip(p.iter()).zip(s) {
+                *d += (a as f64 - b as f64).abs();
             }
         }
         drift
