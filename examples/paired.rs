@@ -6,8 +6,8 @@
 //!
 //! `cargo run --release --features half --example paired -- [f32|bf16] [n] [rounds]`
 //! (defaults bf16, 16,777,216, 24; one thread, the best ISA, the limit loop at its widest
-//! vector level). Prints the median and best
-//! Melem/s of each, the median of the per-round ratios and the rounds below 0.9.
+//! vector level). Prints the median and best Melem/s of each, the median of the per-round
+//! ratios and the rounds below 0.9.
 
 #[path = "common/limits.rs"]
 mod limits;

@@ -151,14 +151,10 @@ impl Nudged {
     /// and parameters `s`, the first with p moved by 2^-24 of `scale`.
     fn spawn(&mut self, spec: &Spec, c: &Case, scalar: &dyn Optimizer, s: &[f32], scale: &[f32]) {
         let moved = s.iter().zip(scale).map(|(v, m)| v + m * f32::EPSILON / 2.0).collect();
+        let checkpoint = scalar.export();
         for p in [moved, s.to_vec()] {
             let mut o = (spec.build)(&c.hyper, s.len()).unwrap();
-            assert_eq!(
-                o.import(&scalar.export()),
-                Ok(()),
-                "{}: a twin from the scalar's checkpoint",
-                spec.name
-            );
+            assert_eq!(o.import(&checkpoint), Ok(()), "{}: a twin from the scalar's checkpoint", spec.name);
             self.twins.push((o, p));
         }
     }
