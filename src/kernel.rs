@@ -416,6 +416,7 @@ pub(crate) mod update {
     }
 }
 
+pub(crate) mod dsum;
 #[cfg(feature = "std")]
 pub(crate) mod finite;
 pub(crate) mod fused;

@@ -233,6 +233,37 @@ fn nan_and_inf() {
     }
 }
 
+/// An infinite dx decides its column's dbias even where the finite dx of the column overflow
+/// f32 in their partial sums (which gave NaN for −inf before): relu at x = 1 passes dy
+/// through, 3·10^38 in every row but one, −inf there (+inf and −inf in two rows: NaN).
+#[test]
+fn infinite_dx_decides_dbias() {
+    let act = Activation::Relu;
+    for isa in isas() {
+        for d in [1usize, 3, 17, 40] {
+            let rows = 150;
+            for at in (0..rows).step_by(7) {
+                for both in [false, true] {
+                    let x = vec![1.0f32; rows * d];
+                    let mut dy = vec![3e38f32; rows * d];
+                    for j in 0..d {
+                        dy[at * d + j] = f32::NEG_INFINITY;
+                        if both {
+                            dy[((at + 1) % rows) * d + j] = f32::INFINITY;
+                        }
+                    }
+                    let (mut dx, mut db) = (vec![0.0f32; rows * d], vec![0.0f32; d]);
+                    act.backward_bias_with(isa, &x, &vec![0.0; d], &dy, &mut dx, &mut db).unwrap();
+                    for (j, &got) in db.iter().enumerate() {
+                        let ok = if both { got.is_nan() } else { got == f32::NEG_INFINITY };
+                        assert!(ok, "{isa} d={d} at row {at}, both {both}: dbias[{j}] = {}", show(got));
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Shapes large enough to be split over threads (several pieces of the bias gradient):
 /// y, dx and dbias bitwise the same for 1, 2 and 3 threads.
 #[cfg(feature = "rayon")]

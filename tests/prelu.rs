@@ -282,6 +282,51 @@ fn gradient_is_the_same_for_any_thread_count() {
     }
 }
 
+/// Terms that are ±inf or NaN decide the slope gradient, as in the exact sum, even where the
+/// finite terms' f32 partial sums overflow to the other infinity (a fuzz finding: NaN instead
+/// of −inf). Each channel gets 3·10^38 from every element but one, which is −inf (x = −8,
+/// dy = f32::MAX) or, in a second run, +inf and −inf in two elements (NaN). Every layout, every
+/// position of the infinite terms within a channel's first 70 elements.
+#[test]
+fn infinite_terms_decide_the_gradient() {
+    for isa in isas() {
+        for (c, inner) in LAYOUTS {
+            let slopes = vec![0.25; c];
+            let p = Prelu::new(&slopes, inner).unwrap();
+            let n = c * inner * 140usize.div_ceil(inner);
+            let per_channel = n / c;
+            for at in (0..70.min(per_channel)).step_by(3) {
+                for both in [false, true] {
+                    let (mut x, mut dy) = (vec![-2e38f32; n], vec![-1.5f32; n]);
+                    // Element number `at` of every channel: −8·f32::MAX = −inf; with `both`, the
+                    // next one 8·f32::MAX = +inf.
+                    let nth = |k: usize| (k / (c * inner)) * inner + k % inner;
+                    for i in 0..n {
+                        let k = nth(i);
+                        if k == at {
+                            (x[i], dy[i]) = (-8.0, f32::MAX);
+                        } else if both && k == (at + 1) % per_channel {
+                            (x[i], dy[i]) = (-8.0, -f32::MAX);
+                        }
+                    }
+                    let (mut dx, mut ds) = (vec![0.0f32; n], vec![0.0f32; c]);
+                    p.backward_with(isa, &x, &dy, &mut dx, &mut ds).unwrap();
+                    for (k, (&got, want)) in ds.iter().zip(prelu_grad(&x, &dy, c, inner)).enumerate() {
+                        let oracle = if both { want.sum.is_nan() } else { want.sum == f64::NEG_INFINITY };
+                        assert!(oracle, "the oracle gives {} (both {both})", want.sum);
+                        assert!(
+                            prelu_grad_ok(got, want),
+                            "{isa} C={c} inner={inner} at {at}, both {both}: dslopes[{k}] = {} want {}",
+                            show(got),
+                            want.sum
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Worst gradient error relative to the bound, printed for the report (`--nocapture`).
 #[test]
 fn gradient_error_report() {

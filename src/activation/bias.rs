@@ -34,7 +34,8 @@ fn bias_rows(n: usize, d: usize) -> Result<usize, Error> {
 /// and adds the pieces in f64, in a fixed order: within 1/2 ULP of the exact sum of the dx
 /// values plus about rows·2^-46·Σ|dx| (tests/bias.rs checks rows·2^-44), and bitwise the same
 /// for any thread count. NaN in x, bias or dy gives NaN in what it enters (dbias of its
-/// column included).
+/// column included). An infinite dx decides its column's dbias (the sum of the infinite dx:
+/// ±inf, or NaN for both signs), even where the finite dx overflow f32 in a partial sum.
 ///
 /// Speed: one pass over memory; forward runs at the speed of [`Activation::forward`], backward
 /// adds the double-f32 column sums (about half the speed of [`Activation::backward`] for silu
@@ -67,17 +68,13 @@ impl Activation {
 mod back {
     use super::*;
     use crate::error::try_filled;
+    use crate::kernel::dsum::Total;
     use crate::kernel::fused::run_bias_back;
 
     /// Elements per piece of the bias gradient (whole rows, at least one): each piece sums its
     /// columns on its own, then the pieces are added in order. A constant, so that the sums do
     /// not depend on the thread count.
     const PIECE: usize = 4 * CHUNK;
-
-    /// A double-f32 sum's value: h + l, or h alone once the sum is ±inf or NaN.
-    fn value(h: f32, l: f32) -> f64 {
-        if h.is_finite() { h as f64 + l as f64 } else { h as f64 }
-    }
 
     impl Activation {
         /// dx = dy·f'(x + bias) and dbias\[j\] = Σ_r dx\[r, j\] (written, not added to), on the
@@ -115,7 +112,7 @@ mod back {
             // Working memory before the first write: f64 totals, and the double-f32 sums
             // (h then l) of the pieces that run at once.
             let slots = pieces.min(2 * parallel::threads()).max(1);
-            let mut total = try_filled(d, 0.0f64)?;
+            let mut total = try_filled(d, Total::default())?;
             let acc_len = d.checked_mul(2 * slots).ok_or(Error::OutOfMemory { elements: usize::MAX })?;
             let mut acc = try_filled(acc_len, 0.0f32)?;
             let mut first = 0;
@@ -141,13 +138,13 @@ mod back {
                 for acc in acc.chunks(2 * d) {
                     let (h, l) = acc.split_at(d);
                     for ((t, &h), &l) in total.iter_mut().zip(h).zip(l) {
-                        *t += value(h, l);
+                        *t += Total::lane(h, l);
                     }
                 }
                 first += batch;
             }
             for (db, t) in dbias.iter_mut().zip(&total) {
-                *db = *t as f32;
+                *db = t.value();
             }
             Ok(())
         }

@@ -18,7 +18,9 @@ use crate::parallel;
 ///   gradient Σ dy·x over the channel's x ≤ 0 takes each product exactly and sums in
 ///   double-f32 (about 48 bits) per lane and in f64 across lanes and pieces: within 1 ULP of
 ///   the exact sum plus about n·2^-46·Σ|dy·x| (tests/prelu.rs checks n·2^-44). A product
-///   beyond f32's range overflows to ±inf, as in PyTorch's f32 arithmetic.
+///   beyond f32's range overflows to ±inf, as in PyTorch's f32 arithmetic. Terms that are
+///   ±inf or NaN decide the gradient (their sum: ±inf, or NaN for both signs), as in exact
+///   arithmetic, even where the finite terms' f32 partial sums overflowed to the other sign.
 /// - NaN: a NaN x gives NaN in y, in dx (PyTorch gives a_c·dy there) and in its slope's
 ///   gradient (as PyTorch). A slope of 0 at x = −inf gives 0·(−inf) = NaN, as in PyTorch.
 /// - Determinism: the slope gradient is summed over fixed pieces of whole periods (C·inner
@@ -195,6 +197,7 @@ fn fill_pattern(buf: &mut [f32], g: usize, slopes: &[f32], inner: usize) {
 mod grad {
     use super::*;
     use crate::error::try_filled;
+    use crate::kernel::dsum::Total;
     use crate::kernel::slope::{RUN_ACC, run_row_grad, run_run_grad};
 
     /// The shortest row of the per-position gradient accumulators (short runs).
@@ -213,13 +216,8 @@ mod grad {
     /// One piece's working memory: per-channel partial sums, and the accumulators (per
     /// channel for long runs, per row position for short ones: h then l).
     struct Slot {
-        partial: Vec<f64>,
+        partial: Vec<Total>,
         acc: Vec<f32>,
-    }
-
-    /// A double-f32 lane's value: h + l, or h alone once the sum is ±inf or NaN.
-    fn value(h: f32, l: f32) -> f64 {
-        if h.is_finite() { h as f64 + l as f64 } else { h as f64 }
     }
 
     impl Prelu<'_> {
@@ -294,7 +292,7 @@ mod grad {
             #[cfg(not(feature = "rayon"))]
             let slots = 1;
             // Every allocation before the first write.
-            let mut total = try_filled(channels, 0.0f64)?;
+            let mut total = try_filled(channels, Total::default())?;
             let mut parts = Vec::new();
             parts.try_reserve_exact(pieces).map_err(|_| Error::OutOfMemory { elements: pieces })?;
             // The slopes of one row, from channel 0 (rows start at whole periods).
@@ -304,7 +302,10 @@ mod grad {
             let mut work = Vec::new();
             work.try_reserve_exact(slots).map_err(|_| Error::OutOfMemory { elements: slots })?;
             for _ in 0..slots {
-                work.push(Slot { partial: try_filled(channels, 0.0f64)?, acc: try_filled(acc_len, 0.0f32)? });
+                work.push(Slot {
+                    partial: try_filled(channels, Total::default())?,
+                    acc: try_filled(acc_len, 0.0f32)?,
+                });
             }
 
             let mut rest = io;
@@ -328,12 +329,12 @@ mod grad {
                 batch.iter_mut().zip(work.iter_mut()).for_each(|(p, s)| run(p, s));
                 for slot in &work[..batch.len()] {
                     for (t, p) in total.iter_mut().zip(&slot.partial) {
-                        *t += p;
+                        *t += *p;
                     }
                 }
             }
             for (d, t) in dslopes.iter_mut().zip(&total) {
-                *d = *t as f32;
+                *d = t.value();
             }
             Ok(())
         }
@@ -364,7 +365,7 @@ mod grad {
                 }
                 for (p, acc) in slot.partial.iter_mut().zip(slot.acc.chunks(RUN_ACC)) {
                     let (h, l) = (acc[..32].iter().chain(&acc[64..96]), acc[32..64].iter().chain(&acc[96..]));
-                    *p = h.zip(l).map(|(&h, &l)| value(h, l)).sum();
+                    *p = h.zip(l).map(|(&h, &l)| Total::lane(h, l)).sum();
                 }
                 return;
             }
@@ -376,17 +377,17 @@ mod grad {
             }
             // Fold the positions into their channels in position order; within a run, four
             // partial sums, so that the adds do not wait on each other.
-            slot.partial.fill(0.0);
+            slot.partial.fill(Total::default());
             let (partial, inner) = (&mut slot.partial, self.inner);
             let mut c = 0;
             for j in (0..plan.row).step_by(inner) {
                 let run = hs[j..j + inner].iter().zip(&ls[j..j + inner]);
                 partial[c] += if inner < 4 {
-                    run.map(|(&h, &l)| value(h, l)).sum::<f64>()
+                    run.map(|(&h, &l)| Total::lane(h, l)).sum::<Total>()
                 } else {
-                    let mut four = [0.0f64; 4];
+                    let mut four = [Total::default(); 4];
                     for (k, (&h, &l)) in run.enumerate() {
-                        four[k % 4] += value(h, l);
+                        four[k % 4] += Total::lane(h, l);
                     }
                     (four[0] + four[1]) + (four[2] + four[3])
                 };

@@ -3,8 +3,8 @@
 //! calls an activation's own per-vector f and f' ([`Kernel`]) and adds only the products,
 //! the bias and (bias backward) the column sums, in the same pass over memory.
 
+use super::dsum::add_dw;
 use super::*;
-use crate::simd::{abs, two_sum};
 
 /// Loads `$a[$i..]`: a whole vector, or the `$n − $i < LANES` values of a partial tail.
 macro_rules! get {
@@ -102,20 +102,6 @@ fn bias<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], bias: &[f32], y: &mut [f32])
     }
 }
 
-/// (h, l) += g in double-f32: g added to h exactly (two-sum), the rounding errors gathered in
-/// l and renormalised every step (fast two-sum), so that |l| ≤ ulp(h)/2 and k terms are
-/// summed within about k·2^-46·Σ|g|. Once h is ±inf or NaN it stays what an f32 sum gives,
-/// with l = 0 (the error terms of an infinite sum are NaN).
-#[inline(always)]
-fn add_dw<S: Simd>(s: S, h: &mut S::V, l: &mut S::V, g: S::V) {
-    let (sh, e) = two_sum(s, *h, g);
-    let t = s.add(e, *l);
-    let hh = s.add(sh, t);
-    let finite = s.lt(abs(s, sh), s.splat(f32::INFINITY));
-    *l = s.select(finite, s.sub(t, s.sub(hh, sh)), s.splat(0.0));
-    *h = s.select(finite, hh, sh);
-}
-
 /// dx = dy·f'(x + bias) on the rows of x ([rows, d]), and each column's dx added into the
 /// double-f32 sums `acc` (h then l, d each), row after row.
 #[inline(always)]
@@ -137,7 +123,7 @@ fn bias_back<S: Simd, K: Kernel>(
             put!(s, tail, g, dx, i, d);
             let (mut hv, mut lv) = (get!(s, tail, h, i, d), get!(s, tail, l, i, d));
             // Lanes past a partial tail add 0 and are not stored.
-            add_dw(s, &mut hv, &mut lv, g);
+            add_dw(s, &mut hv, &mut lv, g, None);
             put!(s, tail, hv, h, i, d);
             put!(s, tail, lv, l, i, d)
         });

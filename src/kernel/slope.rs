@@ -2,10 +2,12 @@
 //! per channel), RReLU (a random slope per element, or their mean) and the PReLU slope
 //! gradient, with their per-ISA entry points.
 
+#[cfg(feature = "std")]
+use super::dsum::add_dw;
 use super::*;
 use crate::activation::linear::{leaky_backward, leaky_forward};
 #[cfg(feature = "std")]
-use crate::simd::{abs, two_prod, two_sum};
+use crate::simd::two_prod;
 
 /// Where the slopes of a slice come from, `S::LANES` elements at a time.
 pub(crate) trait Source: Sync {
@@ -158,23 +160,12 @@ fn draw<S: Simd, P: Source>(s: S, p: &P, out: &mut [f32]) {
     spans!(S, out.len(), |i, w| store_n(s, p.get(s, i, w), out, i, w));
 }
 
-/// (h, l) += a·b in double-f32: the product exact (hi + lo), its high part added to h
-/// exactly (two-sum), the rounding errors gathered in l and renormalised every step
-/// (fast two-sum: Bailey's "sloppy" double-word add, whose error is a few u² of |h| + |a·b|),
-/// so that |l| ≤ ulp(h)/2 and k terms are summed within about k·2^-46·Σ|a·b|: an f64-like
-/// sum. Once h is ±inf or NaN it stays what an f32 sum gives (inf, or NaN from inf − inf),
-/// with l = 0, since the error terms of an infinite sum are NaN.
+/// (h, l) += a·b in double-f32 ([`add_dw`]), the product taken exactly (hi + lo).
 #[cfg(feature = "std")]
 #[inline(always)]
 fn accumulate<S: Simd>(s: S, h: &mut S::V, l: &mut S::V, a: S::V, b: S::V) {
     let (p, q) = two_prod(s, a, b);
-    let (sh, e) = two_sum(s, *h, p);
-    let t = s.add(s.add(e, q), *l);
-    let hh = s.add(sh, t);
-    let ll = s.sub(t, s.sub(hh, sh));
-    let finite = s.lt(abs(s, sh), s.splat(f32::INFINITY));
-    *h = s.select(finite, hh, sh);
-    *l = s.select(finite, ll, s.splat(0.0));
+    add_dw(s, h, l, p, Some(q));
 }
 
 /// The factors of an element's slope-gradient term: (x, dy) where x ≤ 0 or NaN, (0, 0) where

@@ -161,6 +161,12 @@ impl Simd for Avx512 {
         unsafe { _mm512_cmp_ps_mask::<_CMP_LE_OQ>(a, b) }
     }
     #[inline(always)]
+    fn finite(self, a: __m512) -> __mmask16 {
+        // One vfpclassps for ±inf and NaN (0x99: QNaN, +inf, -inf, SNaN) instead of abs and a
+        // compare. SAFETY: AVX-512DQ is available.
+        !unsafe { _mm512_fpclass_ps_mask::<0x99>(a) }
+    }
+    #[inline(always)]
     fn select(self, m: __mmask16, a: __m512, b: __m512) -> __m512 {
         // SAFETY: AVX-512F is available.
         unsafe { _mm512_mask_blend_ps(m, b, a) }

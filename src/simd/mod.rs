@@ -111,6 +111,11 @@ pub(crate) trait Simd: Copy {
 
     fn lt(self, a: Self::V, b: Self::V) -> Self::M;
     fn le(self, a: Self::V, b: Self::V) -> Self::M;
+    /// Lanes that are neither ±inf nor NaN.
+    #[inline(always)]
+    fn finite(self, a: Self::V) -> Self::M {
+        self.lt(abs(self, a), self.splat(f32::INFINITY))
+    }
     /// Whether any lane of `m` is set: for fast paths that hand a whole vector to a slower,
     /// total formula when one of its lanes is outside the fast one's range.
     fn any(self, m: Self::M) -> bool;
@@ -330,7 +335,8 @@ mod primitive_tests {
     use super::scalar::Scalar;
     use super::unroll::X2;
 
-    /// `table16`, `table32`, `scale_floor` and `any` against their definitions, on one backend.
+    /// `table16`, `table32`, `scale_floor`, `any` and `finite` against their definitions, on one
+    /// backend.
     fn check<S: Simd>(s: S) {
         let table: [f32; 16] = core::array::from_fn(|i| i as f32 * 0.5 - 3.0);
         let table32: [f32; 32] = core::array::from_fn(|i| i as f32 * 0.25 + 7.0);
@@ -367,6 +373,18 @@ mod primitive_tests {
                 assert!(s.any(s.lt(s.load(&v), s.splat(0.0))));
             }
             assert!(!s.any(s.lt(s.splat(1.0), s.splat(0.0))));
+        }
+        let specials = [0.0, -0.0, 1e-45, -f32::MAX, f32::MAX, f32::INFINITY, f32::NEG_INFINITY, f32::NAN];
+        let specials = specials.into_iter().chain([f32::from_bits(0xff80_0001), f32::from_bits(0x7fc0_1234)]);
+        for v in specials {
+            for lane in 0..S::LANES {
+                let mut x = vec![2.5f32; S::LANES];
+                x[lane] = v;
+                s.store(s.select(s.finite(s.load(&x)), s.splat(1.0), s.splat(0.0)), &mut out);
+                for j in 0..S::LANES {
+                    assert_eq!(out[j] == 1.0, x[j].is_finite(), "finite({:#x}) in lane {j}", x[j].to_bits());
+                }
+            }
         }
     }
 

@@ -89,6 +89,10 @@ impl<S: Simd> Simd for X2<S> {
         (self.0.le(a.0, b.0), self.0.le(a.1, b.1))
     }
     #[inline(always)]
+    fn finite(self, a: Self::V) -> Self::M {
+        (self.0.finite(a.0), self.0.finite(a.1))
+    }
+    #[inline(always)]
     fn any(self, m: Self::M) -> bool {
         self.0.any(m.0) || self.0.any(m.1)
     }
