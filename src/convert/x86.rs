@@ -92,26 +92,11 @@ pub(crate) mod avx512 {
 pub(crate) mod avx512bf16 {
     use super::*;
 
-    /// `vcvtneps2bf16` rounds to nearest even and quiets NaNs as the `half` crate does, but
-    /// reads subnormal inputs as zero (measured on Zen 4, as Intel documents): lanes whose
-    /// exponent field is 0 take the integer rounding instead (no NaN among them).
+    /// [`bf16_bits`](crate::simd::avx512::bf16_bits) on each vector.
     #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512bf16")]
     pub(crate) fn f32s_to_bf16(src: &[f32], dst: &mut [u16]) {
         vectors!(src, dst, 16, portable::f32s_to_bf16, |s, d| {
-            let v = _mm512_loadu_ps(s);
-            // SAFETY (within the block above): __m256bh and __m256i are both 256 bits of
-            // plain data.
-            let mut h: __m256i = core::mem::transmute(_mm512_cvtneps_pbh(v));
-            let b = _mm512_castps_si512(v);
-            let exponent = _mm512_and_si512(b, _mm512_set1_epi32(0x7f80_0000));
-            let tiny = _mm512_cmpeq_epi32_mask(exponent, _mm512_setzero_si512());
-            if tiny != 0 {
-                let odd = _mm512_and_si512(_mm512_srli_epi32::<16>(b), _mm512_set1_epi32(1));
-                let bias = _mm512_add_epi32(odd, _mm512_set1_epi32(0x7fff));
-                let r = _mm512_srli_epi32::<16>(_mm512_add_epi32(b, bias));
-                h = _mm256_mask_blend_epi16(tiny, h, _mm512_cvtepi32_epi16(r));
-            }
-            _mm256_storeu_si256(d.cast(), h)
+            _mm256_storeu_si256(d.cast(), crate::simd::avx512::bf16_bits(_mm512_loadu_ps(s)))
         })
     }
 }

@@ -6,6 +6,8 @@ use crate::simd::Simd;
 
 /// A storage type of the drivers' slices: `LANES` values to or from one f32 vector.
 pub(crate) trait Lanes: Copy + Send + Sync + 'static {
+    /// Whether stores round to bf16 (the drivers may then take AVX-512-BF16's conversion).
+    const BF16: bool = false;
     /// The first `LANES` values of `x` (at least that many) as f32.
     fn load<S: Simd>(s: S, x: &[Self]) -> S::V;
     /// The first `x.len()` (< `LANES`) values as f32, the other lanes 0.
@@ -49,7 +51,7 @@ impl Lanes for f32 {
 #[cfg(feature = "half")]
 mod bf16_lanes {
     use super::*;
-    use crate::simd::abs;
+    use crate::simd::round_bf16;
     use half::bf16;
     use half::slice::HalfFloatSliceExt;
 
@@ -59,22 +61,8 @@ mod bf16_lanes {
         s.u_as_f32(s.shl_u(h, 16))
     }
 
-    /// f32 → bf16 bits, rounded to nearest even as the `half` crate's `from_f32`: adding
-    /// 0x7FFF plus the lowest kept bit carries into it exactly when the dropped half is above
-    /// one half, or equal to it with that bit odd (a carry past the largest finite value gives
-    /// infinity); a NaN keeps its sign and upper payload, quieted.
-    #[inline(always)]
-    fn narrow<S: Simd>(s: S, v: S::V) -> S::U {
-        let b = s.f32_as_u(v);
-        let high = s.shr_u(b, 16);
-        let odd = s.f32_as_u(s.and(s.u_as_f32(high), s.u_as_f32(s.splat_u(1))));
-        let rounded = s.u_as_f32(s.shr_u(s.add_u(b, s.add_u(odd, s.splat_u(0x7FFF))), 16));
-        let quiet = s.or(s.u_as_f32(high), s.u_as_f32(s.splat_u(0x40)));
-        // Bitwise operations only on these patterns (they read as tiny f32, never computed on).
-        s.f32_as_u(s.select(s.le(abs(s, v), s.splat(f32::INFINITY)), rounded, quiet))
-    }
-
     impl Lanes for bf16 {
+        const BF16: bool = true;
         #[inline(always)]
         fn load<S: Simd>(s: S, x: &[bf16]) -> S::V {
             widen(s, s.load_u16(x.reinterpret_cast()))
@@ -85,11 +73,11 @@ mod bf16_lanes {
         }
         #[inline(always)]
         fn store<S: Simd>(s: S, v: S::V, y: &mut [bf16]) {
-            s.store_u16(narrow(s, v), y.reinterpret_cast_mut())
+            s.store_bf16(v, y.reinterpret_cast_mut())
         }
         #[inline(always)]
         fn store_partial<S: Simd>(s: S, v: S::V, y: &mut [bf16]) {
-            s.store_u16_partial(narrow(s, v), y.reinterpret_cast_mut())
+            s.store_u16_partial(round_bf16(s, v), y.reinterpret_cast_mut())
         }
         #[inline(always)]
         fn store_exact<S: Simd>(s: S, v: S::V, y: &mut [bf16]) {
@@ -185,6 +173,12 @@ mod tests {
             if crate::isa::Isa::Avx512.check().is_ok() {
                 // SAFETY: the crate's own detection reports AVX-512 (F, DQ, BW, VL) usable.
                 let s = unsafe { crate::simd::avx512::Avx512::new_unchecked() };
+                check(s);
+                check(X2(s));
+            }
+            if crate::convert::Path::Avx512Bf16.is_available() {
+                // SAFETY: the CPU has AVX-512 (F, DQ, BW, VL) and AVX-512-BF16.
+                let s = unsafe { crate::simd::avx512::Avx512Bf16::new_unchecked() };
                 check(s);
                 check(X2(s));
             }

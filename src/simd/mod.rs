@@ -168,6 +168,12 @@ pub(crate) trait Simd: Copy {
         let n = s.len().min(Self::LANES);
         s[..n].copy_from_slice(&a[..n]);
     }
+    /// `v` rounded to bf16 ([`round_bf16`]) into the front of `s` (at least `LANES` long).
+    #[cfg(feature = "half")]
+    #[inline(always)]
+    fn store_bf16(self, v: Self::V, s: &mut [u16]) {
+        self.store_u16(round_bf16(self, v), s)
+    }
     /// The lanes' bits read as f32 (a bit cast, no conversion).
     fn u_as_f32(self, a: Self::U) -> Self::V;
     /// The lanes' f32 bits as u32 (a bit cast; stochastic rounding adds to them).
@@ -201,6 +207,22 @@ fn lane_lookup<S: Simd>(s: S, t: &[f32], k: S::V) -> S::V {
 #[inline(always)]
 pub(crate) fn abs<S: Simd>(s: S, a: S::V) -> S::V {
     s.andnot(s.splat(SIGN), a)
+}
+
+/// f32 → bf16 bits, rounded to nearest even as the `half` crate's `from_f32`: adding
+/// 0x7FFF plus the lowest kept bit carries into it exactly when the dropped half is above
+/// one half, or equal to it with that bit odd (a carry past the largest finite value gives
+/// infinity); a NaN keeps its sign and upper payload, quieted.
+#[cfg(feature = "half")]
+#[inline(always)]
+pub(crate) fn round_bf16<S: Simd>(s: S, v: S::V) -> S::U {
+    let b = s.f32_as_u(v);
+    let high = s.shr_u(b, 16);
+    let odd = s.f32_as_u(s.and(s.u_as_f32(high), s.u_as_f32(s.splat_u(1))));
+    let rounded = s.u_as_f32(s.shr_u(s.add_u(b, s.add_u(odd, s.splat_u(0x7FFF))), 16));
+    let quiet = s.or(s.u_as_f32(high), s.u_as_f32(s.splat_u(0x40)));
+    // Bitwise operations only on these patterns (they read as tiny f32, never computed on).
+    s.f32_as_u(s.select(s.le(abs(s, v), s.splat(f32::INFINITY)), rounded, quiet))
 }
 
 /// The sign bit of `a` alone (±0).

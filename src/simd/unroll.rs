@@ -144,6 +144,12 @@ impl<S: Simd> Simd for X2<S> {
         self.0.store_u16(v.0, s);
         self.0.store_u16(v.1, &mut s[S::LANES..]);
     }
+    #[cfg(feature = "half")]
+    #[inline(always)]
+    fn store_bf16(self, v: Self::V, s: &mut [u16]) {
+        self.0.store_bf16(v.0, s);
+        self.0.store_bf16(v.1, &mut s[S::LANES..]);
+    }
     #[inline(always)]
     fn shr_u(self, a: Self::U, n: u32) -> Self::U {
         (self.0.shr_u(a.0, n), self.0.shr_u(a.1, n))
