@@ -7,6 +7,7 @@ use crate::simd::Simd;
 /// A storage type of the drivers' slices: `LANES` values to or from one f32 vector.
 pub(crate) trait Lanes: Copy + Send + Sync + 'static {
     /// Whether stores round to bf16 (the drivers may then take AVX-512-BF16's conversion).
+    #[cfg_attr(not(all(target_arch = "x86_64", feature = "half")), allow(dead_code))]
     const BF16: bool = false;
     /// The first `LANES` values of `x` (at least that many) as f32.
     fn load<S: Simd>(s: S, x: &[Self]) -> S::V;

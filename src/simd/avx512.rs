@@ -54,10 +54,8 @@ pub(crate) fn bf16_bits(v: __m512) -> __m256i {
     if tiny == 0 {
         return h;
     }
-    let b = _mm512_castps_si512(v);
-    let odd = _mm512_and_si512(_mm512_srli_epi32::<16>(b), _mm512_set1_epi32(1));
-    let bias = _mm512_add_epi32(odd, _mm512_set1_epi32(0x7fff));
-    let r = _mm512_srli_epi32::<16>(_mm512_add_epi32(b, bias));
+    // SAFETY: AVX-512 F, BW, DQ and VL are enabled here.
+    let r = super::round_bf16(unsafe { Avx512::new_unchecked() }, v);
     _mm256_mask_blend_epi16(tiny, h, _mm512_cvtepi32_epi16(r))
 }
 
