@@ -41,8 +41,8 @@ fn round<S: Simd>(s: S, r: S::V, random: S::U) -> S::V {
     let up = s.and(s.u_as_f32(s.add_u(s.f32_as_u(r), random)), high);
     let down = s.and(r, high);
     let inf = s.splat(f32::INFINITY);
-    // ±inf: `up` is r (nothing carries into the zero low half) and fails the comparison.
-    let q = s.select(s.lt(abs(s, up), inf), up, down);
+    // ±inf: `up` is r (nothing carries into the zero low half), not finite.
+    let q = s.select(s.finite(up), up, down);
     // A NaN passes through quieted, as `bf16::from_f32` quiets it: the result is a bf16 value
     // in every case, which the store only truncates (`Update::EXACT`).
     s.select(s.le(abs(s, r), inf), q, s.or(r, s.u_as_f32(s.splat_u(0x0040_0000))))
