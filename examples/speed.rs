@@ -71,7 +71,7 @@ const TOTAL_SECONDS: f64 = 60.0;
 /// own cost (tens of ns) stays below 0.1%.
 const SAMPLE_SECONDS: f64 = 50e-6;
 /// Elements per chunk of the threaded naive and limit loops.
-const CHUNK: usize = nnsimd::parallel::CHUNK;
+const CHUNK: usize = nnsimd::CHUNK;
 const LIMITS: [&str; 2] = ["limit_copy", "limit_update3"];
 #[path = "common/limits.rs"]
 mod limits;

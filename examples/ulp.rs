@@ -34,8 +34,9 @@
 //! `worst_x` is the first input (in bit-pattern order) reaching `max_ulp`. Exit code 1 if any row
 //! is not ok, 2 on a usage error.
 
-use nnsimd::math::probe;
-use nnsimd::{Activation, Isa, Prelu, Rrelu, RreluMode, reference};
+use nnsimd::internals::probe;
+use nnsimd::internals::reference;
+use nnsimd::{Activation, Isa, Prelu, Rrelu, RreluMode};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::fs::OpenOptions;
@@ -47,7 +48,7 @@ use std::time::Instant;
 
 /// Inputs per kernel call: below the library's parallel threshold (2 chunks), so each call stays
 /// on the worker that runs the block, and small enough that a worker's buffers stay in cache.
-const SUB: usize = nnsimd::parallel::CHUNK;
+const SUB: usize = nnsimd::CHUNK;
 /// Inputs that a strided sweep adds to its bit patterns, since it would miss most of them:
 /// zeros, infinities, NaNs (quiet and signalling, both signs), the ends of the subnormal and
 /// normal ranges, ±1.

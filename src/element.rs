@@ -2,15 +2,17 @@
 //! `half` crate's `bf16` and `f16`.
 //!
 //! f32 slices go to the kernels as they are. bf16 slices go to the light kernels
-//! (`Kernel::LIGHT`: ReLU and the other piecewise-linear ones, memory-bound) as they are too,
+//! (`Elementwise::LIGHT`: ReLU and the other piecewise-linear ones, memory-bound) as they are too,
 //! converted in registers on load and store. Otherwise bf16 and f16 slices are converted in
 //! blocks of [`BLOCK`] elements into an f32 buffer on the stack (exactly), the f32 kernel runs
 //! on the block, and the results are rounded back to nearest even. Either way the f32 kernels
 //! are reused unchanged, the results are the same bits, and the threads split the slices into
 //! the same fixed chunks as for f32, so the results are bitwise identical for any thread count.
 
+use crate::drivers::{
+    Elementwise, Grad, run_backward, run_backward_inplace, run_forward, run_forward_inplace,
+};
 use crate::isa::Isa;
-use crate::kernel::{Grad, Kernel, run_backward, run_backward_inplace, run_forward, run_forward_inplace};
 use crate::parallel;
 
 /// A type the activations take slices of: `f32`, and with the feature `half` the `half`
@@ -26,14 +28,14 @@ pub(crate) mod sealed {
         /// The type the drivers load and store in registers: `Self` for f32 and bf16. (The
         /// bound is crate-private, as the whole trait is in effect: sealed.)
         #[allow(private_bounds)]
-        type Direct: crate::kernel::Lanes;
+        type Direct: crate::drivers::Lanes;
         /// The slice itself where the drivers take the type directly (f32 and bf16); `None`
         /// sends it through f32 blocks (f16).
         fn direct(s: &[Self]) -> Option<&[Self::Direct]>;
         /// As [`Sealed::direct`], mutable.
         fn direct_mut(s: &mut [Self]) -> Option<&mut [Self::Direct]>;
         /// Whether [`Sealed::direct`] converts (bf16), so that the activations take it only
-        /// for a [`Kernel::LIGHT`](crate::kernel::Kernel::LIGHT) kernel.
+        /// for a [`Elementwise::LIGHT`](crate::drivers::Elementwise::LIGHT) kernel.
         const CONVERTS: bool;
         /// `dst = src` as f32 (exact), with `isa`'s conversion path; equal lengths.
         fn widen(isa: Isa, src: &[Self], dst: &mut [f32]);
@@ -144,7 +146,7 @@ fn blocks2<T: Element>(isa: Isa, x: &[T], src: Option<&[T]>, dst: &mut [T], f: i
 }
 
 /// The slice for the drivers to load and store in registers: always for f32, and for bf16
-/// when the kernel is [`Kernel::LIGHT`]; `None` sends it through blocks.
+/// when the kernel is [`Elementwise::LIGHT`]; `None` sends it through blocks.
 fn direct<T: Element>(light: bool, s: &[T]) -> Option<&[T::Direct]> {
     if light || !T::CONVERTS { T::direct(s) } else { None }
 }
@@ -155,7 +157,7 @@ fn direct_mut<T: Element>(light: bool, s: &mut [T]) -> Option<&mut [T::Direct]> 
 }
 
 /// y = f(x) on an available `isa`, over threads. Equal lengths.
-pub(crate) fn forward<T: Element, K: Kernel>(isa: Isa, k: &K, x: &[T], y: &mut [T]) {
+pub(crate) fn forward<T: Element, K: Elementwise>(isa: Isa, k: &K, x: &[T], y: &mut [T]) {
     if let (Some(x), Some(y)) = (direct(K::LIGHT, x), direct_mut(K::LIGHT, y)) {
         return parallel::zip2(x, y, |x, y| run_forward(isa, k, x, y));
     }
@@ -163,7 +165,7 @@ pub(crate) fn forward<T: Element, K: Kernel>(isa: Isa, k: &K, x: &[T], y: &mut [
 }
 
 /// x = f(x) on an available `isa`, over threads.
-pub(crate) fn forward_inplace<T: Element, K: Kernel>(isa: Isa, k: &K, x: &mut [T]) {
+pub(crate) fn forward_inplace<T: Element, K: Elementwise>(isa: Isa, k: &K, x: &mut [T]) {
     if let Some(x) = direct_mut(K::LIGHT, x) {
         return parallel::each1(x, |x| run_forward_inplace(isa, k, x));
     }

@@ -2,6 +2,7 @@
 
 use crate::Isa;
 use core::fmt;
+use core::str::FromStr;
 
 /// Why a kernel refused its input. Every check happens before the first write, so on `Err`
 /// no output or state value has changed.
@@ -168,4 +169,23 @@ pub(crate) fn try_filled<T: Clone>(len: usize, init: T) -> Result<Vec<T>, Error>
 /// Checks that `found` equals `expected`.
 pub(crate) fn check_len(arg: &'static str, expected: usize, found: usize) -> Result<(), Error> {
     if expected == found { Ok(()) } else { Err(Error::LengthMismatch { arg, expected, found }) }
+}
+
+// The fallible side of `Isa`, here so that the tiers (a lower layer) need not name `Error`.
+impl Isa {
+    /// `Ok(self)` if available, else [`Error::IsaUnavailable`].
+    pub fn check(self) -> Result<Isa, Error> {
+        if self.is_available() { Ok(self) } else { Err(Error::IsaUnavailable(self)) }
+    }
+}
+
+impl FromStr for Isa {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Isa, Error> {
+        Isa::ALL
+            .iter()
+            .copied()
+            .find(|i| i.name().eq_ignore_ascii_case(s))
+            .ok_or(Error::UnknownName { kind: "isa", name: NameBuf::new(s) })
+    }
 }

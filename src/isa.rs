@@ -1,8 +1,6 @@
 //! Instruction sets, their detection, and the `NNSIMD_ISA` override.
 
-use crate::Error;
 use core::fmt;
-use core::str::FromStr;
 
 /// An instruction-set tier that kernels can run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -99,27 +97,11 @@ impl Isa {
     fn choose() -> Isa {
         Isa::best()
     }
-
-    /// `Ok(self)` if available, else [`Error::IsaUnavailable`].
-    pub fn check(self) -> Result<Isa, Error> {
-        if self.is_available() { Ok(self) } else { Err(Error::IsaUnavailable(self)) }
-    }
 }
 
 impl fmt::Display for Isa {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
-    }
-}
-
-impl FromStr for Isa {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Isa, Error> {
-        Isa::ALL
-            .iter()
-            .copied()
-            .find(|i| i.name().eq_ignore_ascii_case(s))
-            .ok_or(Error::UnknownName { kind: "isa", name: crate::error::NameBuf::new(s) })
     }
 }
 

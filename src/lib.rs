@@ -156,20 +156,23 @@
 
 pub mod activation;
 #[cfg(feature = "half")]
-#[doc(hidden)]
-pub mod convert;
+mod convert;
+mod counter;
+mod drivers;
 pub mod element;
 mod error;
+#[cfg(feature = "internals")]
+pub mod internals;
 mod isa;
-mod kernel;
-#[doc(hidden)]
-pub mod math;
+mod math;
 #[cfg(feature = "std")]
 pub mod optim;
-pub mod parallel;
-#[doc(hidden)]
-pub mod reference;
+mod parallel;
+#[cfg(any(test, feature = "internals"))]
+mod reference;
 mod simd;
+#[cfg(any(test, feature = "internals"))]
+mod ulp;
 
 pub use activation::{Activation, Glu, Prelu, Rrelu, RreluMode};
 pub use element::Element;
@@ -177,3 +180,4 @@ pub use error::{Error, NameBuf};
 #[cfg(feature = "half")]
 pub use half::{bf16, f16};
 pub use isa::Isa;
+pub use parallel::CHUNK;

@@ -5,6 +5,7 @@
 
 use crate::Activation;
 use crate::activation::{SELU_ALPHA, SELU_LAMBDA};
+pub use crate::ulp::ulp_distance;
 
 /// σ(z) in f64 without overflow.
 pub fn sigmoid(z: f64) -> f64 {
@@ -242,24 +243,6 @@ pub fn forward_bound(act: &Activation) -> u64 {
 pub const BACKWARD_BOUND: u64 = 8;
 /// The absolute bound near roots of f': 2^-23.
 pub const NEAR_ROOT_ABS: f64 = 1.0 / 8_388_608.0;
-
-/// The position of `v` on the ordered f32 line (+0 and −0 are the same point).
-fn ordinal(v: f32) -> i64 {
-    let b = v.to_bits() as i32 as i64;
-    if b < 0 { -(b & 0x7fff_ffff) } else { b }
-}
-
-/// Distance in ULP between `got` and the f32 rounding of `want`, counted along the ordered
-/// f32 line (subnormals count 2^-149 each). NaN against NaN is 0; NaN against a number is
-/// `u64::MAX`.
-pub fn ulp_distance(got: f32, want: f64) -> u64 {
-    let w = want as f32;
-    match (got.is_nan(), w.is_nan()) {
-        (true, true) => 0,
-        (false, false) => (ordinal(got) - ordinal(w)).unsigned_abs(),
-        _ => u64::MAX,
-    }
-}
 
 /// Whether `x` lies where DESIGN.md §5's absolute rule governs backward: near a root of f'
 /// whose terms cancel, |f'(x)| < 2^-6 (`want` is the reference f'(x)) and |x| ≤ 4 (|βx| ≤ 4 for

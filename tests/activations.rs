@@ -1,6 +1,6 @@
 //! Activation kernels against the f64 reference (DESIGN.md §5, §8), on every available ISA.
 //!
-//! Oracle: `nnsimd::reference` (f64, from the formulas) for finite inputs, the mathematical
+//! Oracle: `nnsimd::internals::reference` (f64, from the formulas) for finite inputs, the mathematical
 //! limits (tests/common, from the definitions) at ±inf, NaN for NaN. Bounds: forward within
 //! `reference::forward_bound` ULP; backward with dy = 1 per `reference::backward_ok`; backward
 //! with another dy per `common::backward_dy_ok` (backward_ok's bound on f', then 1 ULP for the
@@ -14,7 +14,7 @@
 mod common;
 
 use common::{Guarded, Rng, SPECIALS, implemented, isas, oracle_derivative, oracle_forward, show};
-use nnsimd::reference::{self, BACKWARD_BOUND, forward_bound, ulp_distance};
+use nnsimd::internals::reference::{self, BACKWARD_BOUND, forward_bound, ulp_distance};
 use nnsimd::{Activation, Isa};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -622,16 +622,16 @@ fn sweep_backward() {
 fn sweep_math() {
     let xs = sweep_inputs();
     let mut fails = Vec::new();
-    for name in nnsimd::math::probe::NAMES {
+    for name in nnsimd::internals::probe::NAMES {
         let bound = common::math_bound(name);
         if reference::math(name, 1.0).is_none() {
-            fails.push(format!("math {name}: nnsimd::reference::math has no reference for it"));
+            fails.push(format!("math {name}: nnsimd::internals::reference::math has no reference for it"));
             continue;
         }
         let want: Vec<f64> = xs.iter().map(|&x| reference::math(name, x as f64).unwrap()).collect();
         for isa in isas() {
             let mut y = vec![0.0f32; xs.len()];
-            nnsimd::math::probe::eval(name, isa, &xs, &mut y).unwrap();
+            nnsimd::internals::probe::eval(name, isa, &xs, &mut y).unwrap();
             let mut st = Stats::default();
             for i in 0..xs.len() {
                 st.record(xs[i], y[i], want[i], ulp_distance(y[i], want[i]) <= bound);
@@ -803,13 +803,13 @@ fn exhaustive() {
                 }
             }
         }
-        for name in nnsimd::math::probe::NAMES {
+        for name in nnsimd::internals::probe::NAMES {
             let bound = common::math_bound(name);
             assert!(reference::math(name, 1.0).is_some(), "no reference for math `{name}`");
             want.par_iter_mut().zip(&xs).for_each(|(w, &x)| *w = reference::math(name, x as f64).unwrap());
             for &isa in &isas {
                 let k = slot(&mut stats, &mut ix, format!("math {name} {isa}"));
-                nnsimd::math::probe::eval(name, isa, &xs, &mut out).unwrap();
+                nnsimd::internals::probe::eval(name, isa, &xs, &mut out).unwrap();
                 for i in 0..xs.len() {
                     stats[k].1.record(xs[i], out[i], want[i], ulp_distance(out[i], want[i]) <= bound);
                 }

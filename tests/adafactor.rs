@@ -308,7 +308,7 @@ const LARGE: &[&[usize]] = &[&[512, 300], &[2, 256, 300], &[40, 30, 100], &[3, 4
 #[cfg(feature = "rayon")]
 #[test]
 fn one_two_and_three_threads_bitwise_identical() {
-    use nnsimd::parallel::CHUNK;
+    use nnsimd::CHUNK;
     let run = |threads: usize, isa: Isa, shape: &[usize]| {
         let n: usize = shape.iter().product();
         assert!(n >= 2 * CHUNK);

@@ -17,7 +17,7 @@ fn xs(n: usize) -> Vec<f32> {
 
 /// Lengths around the vector widths, the serial/parallel boundary (2·CHUNK) and zero.
 fn lengths() -> Vec<usize> {
-    let c = nnsimd::parallel::CHUNK;
+    let c = nnsimd::CHUNK;
     vec![0, 1, 7, 16, 33, 300, 2 * c - 1, 2 * c, 2 * c + 5]
 }
 
@@ -130,11 +130,11 @@ fn backward_length_mismatch() {
 
 #[test]
 fn probe_length_mismatch() {
-    for name in nnsimd::math::probe::NAMES {
+    for name in nnsimd::internals::probe::NAMES {
         for isa in isas() {
             let x = xs(40);
             let mut y = vec![SENTINEL; 39];
-            assert_eq!(nnsimd::math::probe::eval(name, isa, &x, &mut y), mismatch("y", 40, 39));
+            assert_eq!(nnsimd::internals::probe::eval(name, isa, &x, &mut y), mismatch("y", 40, 39));
             assert!(untouched(&y));
         }
     }
@@ -191,7 +191,7 @@ fn unknown_names() {
     }
     for isa in isas() {
         let mut y = vec![SENTINEL; 3];
-        match nnsimd::math::probe::eval("no_such_fn", isa, &[1.0, 2.0, 3.0], &mut y) {
+        match nnsimd::internals::probe::eval("no_such_fn", isa, &[1.0, 2.0, 3.0], &mut y) {
             Err(Error::UnknownName { name, .. }) => assert_eq!(name.as_str(), "no_such_fn"),
             other => panic!("probe::eval(no_such_fn) gave {other:?}"),
         }
@@ -295,7 +295,7 @@ fn prelu_bad_input_writes_nothing() {
             Some(i) => p.backward_inplace_with(i, x, dy, ds),
             None => p.backward_inplace(x, dy, ds),
         };
-        for n in [12usize, 24, 2 * nnsimd::parallel::CHUNK + 12 * 3] {
+        for n in [12usize, 24, 2 * nnsimd::CHUNK + 12 * 3] {
             let x = xs(n);
             // y too short / too long
             let mut y = vec![SENTINEL; n - 1];
@@ -375,7 +375,7 @@ fn rrelu_bad_input_writes_nothing() {
     for isa in isa_choices() {
         let isa_err = isa_error(isa);
         let expect = |e: Error| Err(isa_err.clone().unwrap_or(e));
-        for n in [0usize, 17, 2 * nnsimd::parallel::CHUNK + 1] {
+        for n in [0usize, 17, 2 * nnsimd::CHUNK + 1] {
             let x = xs(n);
             let stored = vec![0.2f32; n + 1];
             for mode in
@@ -745,7 +745,7 @@ fn assert_step_refused(label: &str, o: &mut dyn Stateful, isa: Isa, p: &mut [f32
 fn optimizer_step_errors_change_nothing() {
     for (name, build) in optimizers() {
         for isa in isas() {
-            for n in [0usize, 1, 37, 2 * nnsimd::parallel::CHUNK + 3] {
+            for n in [0usize, 1, 37, 2 * nnsimd::CHUNK + 3] {
                 let mut o = build(n).unwrap();
                 let mut p = xs(n);
                 let g: Vec<f32> = xs(n + 1)[1..].to_vec();

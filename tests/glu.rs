@@ -2,7 +2,7 @@
 //! available ISA: y = f(a)·b, da = f'(a)·(dy·b), db = dy·f(a), on separate slices and on the
 //! halves of a [rows, 2·d] tensor.
 //!
-//! Oracle: f and f' from `nnsimd::reference` (f64), the limits at ±inf from tests/common, NaN
+//! Oracle: f and f' from `nnsimd::internals::reference` (f64), the limits at ±inf from tests/common, NaN
 //! for NaN. The API states its products as f32 operations: y = fl(f̃(a)·b) where f̃(a) is the
 //! activation's f32 value, within `forward_bound` ULP of f(a); da is the activation's backward
 //! with dy replaced by fl(dy·b). So:
@@ -19,7 +19,7 @@
 mod common;
 
 use common::{Guarded, Rng, SPECIALS, backward_dy_ok, isas, oracle_forward, ordinal, show, step};
-use nnsimd::reference::{forward_bound, ulp_distance};
+use nnsimd::internals::reference::{forward_bound, ulp_distance};
 use nnsimd::{Activation, Error, Glu, Isa};
 
 /// The gates of the issue, then every other activation as a gate.

@@ -18,8 +18,8 @@
 mod common;
 
 use common::{Rng, SPECIALS, isas, oracle_derivative, oracle_forward, qemu};
-use nnsimd::convert::Path;
-use nnsimd::reference::{NEAR_ROOT_ABS, near_root};
+use nnsimd::internals::Path;
+use nnsimd::internals::reference::{NEAR_ROOT_ABS, near_root};
 use nnsimd::{Activation, Element, Error, bf16, f16};
 use std::fmt::Debug;
 
@@ -523,7 +523,7 @@ fn errors_before_any_write() {
 /// Results do not depend on the thread count (the chunks are fixed), on a length that splits.
 #[test]
 fn same_for_any_thread_count() {
-    let n = 5 * nnsimd::parallel::CHUNK + 77;
+    let n = 5 * nnsimd::CHUNK + 77;
     let mut rng = Rng(7);
     let x: Vec<bf16> = (0..n).map(|_| value::<bf16>(&mut rng)).collect();
     let run = |threads: usize| {

@@ -127,9 +127,12 @@ fn unavailable_isa_is_an_error_and_writes_nothing() {
             assert_eq!(act.backward_with(isa, &x, &x, &mut dx), Err(Error::IsaUnavailable(isa)));
             assert!(untouched(&dx), "{} backward_with({isa}) wrote dx", act.name());
         }
-        for name in nnsimd::math::probe::NAMES {
+        for name in nnsimd::internals::probe::NAMES {
             let mut y = vec![sentinel; x.len()];
-            assert_eq!(nnsimd::math::probe::eval(name, isa, &x, &mut y), Err(Error::IsaUnavailable(isa)));
+            assert_eq!(
+                nnsimd::internals::probe::eval(name, isa, &x, &mut y),
+                Err(Error::IsaUnavailable(isa))
+            );
             assert!(untouched(&y), "probe {name} on {isa} wrote y");
         }
     }

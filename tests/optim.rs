@@ -588,7 +588,7 @@ fn invalid_hyperparameters() {
 #[cfg(feature = "rayon")]
 #[test]
 fn one_two_and_three_threads_bitwise_identical() {
-    let n = 6 * nnsimd::parallel::CHUNK + 1001;
+    let n = 6 * nnsimd::CHUNK + 1001;
     let run = |threads: usize, isa: Isa| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {

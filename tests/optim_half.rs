@@ -3,7 +3,7 @@
 //! - the f32 master mode updates the master bitwise as the f32 step and writes the `half`
 //!   crate's round-to-nearest bf16 of it; half gradients step bitwise as their f32 widening;
 //! - stochastic rounding gives, for every element, the value its definition (written here
-//!   from the docs, with the random bits from `nnsimd::reference::counter_hash`) gives for the
+//!   from the docs, with the random bits from `nnsimd::internals::reference::counter_hash`) gives for the
 //!   f32 step's result, always one of its two bf16 neighbours, the same for 1, 2 and 3 threads,
 //!   and is unbiased: the fraction rounded up is within 5 standard errors of the exact one;
 //! - the f32 step itself stays within the golden tolerance of an f64 Adam written from the
@@ -14,15 +14,15 @@
 mod common;
 
 use common::{mixed as values, qemu};
+use nnsimd::internals::reference::{counter_hash, splitmix64};
 use nnsimd::optim::{
     AdadeltaConfig, AdafactorConfig, AdagradConfig, AdamConfig, AdamWConfig, AdamaxConfig, Config, Grads,
     LionConfig, NAdamConfig, Optimizer, Params, RmsPropConfig, SgdConfig, Stepped,
 };
-use nnsimd::reference::{counter_hash, splitmix64};
 use nnsimd::{Error, Isa, bf16, f16};
 
-/// Elements per thread chunk (nnsimd::parallel::CHUNK).
-const CHUNK: usize = nnsimd::parallel::CHUNK;
+/// Elements per thread chunk (nnsimd::CHUNK).
+const CHUNK: usize = nnsimd::CHUNK;
 
 /// Every optimizer, in configurations that use all of their state (Adafactor unfactored: the
 /// tests build a shape of one dimension; `adafactor_matrix` takes a factored one).

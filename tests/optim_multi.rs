@@ -9,11 +9,11 @@ mod common;
 
 use common::optim::{Snapshot, configs, data, shape, snapshot};
 use common::{isas, qemu};
+use nnsimd::CHUNK;
 use nnsimd::optim::{
     Adam, AdamConfig, Config, Optimizer, Stepped, Tensor, step_multi, step_multi_scaled,
     step_multi_scaled_with, step_multi_with,
 };
-use nnsimd::parallel::CHUNK;
 use nnsimd::{Error, Isa};
 
 /// Tensor sizes: empty, tiny, a chunk's edges, and tensors that split into chunks themselves.

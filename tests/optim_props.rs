@@ -195,13 +195,13 @@ proptest! {
     #[test]
     fn same_bits_on_1_2_3_threads(
         cfg in any_config(),
-        extra in 0usize..3 * nnsimd::parallel::CHUNK,
+        extra in 0usize..3 * nnsimd::CHUNK,
         isa_pick in any::<prop::sample::Index>(),
         seed in any::<u64>(),
     ) {
         let isas = Isa::available();
         let isa = isas[isa_pick.index(isas.len())];
-        let n = 2 * nnsimd::parallel::CHUNK + extra;
+        let n = 2 * nnsimd::CHUNK + extra;
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             pool.install(|| {

@@ -80,7 +80,7 @@ fn finite_check_every_isa_length_and_position() {
 
 #[test]
 fn finite_check_across_chunks_and_threads() {
-    let chunk = nnsimd::parallel::CHUNK;
+    let chunk = nnsimd::CHUNK;
     let n = 2 * chunk + 37;
     let g = finite_values(n, 11);
     let places = [0, 1, chunk - 1, chunk, chunk + 17, 2 * chunk - 1, 2 * chunk, n - 1];
@@ -253,7 +253,7 @@ fn overflowing_product_steps_with_infinity() {
 
 #[test]
 fn scaled_step_same_bits_on_1_2_3_threads() {
-    let n = 3 * nnsimd::parallel::CHUNK + 77;
+    let n = 3 * nnsimd::CHUNK + 77;
     let mut results = Vec::new();
     for threads in 1..=3 {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();

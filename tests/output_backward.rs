@@ -6,7 +6,7 @@
 //! 1. g(y), the derivative written as a function of y (sigmoid: y(1 − y), tanh: 1 − y², ...),
 //!    evaluated in f64 at the f32 y: the kernel must be within `BACKWARD_BOUND` (8 ULP) of it
 //!    everywhere. This is the kernel's own accuracy.
-//! 2. f'(x) from `nnsimd::reference` (the crate's backward oracle): within `BACKWARD_BOUND` ULP
+//! 2. f'(x) from `nnsimd::internals::reference` (the crate's backward oracle): within `BACKWARD_BOUND` ULP
 //!    (and the near-root rule) wherever y carries the information. Where f' is a small
 //!    difference of y terms (σ' = y(1 − y) for large x, 1 − y² for large |x|, y + α towards −inf)
 //!    the rounding of y is amplified, and no kernel can meet a relative bound from y alone: there
@@ -22,7 +22,7 @@ mod common;
 
 use common::output_derivative as g;
 use common::{Guarded, Rng, SPECIALS, isas, oracle_derivative, oracle_forward, show};
-use nnsimd::reference::{self, BACKWARD_BOUND, ulp_distance};
+use nnsimd::internals::reference::{self, BACKWARD_BOUND, ulp_distance};
 use nnsimd::{Activation, Error};
 
 /// Activations with backward from the output, at their defaults and other parameters.

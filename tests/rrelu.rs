@@ -70,7 +70,11 @@ fn generator_matches_its_definition() {
         for k in indices() {
             let u = def_u(seed, k);
             assert_eq!(unit_at(seed, k) as f64, u, "unit_at({seed:#x}, {k:#x})");
-            assert_eq!(nnsimd::reference::rrelu_unit(seed, k), u, "reference::rrelu_unit({seed:#x}, {k:#x})");
+            assert_eq!(
+                nnsimd::internals::reference::rrelu_unit(seed, k),
+                u,
+                "reference::rrelu_unit({seed:#x}, {k:#x})"
+            );
             let a = rrelu_slope(r.lower(), r.upper(), u);
             assert_eq!(r.slope_at(seed, k).to_bits(), a.to_bits(), "slope_at({seed:#x}, {k:#x})");
         }
@@ -211,7 +215,7 @@ fn check(isa: Isa, (lower, upper): (f32, f32), seed: u64, offset: u64, x: &[f32]
             );
             if label == "train" && lower >= 0.0 && x[i].is_finite() && x[i] <= 0.0 {
                 let exact = x[i] as f64 * (lower as f64 + (upper as f64 - lower as f64) * u[i]);
-                let d = nnsimd::reference::ulp_distance(y.slice()[i], exact);
+                let d = nnsimd::internals::reference::ulp_distance(y.slice()[i], exact);
                 assert!(
                     d <= 4,
                     "{tag} i={i} x={}: y {} is {d} ULP from {exact:e}",

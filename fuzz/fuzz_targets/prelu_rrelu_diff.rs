@@ -9,7 +9,7 @@
 //!   nothing (neither the output nor PReLU's slope gradient);
 //! - valid input writes exactly its outputs; y and dx on the ISA and on the scalar backend
 //!   equal the oracle bit for bit (tests/common/slope.rs: the single product with the slope,
-//!   RReLU's slopes from the generator's definition `nnsimd::reference::rrelu_unit`); in place
+//!   RReLU's slopes from the generator's definition `nnsimd::internals::reference::rrelu_unit`); in place
 //!   equals out of place;
 //! - PReLU's slope gradient, on the ISA and on scalar, within tests/prelu.rs's bound of the
 //!   exact sum, and bitwise the same in place and out of place;
@@ -24,8 +24,8 @@
 
 use arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
+use nnsimd::CHUNK;
 use nnsimd::Isa;
-use nnsimd::parallel::CHUNK;
 use nnsimd_fuzz::input;
 use nnsimd_fuzz::leaky::{self, Io, Kind};
 

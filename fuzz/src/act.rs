@@ -5,7 +5,7 @@
 use crate::common::{self, ulp32};
 use crate::input::any_f32;
 use arbitrary::{Result, Unstructured};
-use nnsimd::reference::{self, BACKWARD_BOUND, NEAR_ROOT_ABS, forward_bound};
+use nnsimd::internals::reference::{self, BACKWARD_BOUND, NEAR_ROOT_ABS, forward_bound};
 use nnsimd::{Activation, Error};
 
 /// How an activation's parameters were chosen.

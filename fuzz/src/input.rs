@@ -32,7 +32,7 @@ pub fn values(u: &mut Unstructured, n: usize, f: fn(&mut Unstructured) -> Result
 /// crosses the parallel threshold of 2·CHUNK elements.
 pub fn length(u: &mut Unstructured) -> Result<usize> {
     Ok(if u.ratio(1u8, 64)? {
-        2 * nnsimd::parallel::CHUNK + u.int_in_range(0usize..=100)?
+        2 * nnsimd::CHUNK + u.int_in_range(0usize..=100)?
     } else {
         u.int_in_range(0usize..=300)?
     })

@@ -2,9 +2,9 @@
 //! the bias gradient summed in the backward pass.
 
 use super::{Activation, Chosen};
+use crate::drivers::fused::run_bias;
 use crate::error::{Error, check_len};
 use crate::isa::Isa;
-use crate::kernel::fused::run_bias;
 use crate::parallel::{self, CHUNK, Parts};
 
 /// The rows of x (of shape [rows, d]) for a bias of length d: errors for an empty bias and a
@@ -67,9 +67,9 @@ impl Activation {
 #[cfg(feature = "std")]
 mod back {
     use super::*;
+    use crate::drivers::dsum::Total;
+    use crate::drivers::fused::run_bias_back;
     use crate::error::try_filled;
-    use crate::kernel::dsum::Total;
-    use crate::kernel::fused::run_bias_back;
 
     /// Elements per piece of the bias gradient (whole rows, at least one): each piece sums its
     /// columns on its own, then the pieces are added in order. A constant, so that the sums do

@@ -13,7 +13,7 @@
 //! SELU, CELU at α = 1) x/b is x, exact, and the derivative skips that product: 1.27 times
 //! as fast on Zen 4 with AVX-512.
 
-use crate::kernel::{Kernel, OutputGrad};
+use crate::drivers::{Elementwise, OutputGrad};
 use crate::math::exp::{exp_parts_exact, exp_parts_in_range, expm1};
 use crate::simd::{Pair, Simd, abs, two_prod};
 
@@ -72,7 +72,7 @@ impl ExpLinear {
     }
 }
 
-impl Kernel for ExpLinear {
+impl Elementwise for ExpLinear {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         let pos = s.mul(s.splat(self.pos), x);

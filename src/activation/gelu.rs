@@ -6,7 +6,7 @@
 //! rounding of u is multiplied by 2u². There the result is x/2·y·2^n with erfc(u) = y·2^n
 //! scaled last, so that GELU(−13) ≈ −1.6e-37 keeps its accuracy; x²/2 in φ likewise.
 
-use crate::kernel::Kernel;
+use crate::drivers::Elementwise;
 use crate::math::erf::{T_ERFC, erfc_small, erfc_tail_parts};
 use crate::math::exp::{exp_parts, exp_table_tail, table_reduce_square};
 use crate::math::horner;
@@ -111,7 +111,7 @@ fn forward_fast<S: Simd>(s: S, x: S::V) -> Option<S::V> {
     Some(s.sub(s.max(x, s.splat(0.0)), h))
 }
 
-impl Kernel for Gelu {
+impl Elementwise for Gelu {
     const DEEP_BACKWARD: bool = true;
 
     #[inline(always)]

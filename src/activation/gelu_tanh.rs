@@ -12,7 +12,7 @@
 //! for vectors whose lanes are all ≥ −9.9, and the total formula for the others (see
 //! `logistic`'s docs for what that per-vector choice means).
 
-use crate::kernel::Kernel;
+use crate::drivers::Elementwise;
 use crate::math::exp::{
     LN2_HI, LN2_LO, LN2_TABLE, LOG2E, TABLE_SHIFT, exp_poly_lo, exp_table_tail, table_index,
 };
@@ -104,7 +104,7 @@ fn forward_fast<S: Simd>(s: S, x: S::V) -> Option<S::V> {
     Some(s.div(x, s.add(s.splat(1.0), e)))
 }
 
-impl Kernel for GeluTanh {
+impl Elementwise for GeluTanh {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         if let Some(y) = forward_fast(s, x) {

@@ -1,9 +1,9 @@
 //! Gated linear units: y = f(a)·b, fused into one pass over memory.
 
 use super::{Activation, Chosen};
+use crate::drivers::fused::{run_glu, run_glu_back, run_glu_back_halves, run_glu_halves};
 use crate::error::{Error, check_len};
 use crate::isa::Isa;
-use crate::kernel::fused::{run_glu, run_glu_back, run_glu_back_halves, run_glu_halves};
 use crate::parallel::{self, CHUNK, Parts};
 
 /// A gated linear unit, y = f(a)·b, with the gate's activation f applied to a.

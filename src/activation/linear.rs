@@ -3,14 +3,9 @@
 //! Backward is dy·f'(x) as a product, so NaN propagates from x and from dy alike (PyTorch
 //! returns 0 for a NaN dy where f' is 0).
 
-use crate::kernel::{Kernel, OutputGrad};
+use crate::drivers::{Elementwise, OutputGrad};
+use crate::math::linear::{keep_nan, leaky_backward, leaky_forward};
 use crate::simd::Simd;
-
-/// `r`, or x itself where x is NaN.
-#[inline(always)]
-fn keep_nan<S: Simd>(s: S, x: S::V, r: S::V) -> S::V {
-    s.select(s.le(x, x), r, x)
-}
 
 /// dy·1 where lo < x < hi, dy·0 elsewhere, NaN where x is NaN.
 #[inline(always)]
@@ -23,7 +18,7 @@ fn pass_inside<S: Simd>(s: S, x: S::V, dy: S::V, lo: f32, hi: f32) -> S::V {
 /// max(x, 0), NaN kept (PyTorch); f' = 1 for x > 0, 0 for x ≤ 0.
 pub(crate) struct Relu;
 
-impl Kernel for Relu {
+impl Elementwise for Relu {
     const LIGHT: bool = true;
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
@@ -45,7 +40,7 @@ pub(crate) struct Clamp {
     pub(crate) hi: f32,
 }
 
-impl Kernel for Clamp {
+impl Elementwise for Clamp {
     const LIGHT: bool = true;
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
@@ -63,7 +58,7 @@ pub(crate) struct LeakyRelu {
     pub(crate) slope: f32,
 }
 
-impl Kernel for LeakyRelu {
+impl Elementwise for LeakyRelu {
     const LIGHT: bool = true;
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
@@ -76,22 +71,6 @@ impl Kernel for LeakyRelu {
     }
 }
 
-/// x for x > 0, a·x otherwise (one rounding: exact against the f64 reference), with a slope
-/// per lane: leaky ReLU, PReLU and RReLU. NaN stays NaN (a·NaN); as in PyTorch, a = 0 at
-/// x = −inf gives 0·(−inf) = NaN.
-#[inline(always)]
-pub(crate) fn leaky_forward<S: Simd>(s: S, x: S::V, a: S::V) -> S::V {
-    // x·1 is x exactly; the factor is selected rather than x itself, which in place LLVM would
-    // make a masked store (vmaskmovps, three times slower on AVX2).
-    s.mul(x, s.select(s.lt(s.splat(0.0), x), s.splat(1.0), a))
-}
-
-/// dy for x > 0, a·dy otherwise (x = 0 takes the slope, as PyTorch), NaN where x is NaN.
-#[inline(always)]
-pub(crate) fn leaky_backward<S: Simd>(s: S, x: S::V, a: S::V, dy: S::V) -> S::V {
-    keep_nan(s, x, s.select(s.lt(s.splat(0.0), x), dy, s.mul(a, dy)))
-}
-
 /// relu6(x + 3)/6 (PyTorch's hard-sigmoid, not a clamp of σ); f' = 1/6 for −3 < x < 3.
 pub(crate) struct HardSigmoid;
 
@@ -102,7 +81,7 @@ fn relu6_shift<S: Simd>(s: S, x: S::V) -> S::V {
     s.mul(t, s.splat(1.0 / 6.0))
 }
 
-impl Kernel for HardSigmoid {
+impl Elementwise for HardSigmoid {
     const LIGHT: bool = true;
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
@@ -119,7 +98,7 @@ impl Kernel for HardSigmoid {
 /// −3 ≤ x ≤ 3, 1 above; 2x + 3 is exact around its root −1.5.
 pub(crate) struct HardSwish;
 
-impl Kernel for HardSwish {
+impl Elementwise for HardSwish {
     const LIGHT: bool = true;
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {

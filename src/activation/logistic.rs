@@ -13,7 +13,7 @@
 //! their last bits can differ, so on AVX-512 a result may depend on the other lanes of its
 //! vector (the same for any thread count, since the chunks are fixed).
 
-use crate::kernel::{Kernel, OutputGrad};
+use crate::drivers::{Elementwise, OutputGrad};
 use crate::math::exp::{exp_parts, exp_parts_lo, exp_table, exp_table_lo, expm1};
 use crate::math::log1p::{log1p, log1p_unit};
 use crate::math::sigmoid::{logistic_fast, sigmoid};
@@ -22,7 +22,7 @@ use crate::simd::{SIGN, Simd, abs, neg, scale_where, sign_of, two_prod};
 /// σ(x); σ'(x) = σ(x)·σ(−x) = v/(1 + v)².
 pub(crate) struct Sigmoid;
 
-impl Kernel for Sigmoid {
+impl Elementwise for Sigmoid {
     const DEEP_BACKWARD: bool = true;
 
     #[inline(always)]
@@ -123,7 +123,7 @@ fn log1p_exp_neg_abs<S: Simd>(s: S, x: S::V) -> S::V {
     log1p_unit(s, exp_table::<S, true>(s, s.min(abs(s, x), s.splat(87.0))))
 }
 
-impl<const UNIT: bool, const SCALED: bool> Kernel for Swish<UNIT, SCALED> {
+impl<const UNIT: bool, const SCALED: bool> Elementwise for Swish<UNIT, SCALED> {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         // x·σ(u) = x/(1 + e^(−u)), every u ≥ −87: e^(−u) and the result are normal, nothing
@@ -176,7 +176,7 @@ impl<const UNIT: bool, const SCALED: bool> Kernel for Swish<UNIT, SCALED> {
 /// one rounding, so that ln σ(100) ≈ −3.7e-44 is right). f'(x) = σ(−x).
 pub(crate) struct LogSigmoid;
 
-impl Kernel for LogSigmoid {
+impl Elementwise for LogSigmoid {
     const DEEP_BACKWARD: bool = true;
 
     #[inline(always)]
@@ -221,7 +221,7 @@ impl<const UNIT: bool> Softplus<UNIT> {
     }
 }
 
-impl<const UNIT: bool> Kernel for Softplus<UNIT> {
+impl<const UNIT: bool> Elementwise for Softplus<UNIT> {
     const DEEP_FORWARD: bool = true;
 
     #[inline(always)]

@@ -10,7 +10,7 @@
 //! where the bracket, which cancels near the root of f' (x ≈ −1.19), is evaluated as the
 //! polynomial ((v + 4)·v + (6 + 4x))·v + 4·(1 + x), whose x terms are exact there.
 
-use crate::kernel::Kernel;
+use crate::drivers::Elementwise;
 use crate::math::exp::exp_parts_lo;
 use crate::simd::{Simd, abs, neg, scale_where};
 
@@ -33,7 +33,7 @@ struct Terms<S: Simd> {
     neg_x: S::M,
 }
 
-impl Kernel for Mish {
+impl Elementwise for Mish {
     const DEEP_BACKWARD: bool = true;
 
     #[inline(always)]

@@ -6,7 +6,6 @@
 //! gives the limit. No flush-to-zero is assumed: subnormal inputs and results are exact
 //! inputs and correctly scaled results.
 
-pub(crate) mod counter;
 mod elu;
 mod gelu;
 mod gelu_tanh;
@@ -17,15 +16,15 @@ mod prelu;
 mod rrelu;
 mod tanh;
 
-pub use counter::unit_at;
+pub use crate::counter::unit_at;
 pub use elu::{SELU_ALPHA, SELU_LAMBDA};
 pub use prelu::Prelu;
 pub use rrelu::{Rrelu, RreluMode};
 
+use crate::drivers::{Elementwise, FromOutput};
 use crate::element::{self, Element};
 use crate::error::{Error, NameBuf, check_len};
 use crate::isa::Isa;
-use crate::kernel::{FromOutput, Kernel};
 
 /// An element-wise activation function with its parameters (PyTorch's defaults from
 /// [`Activation::from_name`]).
@@ -567,7 +566,7 @@ impl Activation {
 
 /// Keeps the unused-trait lint quiet until every kernel shape is used.
 #[allow(dead_code)]
-fn _uses_kernel<K: Kernel>(_: &K) {}
+fn _uses_kernel<K: Elementwise>(_: &K) {}
 
 // The fused kernels, after `with_kernel!` (which they use) is defined.
 mod bias;

@@ -1,9 +1,9 @@
 //! PReLU (He et al., 2015, "Delving Deep into Rectifiers"): a leaky ReLU whose slopes are
 //! learned, one per channel or one for everything.
 
+use crate::drivers::slope::{Io, One, Stored, Two, run_forward};
 use crate::error::{Error, check_len};
 use crate::isa::Isa;
-use crate::kernel::slope::{Io, One, Stored, Two, run_forward};
 use crate::parallel;
 
 /// PReLU with borrowed slopes: `f(x) = x` for x > 0, `a_c·x` otherwise, where element `i`
@@ -196,9 +196,9 @@ fn fill_pattern(buf: &mut [f32], g: usize, slopes: &[f32], inner: usize) {
 #[cfg(feature = "std")]
 mod grad {
     use super::*;
+    use crate::drivers::dsum::Total;
+    use crate::drivers::slope::{RUN_ACC, run_row_grad, run_run_grad};
     use crate::error::try_filled;
-    use crate::kernel::dsum::Total;
-    use crate::kernel::slope::{RUN_ACC, run_row_grad, run_run_grad};
 
     /// The shortest row of the per-position gradient accumulators (short runs).
     const ROW_MIN: usize = 512;

@@ -1,10 +1,10 @@
 //! RReLU (Xu et al., 2015, "Empirical Evaluation of Rectified Activations in Convolutional
 //! Network"): a leaky ReLU whose slope is random in training and the mean slope in evaluation.
 
-use super::counter::{key, unit};
+use crate::counter::{key, unit};
+use crate::drivers::slope::{Io, One, Source, Stored, Two, run_backward, run_draw, run_forward};
 use crate::error::{Error, check_len};
 use crate::isa::Isa;
-use crate::kernel::slope::{Io, One, Source, Stored, Two, run_backward, run_draw, run_forward};
 use crate::parallel;
 use crate::simd::Simd;
 

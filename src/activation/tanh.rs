@@ -1,6 +1,6 @@
 //! tanh and softsign.
 
-use crate::kernel::{Kernel, OutputGrad};
+use crate::drivers::{Elementwise, OutputGrad};
 use crate::math::exp::exp_parts;
 use crate::math::tanh::tanh;
 use crate::simd::{Simd, abs};
@@ -9,7 +9,7 @@ use crate::simd::{Simd, abs};
 /// tails (tanh'(50) ≈ 1.5e-43) are not flushed.
 pub(crate) struct Tanh;
 
-impl Kernel for Tanh {
+impl Elementwise for Tanh {
     const DEEP_BACKWARD: bool = true;
 
     #[inline(always)]
@@ -30,7 +30,7 @@ impl Kernel for Tanh {
 /// overflow for huge x.
 pub(crate) struct Softsign;
 
-impl Kernel for Softsign {
+impl Elementwise for Softsign {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         // ±inf → ±1: the ratio is ±1 in f32 from |x| = 2^25 on anyway.

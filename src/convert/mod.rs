@@ -34,6 +34,7 @@ pub enum Path {
 
 impl Path {
     /// Every path, slowest first.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // every path, for the tests
     pub const ALL: [Path; 5] = [Path::Portable, Path::Avx2, Path::Avx512, Path::Avx512Bf16, Path::Neon];
 
     /// Whether this CPU can run the path.
@@ -55,6 +56,7 @@ impl Path {
 
     /// The paths this CPU can run.
     #[cfg(feature = "std")]
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // every path, for the tests
     pub fn available() -> Vec<Path> {
         Path::ALL.into_iter().filter(|p| p.is_available()).collect()
     }

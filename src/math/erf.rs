@@ -20,6 +20,7 @@ use super::horner;
 use crate::simd::{Simd, abs, neg, sign_of, two_prod};
 
 /// Where erf's polynomial in x² hands over to the exponential form.
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // swept alone through internals::probe
 const T_ERF: f32 = 0.9;
 /// The same for erfc, where 1 − x − x·p(x²) would cancel too many bits further on.
 pub(crate) const T_ERFC: f32 = 0.625;
@@ -47,6 +48,7 @@ const E4: [f32; 5] = [1.384_799_8e-3, 8.370_006e-3, 4.166_800_5e-2, 0.166_665_09
 
 /// erfc(a) for a in [0.6, 10.1]; other lanes get a finite or NaN value that callers discard.
 #[inline(always)]
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // swept alone through internals::probe
 fn erfc_tail<S: Simd>(s: S, a: S::V) -> S::V {
     let (y, n) = erfc_tail_parts(s, a, s.splat(0.0));
     s.scale(y, n)
@@ -113,6 +115,7 @@ pub(crate) fn erfc_small<S: Simd>(s: S, x: S::V) -> S::V {
 ///
 /// Worst error over all 2^32 inputs: 1 ULP on every ISA (scalar, portable, AVX2, AVX-512).
 #[inline(always)]
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // swept alone through internals::probe
 pub(crate) fn erf<S: Simd>(s: S, x: S::V) -> S::V {
     let a = abs(s, x);
     let p = horner(s, s.mul(x, x), P6);
@@ -132,6 +135,7 @@ pub(crate) fn erf<S: Simd>(s: S, x: S::V) -> S::V {
 /// Worst error over all 2^32 inputs: 2 ULP on scalar, AVX2 and AVX-512 (from x = 0.6251 on, the
 /// exponential form); 3 ULP on the portable tier (unfused FMA: 264 inputs, from x = 0.8169).
 #[inline(always)]
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // swept alone through internals::probe
 pub(crate) fn erfc<S: Simd>(s: S, x: S::V) -> S::V {
     let a = abs(s, x);
     let small = erfc_small(s, x);

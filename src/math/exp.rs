@@ -86,6 +86,7 @@ pub(crate) fn exp_parts_exact<S: Simd>(s: S, x: S::V) -> (S::V, S::V) {
 /// e^x. Worst error over all 2^32 inputs: 1 ULP on scalar, portable, AVX2 and AVX-512
 /// (exhaustive sweep, `ulp --exhaustive --kernels math:exp`).
 #[inline(always)]
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // swept alone through internals::probe
 pub(crate) fn exp<S: Simd>(s: S, x: S::V) -> S::V {
     let (p, n) = exp_parts(s, x, s.splat(0.0));
     s.scale(p, n)

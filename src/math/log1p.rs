@@ -85,6 +85,7 @@ pub(crate) fn log1p_unit<S: Simd>(s: S, v: S::V) -> S::V {
 /// Worst error over all 2^32 inputs: 1 ULP on every ISA (scalar, portable, AVX2, AVX-512).
 /// Not in the probe's list: `reference::math` has no "log" yet.
 #[inline(always)]
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // swept alone through internals::probe
 pub(crate) fn log<S: Simd>(s: S, x: S::V) -> S::V {
     let sub = s.lt(x, s.splat(f32::MIN_POSITIVE));
     let xs = s.select(sub, s.mul(x, s.splat(16_777_216.0)), x);

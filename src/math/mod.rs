@@ -7,8 +7,8 @@
 
 pub(crate) mod erf;
 pub(crate) mod exp;
+pub(crate) mod linear;
 pub(crate) mod log1p;
-pub mod probe;
 pub(crate) mod sigmoid;
 pub(crate) mod tanh;
 

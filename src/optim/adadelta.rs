@@ -4,9 +4,9 @@ use super::scaled::Scaled;
 use super::state::{State, state_methods};
 use super::typed::run_io;
 use super::{Optimizer, Params, non_negative, penalized, unit};
+use crate::drivers::update::UpdateRule;
 use crate::error::Error;
 use crate::isa::Isa;
-use crate::kernel::update::Update;
 use crate::simd::Simd;
 
 /// Adadelta's hyperparameters, PyTorch `torch.optim.Adadelta` names and defaults.
@@ -72,7 +72,7 @@ impl Adadelta {
 }
 
 /// The per-step scalars, rounded to f32. State: `[v, u]`.
-struct Kernel {
+struct Rule {
     maximize: bool,
     wd: f32,
     rho: f32,
@@ -81,7 +81,7 @@ struct Kernel {
     neg_lr: f32,
 }
 
-impl Update<2> for Kernel {
+impl UpdateRule<2> for Rule {
     #[inline(always)]
     fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; 2]) -> S::V {
         let g = penalized(s, self.maximize, self.wd, p, g);
@@ -100,7 +100,7 @@ impl Optimizer for Adadelta {
     fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
         let (isa, t, io) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
-        let k = Kernel {
+        let k = Rule {
             maximize: c.maximize,
             wd: c.weight_decay as f32,
             rho: c.rho as f32,

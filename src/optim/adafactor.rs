@@ -95,7 +95,7 @@ impl Default for AdafactorConfig {
 /// hi + lo pair, lanes added in f64), so Σp², ΣU² and the row and column sums are within about
 /// 1e-6 relative of their value for any size; the per-step scalars (t^beta2_decay, ρ_t, α_t,
 /// the clipping) and the O(rows + cols) work are in f64. Each sum is cut into tasks fixed by the
-/// shape (whole rows for sweep 1, chunks of [`CHUNK`](crate::parallel::CHUNK) elements for the
+/// shape (whole rows for sweep 1, chunks of [`CHUNK`](crate::CHUNK) elements for the
 /// others) whose partials are added in a fixed tree, so the result is bitwise the same for any
 /// number of threads. ISAs differ by rounding only (lane order, FMA).
 ///

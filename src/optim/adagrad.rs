@@ -4,9 +4,9 @@ use super::scaled::Scaled;
 use super::state::{State, state_methods};
 use super::typed::run_io;
 use super::{Optimizer, Params, non_negative, penalized};
+use crate::drivers::update::UpdateRule;
 use crate::error::Error;
 use crate::isa::Isa;
-use crate::kernel::update::Update;
 use crate::simd::Simd;
 
 /// Adagrad's hyperparameters, PyTorch `torch.optim.Adagrad` names and defaults.
@@ -80,7 +80,7 @@ impl Adagrad {
 }
 
 /// The per-step scalars, rounded to f32. State: `[s]`.
-struct Kernel {
+struct Rule {
     maximize: bool,
     wd: f32,
     eps: f32,
@@ -91,7 +91,7 @@ struct Kernel {
     neg_clr: f32,
 }
 
-impl Update<1> for Kernel {
+impl UpdateRule<1> for Rule {
     #[inline(always)]
     fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; 1]) -> S::V {
         let g = penalized(s, self.maximize, self.wd, p, g);
@@ -107,7 +107,7 @@ impl Optimizer for Adagrad {
     fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
         let (isa, t, io) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
-        let k = Kernel {
+        let k = Rule {
             maximize: c.maximize,
             wd: c.weight_decay as f32,
             eps: c.eps as f32,

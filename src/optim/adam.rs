@@ -4,9 +4,9 @@ use super::scaled::Scaled;
 use super::state::{State, state_methods};
 use super::typed::run_io;
 use super::{Optimizer, Params, beta, non_negative, penalized};
+use crate::drivers::update::UpdateRule;
 use crate::error::Error;
 use crate::isa::Isa;
-use crate::kernel::update::Update;
 use crate::simd::Simd;
 
 /// Adam's hyperparameters, PyTorch `torch.optim.Adam` names and defaults (`betas` split).
@@ -146,7 +146,7 @@ impl Adam {
 }
 
 /// The per-step scalars, rounded to f32. State: `[m, v]`, or `[m, v, v̂]` with AMSGrad.
-struct Kernel {
+struct Rule {
     maximize: bool,
     /// L2 weight decay (0 for AdamW).
     wd: f32,
@@ -170,7 +170,7 @@ struct Kernel {
     neg_step: f32,
 }
 
-impl<const N: usize> Update<N> for Kernel {
+impl<const N: usize> UpdateRule<N> for Rule {
     #[inline(always)]
     fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V {
         // wd is 0 for AdamW, whose decay is applied to p instead.
@@ -205,7 +205,7 @@ impl Optimizer for Adam {
         let tiny = c.eps > 0.0 && eps_b < f32::MIN_POSITIVE;
         let (sqrt_scale, eps_d, b) =
             if tiny { ((1.0 / bc2.sqrt()) as f32, c.eps as f32, 1.0) } else { (1.0, eps_b, bc2.sqrt()) };
-        let k = Kernel {
+        let k = Rule {
             maximize: c.maximize,
             wd: if self.decoupled { 0.0 } else { c.weight_decay as f32 },
             decay: (1.0 - c.lr * c.weight_decay) as f32,

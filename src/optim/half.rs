@@ -9,12 +9,12 @@
 
 use super::rounding::Rounded;
 use super::typed::{Grads, Params};
+use crate::drivers::Lanes;
+use crate::drivers::update::{UpdateRule, run_update};
 use crate::element::sealed::Sealed;
 use crate::element::{BLOCK, Buf, Element};
 use crate::error::Error;
 use crate::isa::Isa;
-use crate::kernel::Lanes;
-use crate::kernel::update::{Update, run_update};
 use crate::parallel::{CHUNK, Tasks, parallel, tree};
 use crate::{bf16, f16};
 use core::ops::Range;
@@ -24,7 +24,7 @@ trait Store: Send + Sized {
     /// Splits off the first `at` elements.
     fn split_at(self, at: usize) -> (Self, Self);
     /// Runs the update of `b` on this piece's elements `b.r`.
-    fn block<K: Update<N>, G: Lanes, const N: usize>(&mut self, b: Block<'_, K, G, N>);
+    fn block<K: UpdateRule<N>, G: Lanes, const N: usize>(&mut self, b: Block<'_, K, G, N>);
 }
 
 /// One block of a step: the update `k` of elements `r` of a piece whose element 0 has the
@@ -57,7 +57,7 @@ impl Store for Master<'_> {
         (Master { p: p0, copy: c0 }, Master { p: p1, copy: c1 })
     }
 
-    fn block<K: Update<N>, G: Lanes, const N: usize>(&mut self, b: Block<'_, K, G, N>) {
+    fn block<K: UpdateRule<N>, G: Lanes, const N: usize>(&mut self, b: Block<'_, K, G, N>) {
         let Block { isa, k, r, g, mut st, .. } = b;
         run_update(isa, k, &mut self.p[r.clone()], g, &mut st);
         if let Some(c) = &mut self.copy {
@@ -78,7 +78,7 @@ impl Store for Stochastic<'_> {
         (Stochastic { p: p0, stream: self.stream }, Stochastic { p: p1, stream: self.stream })
     }
 
-    fn block<K: Update<N>, G: Lanes, const N: usize>(&mut self, b: Block<'_, K, G, N>) {
+    fn block<K: UpdateRule<N>, G: Lanes, const N: usize>(&mut self, b: Block<'_, K, G, N>) {
         let Block { isa, k, r, first, g, mut st } = b;
         let rounded = Rounded::new(k, self.stream, first + r.start as u64);
         // The store's rounding to nearest is exact: every result is a bf16 value already.
@@ -95,7 +95,7 @@ struct Chunks<'a, K, P, G, const N: usize> {
     st: [&'a mut [f32]; N],
 }
 
-impl<K: Update<N>, P: Store, G: Element, const N: usize> Tasks for Chunks<'_, K, P, G, N> {
+impl<K: UpdateRule<N>, P: Store, G: Element, const N: usize> Tasks for Chunks<'_, K, P, G, N> {
     fn cut(self, first: usize, mid: usize) -> (Self, Self) {
         let at = (mid - first) * CHUNK;
         let (p0, p1) = self.p.split_at(at);
@@ -126,7 +126,7 @@ impl<K: Update<N>, P: Store, G: Element, const N: usize> Tasks for Chunks<'_, K,
 }
 
 /// Runs `k` over `p`, `g` and `st` (equal lengths, checked), chunk by chunk.
-fn chunks<K: Update<N>, P: Store, G: Element, const N: usize>(
+fn chunks<K: UpdateRule<N>, P: Store, G: Element, const N: usize>(
     isa: Isa,
     k: &K,
     p: P,
@@ -138,7 +138,7 @@ fn chunks<K: Update<N>, P: Store, G: Element, const N: usize>(
 }
 
 /// [`chunks`] with the gradients as their element type.
-fn with_grads<K: Update<N>, P: Store, const N: usize>(
+fn with_grads<K: UpdateRule<N>, P: Store, const N: usize>(
     isa: Isa,
     k: &K,
     p: P,
@@ -153,7 +153,7 @@ fn with_grads<K: Update<N>, P: Store, const N: usize>(
 }
 
 /// Runs `k` over checked parameters and gradients of any type and `st`, for step `step`.
-pub(crate) fn run<K: Update<N>, const N: usize>(
+pub(crate) fn run<K: UpdateRule<N>, const N: usize>(
     isa: Isa,
     k: &K,
     p: Params<'_>,
@@ -165,7 +165,7 @@ pub(crate) fn run<K: Update<N>, const N: usize>(
         Params::F32(p) => with_grads(isa, k, Master { p, copy: None }, g, st),
         Params::Master { master, copy } => with_grads(isa, k, Master { p: master, copy: Some(copy) }, g, st),
         Params::Stochastic { params, seed } => {
-            let stream = crate::activation::counter::stream(seed, step);
+            let stream = crate::counter::stream(seed, step);
             with_grads(isa, k, Stochastic { p: params, stream }, g, st)
         }
     }
@@ -226,7 +226,7 @@ impl<'a> Staged<'a> {
             Params::F32(_) => {}
             Params::Master { master, copy } => bf16::narrow(isa, master, copy),
             Params::Stochastic { params, seed } => {
-                let stream = crate::activation::counter::stream(seed, self.step);
+                let stream = crate::counter::stream(seed, self.step);
                 for (j, (p, g)) in pb.chunks_mut(CHUNK).zip(gb.chunks(CHUNK)).enumerate() {
                     run_update(isa, &Rounded::new(&Keep, stream, (j * CHUNK) as u64), p, g, &mut []);
                 }
@@ -239,7 +239,7 @@ impl<'a> Staged<'a> {
 /// The update that keeps the parameters: with [`Rounded`], stochastic rounding alone.
 struct Keep;
 
-impl Update<0> for Keep {
+impl UpdateRule<0> for Keep {
     #[inline(always)]
     fn update<S: crate::simd::Simd>(&self, _: S, p: S::V, _: S::V, _: &mut [S::V; 0]) -> S::V {
         p

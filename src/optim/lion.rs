@@ -4,9 +4,9 @@ use super::scaled::Scaled;
 use super::state::{State, state_methods};
 use super::typed::run_io;
 use super::{Optimizer, Params, beta, non_negative};
+use crate::drivers::update::UpdateRule;
 use crate::error::Error;
 use crate::isa::Isa;
-use crate::kernel::update::Update;
 use crate::simd::Simd;
 use crate::simd::neg;
 
@@ -73,7 +73,7 @@ impl Lion {
 }
 
 /// The per-step scalars, rounded to f32. State: `[m]`.
-struct Kernel {
+struct Rule {
     maximize: bool,
     beta1: f32,
     c1: f32,
@@ -83,7 +83,7 @@ struct Kernel {
     neg_lr: f32,
 }
 
-impl Update<1> for Kernel {
+impl UpdateRule<1> for Rule {
     #[inline(always)]
     fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; 1]) -> S::V {
         let g = if self.maximize { neg(s, g) } else { g };
@@ -104,7 +104,7 @@ impl Optimizer for Lion {
     fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
         let (isa, t, io) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
-        let k = Kernel {
+        let k = Rule {
             maximize: c.maximize,
             beta1: c.beta1 as f32,
             c1: (1.0 - c.beta1) as f32,

@@ -11,7 +11,7 @@
 //!
 //! Every check (ISA, lengths) happens before the first write: on `Err` neither parameters nor
 //! state have changed, and the step counter has not advanced. Work is split over rayon (feature
-//! `rayon`) in fixed chunks of [`parallel::CHUNK`](crate::parallel::CHUNK) elements, so the
+//! `rayon`) in fixed chunks of [`CHUNK`](crate::CHUNK) elements, so the
 //! results are bitwise identical for any number of threads. A step allocates nothing.
 //!
 //! Checkpoints: [`Optimizer::export`] gives the state as plain data (step count, named f64
@@ -63,9 +63,9 @@ pub use scaled::Stepped;
 pub use sgd::{Sgd, SgdConfig};
 pub use typed::{Grads, Params};
 
+use crate::drivers::update::{UpdateRule, run_update};
 use crate::error::Error;
 use crate::isa::Isa;
-use crate::kernel::update::{Update, run_update};
 use crate::simd::{Simd, neg};
 use scaled::{Scaled, Unscaled};
 
@@ -243,7 +243,7 @@ pub(crate) fn filled(len: usize, init: f32) -> Result<Vec<f32>, Error> {
 /// Runs the update `k` over `p`, `g` (unscaled inside the pass where it carries a factor) and
 /// the state slices `st` (all of the same length, checked by the caller), in parallel over
 /// fixed chunks where that pays.
-pub(crate) fn run<K: Update<N>, const N: usize>(
+pub(crate) fn run<K: UpdateRule<N>, const N: usize>(
     isa: Isa,
     k: &K,
     p: &mut [f32],
@@ -258,7 +258,13 @@ pub(crate) fn run<K: Update<N>, const N: usize>(
 }
 
 /// [`run`] on gradients used as they are.
-fn run_plain<K: Update<N>, const N: usize>(isa: Isa, k: &K, p: &mut [f32], g: &[f32], st: [&mut [f32]; N]) {
+fn run_plain<K: UpdateRule<N>, const N: usize>(
+    isa: Isa,
+    k: &K,
+    p: &mut [f32],
+    g: &[f32],
+    st: [&mut [f32]; N],
+) {
     debug_assert!(g.len() == p.len() && st.iter().all(|s| s.len() == p.len()));
     #[cfg(feature = "rayon")]
     if p.len() >= 2 * crate::parallel::CHUNK && rayon::current_num_threads() > 1 {
@@ -271,7 +277,7 @@ fn run_plain<K: Update<N>, const N: usize>(isa: Isa, k: &K, p: &mut [f32], g: &[
 /// Halves the work at a chunk boundary until one chunk is left, so that the pieces are the
 /// same fixed chunks whatever the number of threads.
 #[cfg(feature = "rayon")]
-fn split<K: Update<N>, const N: usize>(isa: Isa, k: &K, p: &mut [f32], g: &[f32], st: [&mut [f32]; N]) {
+fn split<K: UpdateRule<N>, const N: usize>(isa: Isa, k: &K, p: &mut [f32], g: &[f32], st: [&mut [f32]; N]) {
     use crate::parallel::CHUNK;
     let n = p.len();
     if n <= CHUNK {

@@ -4,9 +4,9 @@
 use super::Optimizer;
 use super::scaled::{Scaled, Stepped, check_inv_scale};
 use super::typed::{Grads, Params};
+use crate::drivers::finite::all_finite;
 use crate::error::Error;
 use crate::isa::Isa;
-use crate::kernel::finite::all_finite;
 use crate::parallel::CHUNK;
 use std::vec::Vec;
 

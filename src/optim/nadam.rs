@@ -5,9 +5,9 @@ use super::scaled::Scaled;
 use super::state::{State, state_methods};
 use super::typed::run_io;
 use super::{Optimizer, Params, beta, non_negative, penalized};
+use crate::drivers::update::UpdateRule;
 use crate::error::Error;
 use crate::isa::Isa;
-use crate::kernel::update::Update;
 use crate::simd::Simd;
 
 /// NAdam's hyperparameters, PyTorch `torch.optim.NAdam` names and defaults (`betas` split).
@@ -104,7 +104,7 @@ impl NAdam {
 }
 
 /// The per-step scalars, rounded to f32. State: `[m, v]`.
-struct Kernel {
+struct Rule {
     maximize: bool,
     /// L2 weight decay (0 when decoupled).
     wd: f32,
@@ -124,7 +124,7 @@ struct Kernel {
     neg_cm: f32,
 }
 
-impl Update<2> for Kernel {
+impl UpdateRule<2> for Rule {
     #[inline(always)]
     fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; 2]) -> S::V {
         // `wd` is 0 when the decay is decoupled, so the order of these two does not matter.
@@ -158,7 +158,7 @@ impl Optimizer for NAdam {
         let tiny = c.eps > 0.0 && ((c.eps * b) as f32) < f32::MIN_POSITIVE;
         let (sqrt_scale, eps_d, b) =
             if tiny { ((1.0 / b) as f32, c.eps as f32, 1.0) } else { (1.0, (c.eps * b) as f32, b) };
-        let k = Kernel {
+        let k = Rule {
             maximize: c.maximize,
             wd: if decoupled { 0.0 } else { c.weight_decay as f32 },
             decay: decoupled.then_some((1.0 - c.lr * c.weight_decay) as f32),

@@ -4,9 +4,9 @@ use super::scaled::Scaled;
 use super::state::{State, state_methods};
 use super::typed::run_io;
 use super::{Optimizer, Params, non_negative, penalized, unit};
+use crate::drivers::update::UpdateRule;
 use crate::error::Error;
 use crate::isa::Isa;
-use crate::kernel::update::Update;
 use crate::simd::Simd;
 
 /// RMSprop's hyperparameters, PyTorch `torch.optim.RMSprop` names and defaults.
@@ -89,7 +89,7 @@ impl RmsProp {
 }
 
 /// The per-step scalars, rounded to f32. State: `[v]`, `[v, ḡ]`, `[v, b]` or `[v, ḡ, b]`.
-struct Kernel {
+struct Rule {
     maximize: bool,
     wd: f32,
     alpha: f32,
@@ -100,7 +100,7 @@ struct Kernel {
     neg_lr: f32,
 }
 
-impl<const N: usize> Update<N> for Kernel {
+impl<const N: usize> UpdateRule<N> for Rule {
     #[inline(always)]
     fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V {
         let g = penalized(s, self.maximize, self.wd, p, g);
@@ -132,7 +132,7 @@ impl Optimizer for RmsProp {
     fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
         let (isa, t, io) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
-        let k = Kernel {
+        let k = Rule {
             maximize: c.maximize,
             wd: c.weight_decay as f32,
             alpha: c.alpha as f32,

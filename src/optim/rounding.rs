@@ -1,8 +1,8 @@
 //! Stochastic rounding of f32 to bf16 (feature `half`), for bf16 parameters.
 
-use crate::activation::counter::{hash, key, stream};
 use crate::bf16;
-use crate::kernel::update::Update;
+use crate::counter::{hash, key, stream};
+use crate::drivers::update::UpdateRule;
 use crate::simd::scalar::Scalar;
 use crate::simd::{Simd, abs};
 
@@ -44,7 +44,7 @@ fn round<S: Simd>(s: S, r: S::V, random: S::U) -> S::V {
     // ±inf: `up` is r (nothing carries into the zero low half), not finite.
     let q = s.select(s.finite(up), up, down);
     // A NaN passes through quieted, as `bf16::from_f32` quiets it: the result is a bf16 value
-    // in every case, which the store only truncates (`Update::EXACT`).
+    // in every case, which the store only truncates (`UpdateRule::EXACT`).
     s.select(s.le(abs(s, r), inf), q, s.or(r, s.u_as_f32(s.splat_u(0x0040_0000))))
 }
 
@@ -66,8 +66,8 @@ impl<'a, K> Rounded<'a, K> {
     }
 }
 
-impl<K: Update<N>, const N: usize> Update<N> for Rounded<'_, K> {
-    /// Element 0's bits for every lane: the driver calls [`Update::update_at`] instead.
+impl<K: UpdateRule<N>, const N: usize> UpdateRule<N> for Rounded<'_, K> {
+    /// Element 0's bits for every lane: the driver calls [`UpdateRule::update_at`] instead.
     #[inline(always)]
     fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V {
         self.update_at(s, 0, p, g, st)

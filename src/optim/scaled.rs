@@ -3,12 +3,12 @@
 
 use super::Optimizer;
 use super::typed::{Grads, Params, check_lengths};
+use crate::drivers::finite::all_finite;
+#[cfg(feature = "half")]
+use crate::drivers::finite::all_finite_bits;
+use crate::drivers::update::UpdateRule;
 use crate::error::Error;
 use crate::isa::Isa;
-use crate::kernel::finite::all_finite;
-#[cfg(feature = "half")]
-use crate::kernel::finite::all_finite_bits;
-use crate::kernel::update::Update;
 use crate::simd::Simd;
 
 /// What [`Optimizer::step_scaled`] did.
@@ -94,7 +94,7 @@ pub(crate) struct Unscaled<'a, K> {
     pub(crate) inv_scale: f32,
 }
 
-impl<K: Update<N>, const N: usize> Update<N> for Unscaled<'_, K> {
+impl<K: UpdateRule<N>, const N: usize> UpdateRule<N> for Unscaled<'_, K> {
     #[inline(always)]
     fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V {
         self.k.update(s, p, s.mul(g, s.splat(self.inv_scale)), st)

@@ -4,9 +4,9 @@ use super::scaled::Scaled;
 use super::state::{State, state_methods};
 use super::typed::run_io;
 use super::{Optimizer, Params, non_negative, penalized, unit};
+use crate::drivers::update::UpdateRule;
 use crate::error::Error;
 use crate::isa::Isa;
-use crate::kernel::update::Update;
 use crate::simd::Simd;
 
 /// SGD's hyperparameters, PyTorch `torch.optim.SGD` names and defaults.
@@ -93,7 +93,7 @@ impl Sgd {
 }
 
 /// The per-step scalars, rounded to f32.
-struct Kernel {
+struct Rule {
     neg_lr: f32,
     wd: f32,
     maximize: bool,
@@ -103,7 +103,7 @@ struct Kernel {
     nesterov: bool,
 }
 
-impl Kernel {
+impl Rule {
     /// The gradient after maximize and weight decay.
     #[inline(always)]
     fn grad<S: Simd>(&self, s: S, p: S::V, g: S::V) -> S::V {
@@ -111,7 +111,7 @@ impl Kernel {
     }
 }
 
-impl Update<0> for Kernel {
+impl UpdateRule<0> for Rule {
     #[inline(always)]
     fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, _: &mut [S::V; 0]) -> S::V {
         let g = self.grad(s, p, g);
@@ -119,7 +119,7 @@ impl Update<0> for Kernel {
     }
 }
 
-impl Update<1> for Kernel {
+impl UpdateRule<1> for Rule {
     #[inline(always)]
     fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; 1]) -> S::V {
         let g = self.grad(s, p, g);
@@ -135,7 +135,7 @@ impl Optimizer for Sgd {
     fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
         let (isa, t, io) = self.state.begin(isa, params, grads)?;
         let c = &self.cfg;
-        let k = Kernel {
+        let k = Rule {
             neg_lr: -c.lr as f32,
             wd: c.weight_decay as f32,
             maximize: c.maximize,

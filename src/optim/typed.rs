@@ -4,9 +4,9 @@
 
 use super::run;
 use super::scaled::Scaled;
+use crate::drivers::update::UpdateRule;
 use crate::error::{Error, check_len};
 use crate::isa::Isa;
-use crate::kernel::update::Update;
 #[cfg(feature = "half")]
 use crate::{bf16, f16};
 
@@ -167,7 +167,7 @@ impl<'a> Io<'a> {
 /// Runs the update `k` over the checked `io` and the state slices `st` (each as long as the
 /// parameters), in parallel over fixed chunks where that pays: f32 parameters and gradients go
 /// to [`run`] as they are, the other element types through [`super::half`]'s blocks.
-pub(crate) fn run_io<K: Update<N>, const N: usize>(isa: Isa, k: &K, io: Io<'_>, st: [&mut [f32]; N]) {
+pub(crate) fn run_io<K: UpdateRule<N>, const N: usize>(isa: Isa, k: &K, io: Io<'_>, st: [&mut [f32]; N]) {
     let io_scale = io.inv_scale;
     match io.f32() {
         Ok((p, g)) => run(isa, k, p, g, io_scale, st),

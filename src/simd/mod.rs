@@ -341,7 +341,7 @@ mod tests {
                     q[i] == exact && q[i].is_sign_negative() == exact.is_sign_negative()
                         || exact.abs() < f32::MIN_POSITIVE && (q[i] - exact).abs() <= f32::MIN_POSITIVE
                 } else {
-                    crate::reference::ulp_distance(q[i], a[i] as f64 / b[i] as f64) <= 1
+                    crate::ulp::ulp_distance(q[i], a[i] as f64 / b[i] as f64) <= 1
                         || exact.abs() < f32::MIN_POSITIVE
                 };
                 assert!(ok, "{} / {} = {} (div_fast) vs {}", a[i], b[i], q[i], exact);

@@ -1,13 +1,13 @@
-//! Helpers shared by the integration tests: the oracles (the f64 `nnsimd::reference`, plus the
+//! Helpers shared by the integration tests: the oracles (the f64 `nnsimd::internals::reference`, plus the
 //! mathematical limits at ±inf written from the definitions), the ULP line, the backward-with-dy
 //! acceptance rule, guard buffers and the input sets.
 //!
-//! Nothing here calls a kernel: every expected value comes from `nnsimd::reference` or from the
+//! Nothing here calls a kernel: every expected value comes from `nnsimd::internals::reference` or from the
 //! formulas below.
 
 #![allow(dead_code)]
 
-use nnsimd::reference;
+use nnsimd::internals::reference;
 use nnsimd::{Activation, Isa};
 
 /// Whether the suite runs under an emulator (`NNSIMD_QEMU` set): case counts drop ~10x and

@@ -1,6 +1,6 @@
 //! Oracles of the leaky ReLUs with given slopes, written from their definitions: PReLU (He et
 //! al., 2015; PyTorch's conventions at x = 0) and RReLU's slope (Xu et al., 2015; the crate's
-//! generator, `nnsimd::reference::rrelu_unit`). Shared by tests/prelu.rs, tests/rrelu.rs and
+//! generator, `nnsimd::internals::reference::rrelu_unit`). Shared by tests/prelu.rs, tests/rrelu.rs and
 //! the fuzz target `prelu_rrelu_diff`.
 
 /// Forward with slope `a`: x for x > 0, otherwise the exact product rounded once to f32 (the

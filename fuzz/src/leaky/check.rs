@@ -9,7 +9,7 @@ use crate::common::slope::{
 };
 use crate::common::{Guarded, show};
 use crate::input::{same_bits, same_value};
-use nnsimd::reference::{rrelu_forward, rrelu_unit, ulp_distance};
+use nnsimd::internals::reference::{rrelu_forward, rrelu_unit, ulp_distance};
 use nnsimd::{Error, Isa, Rrelu, RreluMode};
 
 /// Parameters at fault, as (name, value).

@@ -5,9 +5,9 @@ use crate::act::{Params, plausible};
 use crate::common::slope::rrelu_slope;
 use crate::input::{self, any_f32, moderate_f32};
 use arbitrary::{Result, Unstructured};
+use nnsimd::CHUNK;
 use nnsimd::Rrelu;
-use nnsimd::parallel::CHUNK;
-use nnsimd::reference::rrelu_unit;
+use nnsimd::internals::reference::rrelu_unit;
 
 /// A PReLU layout: mostly one slope or a few channels with short, long (≥ 64) or any runs;
 /// sometimes no slope, `inner` = 0 or an `inner` whose product with C overflows. Slopes are

@@ -8,8 +8,8 @@
 //! any number of terms. The order of every operation depends on the ISA and the task only,
 //! never on the thread count.
 
+use crate::drivers::{on_isa, simd_entries};
 use crate::isa::Isa;
-use crate::kernel::{on_isa, simd_entries};
 use crate::simd::portable::Portable;
 use crate::simd::scalar::Scalar;
 #[allow(unused_imports)]

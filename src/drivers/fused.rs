@@ -1,6 +1,6 @@
 //! Drivers for the fused kernels: a gated linear unit y = f(a)·b, and an activation of a
 //! biased input y = f(x + bias), forward and backward, with their per-ISA entry points. Each
-//! calls an activation's own per-vector f and f' ([`Kernel`]) and adds only the products,
+//! calls an activation's own per-vector f and f' ([`Elementwise`]) and adds only the products,
 //! the bias and (bias backward) the column sums, in the same pass over memory.
 
 use super::dsum::add_dw;
@@ -39,7 +39,7 @@ macro_rules! each {
 
 /// y = f(a)·b on separate slices (the length of y).
 #[inline(always)]
-fn glu<S: Simd, K: Kernel>(s: S, k: &K, a: &[f32], b: &[f32], y: &mut [f32]) {
+fn glu<S: Simd, K: Elementwise>(s: S, k: &K, a: &[f32], b: &[f32], y: &mut [f32]) {
     let n = y.len();
     let (a, b) = (&a[..n], &b[..n]);
     each!(S, n, |i, tail| {
@@ -52,7 +52,7 @@ fn glu<S: Simd, K: Kernel>(s: S, k: &K, a: &[f32], b: &[f32], y: &mut [f32]) {
 /// and then enters f' where the kernel takes its dy, before f''s last rounding and scaling,
 /// so that a tiny f'(a) keeps its accuracy.
 #[inline(always)]
-fn glu_back<S: Simd, K: Kernel>(
+fn glu_back<S: Simd, K: Elementwise>(
     s: S,
     k: &K,
     a: &[f32],
@@ -74,7 +74,7 @@ fn glu_back<S: Simd, K: Kernel>(
 /// y = f(a)·b on the halves of each row of x ([rows, 2d]; a the first d values, b the last d),
 /// y of shape [rows, d].
 #[inline(always)]
-fn glu_halves<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], d: usize, y: &mut [f32]) {
+fn glu_halves<S: Simd, K: Elementwise>(s: S, k: &K, x: &[f32], d: usize, y: &mut [f32]) {
     for (x, y) in x.chunks_exact(2 * d).zip(y.chunks_exact_mut(d)) {
         glu(s, k, &x[..d], &x[d..], y);
     }
@@ -83,7 +83,7 @@ fn glu_halves<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], d: usize, y: &mut [f32
 /// GLU backward on halves: dx ([rows, 2d]) gets da in the first half of each row, db in the
 /// second, from x ([rows, 2d]) and dy ([rows, d]).
 #[inline(always)]
-fn glu_back_halves<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], d: usize, dy: &[f32], dx: &mut [f32]) {
+fn glu_back_halves<S: Simd, K: Elementwise>(s: S, k: &K, x: &[f32], d: usize, dy: &[f32], dx: &mut [f32]) {
     for ((x, dy), dx) in x.chunks_exact(2 * d).zip(dy.chunks_exact(d)).zip(dx.chunks_exact_mut(2 * d)) {
         let (da, db) = dx.split_at_mut(d);
         glu_back(s, k, &x[..d], &x[d..], dy, da, db);
@@ -92,7 +92,7 @@ fn glu_back_halves<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], d: usize, dy: &[f
 
 /// y = f(x + bias) on the rows of x ([rows, d], d = bias.len()).
 #[inline(always)]
-fn bias<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], bias: &[f32], y: &mut [f32]) {
+fn bias<S: Simd, K: Elementwise>(s: S, k: &K, x: &[f32], bias: &[f32], y: &mut [f32]) {
     let d = bias.len();
     for (x, y) in x.chunks_exact(d).zip(y.chunks_exact_mut(d)) {
         each!(S, d, |i, tail| {
@@ -105,7 +105,7 @@ fn bias<S: Simd, K: Kernel>(s: S, k: &K, x: &[f32], bias: &[f32], y: &mut [f32])
 /// dx = dy·f'(x + bias) on the rows of x ([rows, d]), and each column's dx added into the
 /// double-f32 sums `acc` (h then l, d each), row after row.
 #[inline(always)]
-fn bias_back<S: Simd, K: Kernel>(
+fn bias_back<S: Simd, K: Elementwise>(
     s: S,
     k: &K,
     x: &[f32],
@@ -131,26 +131,26 @@ fn bias_back<S: Simd, K: Kernel>(
 }
 
 simd_entries! {
-    fn glu<K: Kernel>(k: &K, a: &[f32], b: &[f32], y: &mut [f32]);
-    fn glu_halves<K: Kernel>(k: &K, x: &[f32], d: usize, y: &mut [f32]);
-    fn glu_back<K: Kernel>(k: &K, a: &[f32], b: &[f32], dy: &[f32], da: &mut [f32], db: &mut [f32]);
-    fn glu_back_halves<K: Kernel>(k: &K, x: &[f32], d: usize, dy: &[f32], dx: &mut [f32]);
-    fn bias<K: Kernel>(k: &K, x: &[f32], bias: &[f32], y: &mut [f32]);
-    fn bias_back<K: Kernel>(k: &K, x: &[f32], bias: &[f32], dy: &[f32], dx: &mut [f32], acc: &mut [f32]);
+    fn glu<K: Elementwise>(k: &K, a: &[f32], b: &[f32], y: &mut [f32]);
+    fn glu_halves<K: Elementwise>(k: &K, x: &[f32], d: usize, y: &mut [f32]);
+    fn glu_back<K: Elementwise>(k: &K, a: &[f32], b: &[f32], dy: &[f32], da: &mut [f32], db: &mut [f32]);
+    fn glu_back_halves<K: Elementwise>(k: &K, x: &[f32], d: usize, dy: &[f32], dx: &mut [f32]);
+    fn bias<K: Elementwise>(k: &K, x: &[f32], bias: &[f32], y: &mut [f32]);
+    fn bias_back<K: Elementwise>(k: &K, x: &[f32], bias: &[f32], dy: &[f32], dx: &mut [f32], acc: &mut [f32]);
 }
 
 /// y = f(a)·b on an available `isa`, serially (the length of y).
-pub(crate) fn run_glu<K: Kernel>(isa: Isa, k: &K, a: &[f32], b: &[f32], y: &mut [f32]) {
+pub(crate) fn run_glu<K: Elementwise>(isa: Isa, k: &K, a: &[f32], b: &[f32], y: &mut [f32]) {
     on_isa!(isa, glu(k, a, b, y))
 }
 
 /// y = f(a)·b on the halves of the rows of x, on an available `isa`, serially.
-pub(crate) fn run_glu_halves<K: Kernel>(isa: Isa, k: &K, x: &[f32], d: usize, y: &mut [f32]) {
+pub(crate) fn run_glu_halves<K: Elementwise>(isa: Isa, k: &K, x: &[f32], d: usize, y: &mut [f32]) {
     on_isa!(isa, glu_halves(k, x, d, y))
 }
 
 /// GLU backward on separate slices, on an available `isa`, serially (the length of da).
-pub(crate) fn run_glu_back<K: Kernel>(
+pub(crate) fn run_glu_back<K: Elementwise>(
     isa: Isa,
     k: &K,
     a: &[f32],
@@ -163,7 +163,7 @@ pub(crate) fn run_glu_back<K: Kernel>(
 }
 
 /// GLU backward on halves, on an available `isa`, serially.
-pub(crate) fn run_glu_back_halves<K: Kernel>(
+pub(crate) fn run_glu_back_halves<K: Elementwise>(
     isa: Isa,
     k: &K,
     x: &[f32],
@@ -175,14 +175,14 @@ pub(crate) fn run_glu_back_halves<K: Kernel>(
 }
 
 /// y = f(x + bias) on an available `isa`, serially.
-pub(crate) fn run_bias<K: Kernel>(isa: Isa, k: &K, x: &[f32], b: &[f32], y: &mut [f32]) {
+pub(crate) fn run_bias<K: Elementwise>(isa: Isa, k: &K, x: &[f32], b: &[f32], y: &mut [f32]) {
     on_isa!(isa, bias(k, x, b, y))
 }
 
 /// Bias backward over whole rows, the column sums added into `acc` (h then l), on an
 /// available `isa`, serially. (Without `std`, nothing takes the column sums.)
 #[cfg_attr(not(feature = "std"), allow(dead_code))]
-pub(crate) fn run_bias_back<K: Kernel>(
+pub(crate) fn run_bias_back<K: Elementwise>(
     isa: Isa,
     k: &K,
     x: &[f32],

@@ -5,7 +5,7 @@
 #[cfg(feature = "std")]
 use super::dsum::add_dw;
 use super::*;
-use crate::activation::linear::{leaky_backward, leaky_forward};
+use crate::math::linear::{leaky_backward, leaky_forward};
 #[cfg(feature = "std")]
 use crate::simd::two_prod;
 

@@ -10,7 +10,7 @@ use crate::simd::unroll::X2;
 pub(crate) use lanes::Lanes;
 
 /// An element-wise function and its derivative, written once over [`Simd`].
-pub(crate) trait Kernel: Sync {
+pub(crate) trait Elementwise: Sync {
     /// y = f(x).
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V;
     /// dx = dy · f'(x).
@@ -31,26 +31,26 @@ pub(crate) trait Kernel: Sync {
     // Read by the x86 entry points only.
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     const DEEP_FORWARD: bool = false;
-    /// [`Kernel::DEEP_FORWARD`] for backward (tanh +14%, mish +17%, sigmoid +12%, gelu +4%;
+    /// [`Elementwise::DEEP_FORWARD`] for backward (tanh +14%, mish +17%, sigmoid +12%, gelu +4%;
     /// softplus −10%).
     // Read by the x86 entry points only.
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     const DEEP_BACKWARD: bool = false;
 }
 
-/// What the backward drivers run: dx from dy and a saved value `v` (x for a [`Kernel`], y
+/// What the backward drivers run: dx from dy and a saved value `v` (x for a [`Elementwise`], y
 /// for [`FromOutput`]).
 pub(crate) trait Grad: Sync {
     fn grad<S: Simd>(&self, s: S, v: S::V, dy: S::V) -> S::V;
-    /// [`Kernel::LIGHT`] of the kernel.
+    /// [`Elementwise::LIGHT`] of the kernel.
     const LIGHT: bool;
-    /// [`Kernel::DEEP_BACKWARD`] of the kernel, for its backward from x.
+    /// [`Elementwise::DEEP_BACKWARD`] of the kernel, for its backward from x.
     // Read by the x86 entry points only.
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     const DEEP: bool = false;
 }
 
-impl<K: Kernel> Grad for K {
+impl<K: Elementwise> Grad for K {
     const LIGHT: bool = K::LIGHT;
     const DEEP: bool = K::DEEP_BACKWARD;
     #[inline(always)]
@@ -61,7 +61,7 @@ impl<K: Kernel> Grad for K {
 
 /// An activation whose output y = f(x) determines f'(x) (f is monotone, and f' is a function
 /// of y), so that backward can run from the saved output.
-pub(crate) trait OutputGrad: Kernel {
+pub(crate) trait OutputGrad: Elementwise {
     /// dx = dy · f'(x), from y = f(x).
     fn backward_y<S: Simd>(&self, s: S, y: S::V, dy: S::V) -> S::V;
 }
@@ -100,7 +100,7 @@ macro_rules! blocks {
     }};
 }
 
-/// Where the kernel is [`Kernel::LIGHT`] and a whole vector of `S` spans 64 bytes or more, the
+/// Where the kernel is [`Elementwise::LIGHT`] and a whole vector of `S` spans 64 bytes or more, the
 /// elements of `y` (at most `n`) before its first 64-byte boundary; 0 otherwise. The forward
 /// drivers start their whole vectors there, so that no store straddles two cache lines, and
 /// take the elements before it as one partial vector: for the light kernels, bound by memory,
@@ -110,7 +110,7 @@ macro_rules! blocks {
 /// forward meets at most one NaN, or the same one twice (hard-swish), so that the operand order
 /// of each compiled copy of the loop does not show.
 #[inline(always)]
-fn head<S: Simd, K: Kernel, T>(y: &[T], n: usize) -> usize {
+fn head<S: Simd, K: Elementwise, T>(y: &[T], n: usize) -> usize {
     let size = core::mem::size_of::<T>();
     let off = y.as_ptr() as usize % 64;
     if !K::LIGHT || S::LANES * size < 64 || !off.is_multiple_of(size) {
@@ -120,7 +120,7 @@ fn head<S: Simd, K: Kernel, T>(y: &[T], n: usize) -> usize {
 }
 
 #[inline(always)]
-fn forward<S: Simd, K: Kernel, T: Lanes>(s: S, k: &K, x: &[T], y: &mut [T]) {
+fn forward<S: Simd, K: Elementwise, T: Lanes>(s: S, k: &K, x: &[T], y: &mut [T]) {
     let n = x.len().min(y.len());
     let y = &mut y[..n];
     let h = head::<S, K, T>(y, n);
@@ -134,7 +134,7 @@ fn forward<S: Simd, K: Kernel, T: Lanes>(s: S, k: &K, x: &[T], y: &mut [T]) {
 }
 
 #[inline(always)]
-fn forward_inplace<S: Simd, K: Kernel, T: Lanes>(s: S, k: &K, x: &mut [T]) {
+fn forward_inplace<S: Simd, K: Elementwise, T: Lanes>(s: S, k: &K, x: &mut [T]) {
     let n = x.len();
     let h = head::<S, K, T>(x, n);
     if h > 0 {
@@ -170,14 +170,14 @@ fn backward_inplace<S: Simd, K: Grad, T: Lanes>(s: S, k: &K, x: &[T], dy: &mut [
 }
 
 /// Entry points for one instruction set: the generic drivers compiled with its features, on
-/// `$token`, or on `$deep` where the kernel asks for it ([`Kernel::DEEP_FORWARD`]).
+/// `$token`, or on `$deep` where the kernel asks for it ([`Elementwise::DEEP_FORWARD`]).
 #[cfg(target_arch = "x86_64")]
 macro_rules! entries {
     ($mod:ident, $feat:literal, $token:expr, $deep:expr) => {
         pub(crate) mod $mod {
             use super::*;
             #[target_feature(enable = $feat)]
-            pub(crate) fn forward<K: Kernel, T: Lanes>(k: &K, x: &[T], y: &mut [T]) {
+            pub(crate) fn forward<K: Elementwise, T: Lanes>(k: &K, x: &[T], y: &mut [T]) {
                 if K::DEEP_FORWARD {
                     // SAFETY: this function only runs where its features are enabled.
                     super::forward(unsafe { $deep }, k, x, y)
@@ -187,7 +187,7 @@ macro_rules! entries {
                 }
             }
             #[target_feature(enable = $feat)]
-            pub(crate) fn forward_inplace<K: Kernel, T: Lanes>(k: &K, x: &mut [T]) {
+            pub(crate) fn forward_inplace<K: Elementwise, T: Lanes>(k: &K, x: &mut [T]) {
                 if K::DEEP_FORWARD {
                     // SAFETY: this function only runs where its features are enabled.
                     super::forward_inplace(unsafe { $deep }, k, x)
@@ -284,7 +284,7 @@ pub(crate) use on_isa;
 /// modules `avx2` and `avx512` in the invoking module, each holding `fn name(args...)` that
 /// compiles the generic kernel with that ISA's features, for [`on_isa!`] to dispatch to.
 /// `$body` lists the kernels as `fn name(arg: Type, ...) -> Ret;`, generic parameters (without
-/// the `S: Simd` token) as `fn name<K: Kernel>(...)`.
+/// the `S: Simd` token) as `fn name<K: Elementwise>(...)`.
 macro_rules! simd_entries {
     (@isa $mod:ident, $feat:literal, $token:path;
         $(fn $name:ident $(<$($g:ident: $gb:path),*>)? ($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?;)*) => {
@@ -303,8 +303,8 @@ macro_rules! simd_entries {
         }
     };
     ($($body:tt)*) => {
-        $crate::kernel::simd_entries!(@isa avx2, "avx2,fma", crate::simd::avx2::Avx2; $($body)*);
-        $crate::kernel::simd_entries!(
+        $crate::drivers::simd_entries!(@isa avx2, "avx2,fma", crate::simd::avx2::Avx2; $($body)*);
+        $crate::drivers::simd_entries!(
             @isa avx512, "avx512f,avx512bw,avx512dq,avx512vl", crate::simd::avx512::Avx512; $($body)*
         );
     };
@@ -312,12 +312,12 @@ macro_rules! simd_entries {
 pub(crate) use simd_entries;
 
 /// y = f(x) on an available `isa`, serially. Lengths must match.
-pub(crate) fn run_forward<K: Kernel, T: Lanes>(isa: Isa, k: &K, x: &[T], y: &mut [T]) {
+pub(crate) fn run_forward<K: Elementwise, T: Lanes>(isa: Isa, k: &K, x: &[T], y: &mut [T]) {
     on_isa_lanes!(isa, T, forward(k, x, y))
 }
 
 /// x = f(x) on an available `isa`, serially.
-pub(crate) fn run_forward_inplace<K: Kernel, T: Lanes>(isa: Isa, k: &K, x: &mut [T]) {
+pub(crate) fn run_forward_inplace<K: Elementwise, T: Lanes>(isa: Isa, k: &K, x: &mut [T]) {
     on_isa_lanes!(isa, T, forward_inplace(k, x))
 }
 
@@ -337,11 +337,11 @@ pub(crate) mod update {
     use super::*;
 
     /// One optimizer's element-wise step, written once over [`Simd`] (with a square root).
-    pub(crate) trait Update<const N: usize>: Sync {
+    pub(crate) trait UpdateRule<const N: usize>: Sync {
         /// Returns the new parameters from `p` and `g`, updating the `N` state vectors in place.
         fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V;
 
-        /// [`Update::update`] for the lanes of elements `i ..` of the slices, for a result that
+        /// [`UpdateRule::update`] for the lanes of elements `i ..` of the slices, for a result that
         /// depends on the element's index (stochastic rounding).
         #[inline(always)]
         fn update_at<S: Simd>(&self, s: S, _i: usize, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V {
@@ -356,7 +356,7 @@ pub(crate) mod update {
     /// Loads lane block `i` of every slice, updates it and stores it back; the tail goes through
     /// partial loads and stores, so each element is read and written exactly once.
     #[inline(always)]
-    fn update_inplace<S: Simd, K: Update<N>, P: Lanes, G: Lanes, const N: usize>(
+    fn update_inplace<S: Simd, K: UpdateRule<N>, P: Lanes, G: Lanes, const N: usize>(
         s: S,
         k: &K,
         p: &mut [P],
@@ -406,7 +406,7 @@ pub(crate) mod update {
             pub(crate) mod $mod {
                 use super::*;
                 #[target_feature(enable = $feat)]
-                pub(crate) fn update_inplace<K: Update<N>, P: Lanes, G: Lanes, const N: usize>(
+                pub(crate) fn update_inplace<K: UpdateRule<N>, P: Lanes, G: Lanes, const N: usize>(
                     k: &K,
                     p: &mut [P],
                     g: &[G],
@@ -430,7 +430,7 @@ pub(crate) mod update {
 
     /// Runs `k` over `p`, `g` and `st` on an available `isa`, serially. `g` and every state
     /// slice must be at least as long as `p`.
-    pub(crate) fn run_update<K: Update<N>, P: Lanes, G: Lanes, const N: usize>(
+    pub(crate) fn run_update<K: UpdateRule<N>, P: Lanes, G: Lanes, const N: usize>(
         isa: Isa,
         k: &K,
         p: &mut [P],

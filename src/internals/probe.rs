@@ -1,11 +1,11 @@
 //! The math core's functions as kernels over slices, so that the `ulp` example and the tests
 //! can sweep them on every ISA. Not part of the stable API.
 
-use super::{erf, exp, log1p, sigmoid, tanh};
 use crate::Error;
+use crate::drivers::{Elementwise, run_forward};
 use crate::error::{NameBuf, check_len};
 use crate::isa::Isa;
-use crate::kernel::{Kernel, run_forward};
+use crate::math::{erf, exp, log1p, sigmoid, tanh};
 use crate::simd::Simd;
 
 /// The math functions that can be probed, by name.
@@ -15,7 +15,7 @@ pub const NAMES: [&str; 9] = ["exp", "expm1", "tanh", "sigmoid", "log1p", "erf",
 
 struct Probe(usize);
 
-impl Kernel for Probe {
+impl Elementwise for Probe {
     #[inline(always)]
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         match self.0 {

@@ -1,0 +1,18 @@
+//! The crate's internals, for its own tests, examples, benches and fuzz targets (feature
+//! `internals`, off by default; the crate's dev-dependencies turn it on). Not part of the
+//! stable API: anything here may change in any release.
+//!
+//! - [`reference`]: the f64 reference of every kernel, written from the formulas, and the
+//!   accuracy bounds the tests hold the kernels to;
+//! - [`probe`]: the math core's functions as kernels over slices, on any ISA;
+//! - `Path` (feature `half`): every bf16/f16 conversion path, including those no tier picks.
+
+pub mod probe;
+
+/// The f64 reference and the accuracy bounds.
+pub mod reference {
+    pub use crate::reference::*;
+}
+
+#[cfg(feature = "half")]
+pub use crate::convert::Path;
