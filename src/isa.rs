@@ -105,10 +105,77 @@ impl fmt::Display for Isa {
     }
 }
 
+/// The target features of each x86 tier, written once: `$then!` is called with the tier's
+/// features as the one string that `#[target_feature(enable = ...)]` takes and as the list of
+/// single names that detection (`cpufeatures`) takes; a unit test checks that the two agree.
+/// Detection below and the tier's `#[target_feature]` trampoline (`simd::tier`) both expand
+/// this macro, so they cannot drift apart.
+#[cfg(target_arch = "x86_64")]
+macro_rules! x86_tier {
+    (avx2, $then:ident!($($pre:tt)*)) => {
+        $then! { $($pre)* "avx2,fma", ["avx2", "fma"] }
+    };
+    (avx512, $then:ident!($($pre:tt)*)) => {
+        $then! { $($pre)* "avx512f,avx512bw,avx512dq,avx512vl", ["avx512f", "avx512bw", "avx512dq", "avx512vl"] }
+    };
+}
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86_tier;
+
+#[cfg(target_arch = "x86_64")]
+/// The items, each with the target features of a tier (from `x86_tier!`, the list detection
+/// reads) and of the tier's option in brackets, if any.
+macro_rules! with_features {
+    ($option:tt { $($item:item)* } $feat:tt, $list:tt) => {
+        $crate::isa::with_features!(@each $option $feat; $($item)*);
+    };
+    (@each $option:tt $feat:tt; $first:item $($rest:item)*) => {
+        $crate::isa::with_features!(@one $option $feat $first);
+        $crate::isa::with_features!(@each $option $feat; $($rest)*);
+    };
+    (@each $option:tt $feat:tt;) => {};
+    (@one [$($option:literal)?] $feat:tt $item:item) => {
+        #[target_feature(enable = $feat)]
+        $(#[target_feature(enable = $option)])?
+        $item
+    };
+}
+#[cfg(target_arch = "x86_64")]
+pub(crate) use with_features;
+
+/// Features beyond a tier's own that some of its paths use where the CPU has them: F16C (f16
+/// conversions on the AVX2 tier) and AVX-512-BF16 (bf16 rounding on the AVX-512 tier). Their
+/// `#[target_feature]` names are `"f16c"` and `"avx512bf16"`.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum X86Option {
+    F16c,
+    Avx512Bf16,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl X86Option {
+    /// Whether the CPU has the option and its tier (the tier's check covers the OS's register
+    /// support): F16C with AVX2, AVX-512-BF16 with AVX-512.
+    pub(crate) fn is_available(self) -> bool {
+        match self {
+            X86Option::F16c => Isa::Avx2.is_available() && x86::has_option(x86::F16C),
+            X86Option::Avx512Bf16 => Isa::Avx512.is_available() && x86::has_option(x86::AVX512_BF16),
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    cpufeatures::new!(cpu_avx2, "avx2", "fma");
-    cpufeatures::new!(cpu_avx512, "avx512f", "avx512bw", "avx512dq", "avx512vl");
+    use core::sync::atomic::{AtomicU8, Ordering};
+
+    macro_rules! detect {
+        ($name:ident, $joined:tt, [$($f:tt),*]) => {
+            cpufeatures::new!($name, $($f),*);
+        };
+    }
+    super::x86_tier!(avx2, detect!(cpu_avx2,));
+    super::x86_tier!(avx512, detect!(cpu_avx512,));
 
     pub(super) fn has_avx2() -> bool {
         cpu_avx2::get()
@@ -116,5 +183,50 @@ mod x86 {
 
     pub(super) fn has_avx512() -> bool {
         cpu_avx512::get()
+    }
+
+    pub(super) const F16C: u8 = 1;
+    pub(super) const AVX512_BF16: u8 = 2;
+    const KNOWN: u8 = 0x80;
+
+    /// Whether the CPU has the option bit `feature`, read with `cpuid` once and cached
+    /// (`cpufeatures` knows neither F16C nor AVX-512-BF16).
+    pub(super) fn has_option(feature: u8) -> bool {
+        static CACHE: AtomicU8 = AtomicU8::new(0);
+        let mut c = CACHE.load(Ordering::Relaxed);
+        if c & KNOWN == 0 {
+            c = KNOWN | read();
+            CACHE.store(c, Ordering::Relaxed);
+        }
+        c & feature != 0
+    }
+
+    fn read() -> u8 {
+        use core::arch::x86_64::{__cpuid, __cpuid_count};
+        let max_leaf = __cpuid(0).eax;
+        let mut f = 0;
+        if max_leaf >= 1 && __cpuid(1).ecx & (1 << 29) != 0 {
+            f |= F16C;
+        }
+        // Leaf 7, sub-leaf 1, EAX bit 5 (sub-leaf 0's EAX gives the last sub-leaf).
+        if max_leaf >= 7 && __cpuid_count(7, 0).eax >= 1 && __cpuid_count(7, 1).eax & (1 << 5) != 0 {
+            f |= AVX512_BF16;
+        }
+        f
+    }
+
+    #[cfg(test)]
+    mod tests {
+        macro_rules! agree {
+            ($joined:tt, [$($f:tt),*]) => {
+                assert_eq!($joined, [$($f),*].join(","))
+            };
+        }
+
+        #[test]
+        fn tier_features_agree() {
+            crate::isa::x86_tier!(avx2, agree!());
+            crate::isa::x86_tier!(avx512, agree!());
+        }
     }
 }

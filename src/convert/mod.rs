@@ -14,10 +14,12 @@ mod portable;
 mod x86;
 
 use crate::Isa;
+#[cfg(target_arch = "x86_64")]
+use crate::isa::X86Option;
 
-/// A set of conversion routines. Doc-hidden: public for the tests, which run every path the
-/// CPU has, including those no tier picks on it.
-#[doc(hidden)]
+/// A set of conversion routines: a tier with or without its option ([`X86Option`]). Public
+/// through `internals` for the tests, which run every path the CPU has, including those no
+/// tier picks on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Path {
     /// Integer forms, compiled for the target's baseline.
@@ -42,11 +44,11 @@ impl Path {
         match self {
             Path::Portable => true,
             #[cfg(target_arch = "x86_64")]
-            Path::Avx2 => Isa::Avx2.is_available() && cpu::has(cpu::F16C),
+            Path::Avx2 => X86Option::F16c.is_available(),
             #[cfg(target_arch = "x86_64")]
             Path::Avx512 => Isa::Avx512.is_available(),
             #[cfg(target_arch = "x86_64")]
-            Path::Avx512Bf16 => Isa::Avx512.is_available() && cpu::has(cpu::AVX512_BF16),
+            Path::Avx512Bf16 => X86Option::Avx512Bf16.is_available(),
             #[cfg(target_arch = "aarch64")]
             Path::Neon => true,
             #[allow(unreachable_patterns)]
@@ -129,40 +131,5 @@ impl Path {
             Path::Avx512Bf16 => Path::Avx512,
             _ => self,
         }
-    }
-}
-
-/// CPU features beyond the tiers', read with `cpuid` once and cached.
-#[cfg(target_arch = "x86_64")]
-mod cpu {
-    use core::sync::atomic::{AtomicU8, Ordering};
-
-    pub(super) const F16C: u8 = 1;
-    pub(super) const AVX512_BF16: u8 = 2;
-    const KNOWN: u8 = 0x80;
-
-    /// Whether the CPU has `feature` (the tier's own check covers the OS's register support).
-    pub(super) fn has(feature: u8) -> bool {
-        static CACHE: AtomicU8 = AtomicU8::new(0);
-        let mut c = CACHE.load(Ordering::Relaxed);
-        if c & KNOWN == 0 {
-            c = KNOWN | read();
-            CACHE.store(c, Ordering::Relaxed);
-        }
-        c & feature != 0
-    }
-
-    fn read() -> u8 {
-        use core::arch::x86_64::{__cpuid, __cpuid_count};
-        let max_leaf = __cpuid(0).eax;
-        let mut f = 0;
-        if max_leaf >= 1 && __cpuid(1).ecx & (1 << 29) != 0 {
-            f |= F16C;
-        }
-        // Leaf 7, sub-leaf 1, EAX bit 5 (sub-leaf 0's EAX gives the last sub-leaf).
-        if max_leaf >= 7 && __cpuid_count(7, 0).eax >= 1 && __cpuid_count(7, 1).eax & (1 << 5) != 0 {
-            f |= AVX512_BF16;
-        }
-        f
     }
 }

@@ -4,18 +4,8 @@
 //! which gives the same bits.
 
 use super::portable;
+use crate::isa::{with_features, x86_tier};
 use core::arch::x86_64::*;
-
-/// `#[target_feature]` copies of portable slice loops, which the compiler vectorizes with the
-/// tier's registers.
-macro_rules! integer {
-    ($feat:literal: $($name:ident($from:ty => $to:ty);)*) => {$(
-        #[target_feature(enable = $feat)]
-        pub(crate) fn $name(src: &[$from], dst: &mut [$to]) {
-            portable::$name(src, dst)
-        }
-    )*};
-}
 
 /// Converts `src` into `dst` (lengths: the shorter) `$w` elements at a time with `$body`
 /// (`$s` and `$d` the raw pointers to element `i` of each), and the rest with the portable
@@ -40,26 +30,34 @@ macro_rules! vectors {
 pub(crate) mod avx2 {
     use super::*;
 
-    integer! { "avx2,fma,f16c":
-        bf16s_to_f32(u16 => f32);
-        f32s_to_bf16(f32 => u16);
-    }
+    x86_tier!(
+        avx2,
+        with_features!(["f16c"] {
+            /// The portable loop, which the compiler vectorizes with the tier's registers.
+            pub(crate) fn bf16s_to_f32(src: &[u16], dst: &mut [f32]) {
+                portable::bf16s_to_f32(src, dst)
+            }
 
-    #[target_feature(enable = "avx2,fma,f16c")]
-    pub(crate) fn f16s_to_f32(src: &[u16], dst: &mut [f32]) {
-        vectors!(src, dst, 8, portable::f16s_to_f32, |s, d| {
-            _mm256_storeu_ps(d, _mm256_cvtph_ps(_mm_loadu_si128(s.cast())))
-        })
-    }
+            /// The portable loop, which the compiler vectorizes with the tier's registers.
+            pub(crate) fn f32s_to_bf16(src: &[f32], dst: &mut [u16]) {
+                portable::f32s_to_bf16(src, dst)
+            }
 
-    /// F16C rounds as the immediate says (nearest even), subnormal f16 results included.
-    #[target_feature(enable = "avx2,fma,f16c")]
-    pub(crate) fn f32s_to_f16(src: &[f32], dst: &mut [u16]) {
-        vectors!(src, dst, 8, portable::f32s_to_f16, |s, d| {
-            let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm256_loadu_ps(s));
-            _mm_storeu_si128(d.cast(), h)
+            pub(crate) fn f16s_to_f32(src: &[u16], dst: &mut [f32]) {
+                vectors!(src, dst, 8, portable::f16s_to_f32, |s, d| {
+                    _mm256_storeu_ps(d, _mm256_cvtph_ps(_mm_loadu_si128(s.cast())))
+                })
+            }
+
+            /// F16C rounds as the immediate says (nearest even), subnormal f16 results included.
+            pub(crate) fn f32s_to_f16(src: &[f32], dst: &mut [u16]) {
+                vectors!(src, dst, 8, portable::f32s_to_f16, |s, d| {
+                    let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm256_loadu_ps(s));
+                    _mm_storeu_si128(d.cast(), h)
+                })
+            }
         })
-    }
+    );
 }
 
 /// AVX-512 tier: f16 through the 16-lane `vcvtph2ps`/`vcvtps2ph` of AVX-512F, bf16 on
@@ -67,36 +65,48 @@ pub(crate) mod avx2 {
 pub(crate) mod avx512 {
     use super::*;
 
-    integer! { "avx512f,avx512bw,avx512dq,avx512vl":
-        bf16s_to_f32(u16 => f32);
-        f32s_to_bf16(f32 => u16);
-    }
+    x86_tier!(
+        avx512,
+        with_features!([] {
+            /// The portable loop, which the compiler vectorizes with the tier's registers.
+            pub(crate) fn bf16s_to_f32(src: &[u16], dst: &mut [f32]) {
+                portable::bf16s_to_f32(src, dst)
+            }
 
-    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-    pub(crate) fn f16s_to_f32(src: &[u16], dst: &mut [f32]) {
-        vectors!(src, dst, 16, portable::f16s_to_f32, |s, d| {
-            _mm512_storeu_ps(d, _mm512_cvtph_ps(_mm256_loadu_si256(s.cast())))
-        })
-    }
+            /// The portable loop, which the compiler vectorizes with the tier's registers.
+            pub(crate) fn f32s_to_bf16(src: &[f32], dst: &mut [u16]) {
+                portable::f32s_to_bf16(src, dst)
+            }
 
-    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-    pub(crate) fn f32s_to_f16(src: &[f32], dst: &mut [u16]) {
-        vectors!(src, dst, 16, portable::f32s_to_f16, |s, d| {
-            let h = _mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm512_loadu_ps(s));
-            _mm256_storeu_si256(d.cast(), h)
+            pub(crate) fn f16s_to_f32(src: &[u16], dst: &mut [f32]) {
+                vectors!(src, dst, 16, portable::f16s_to_f32, |s, d| {
+                    _mm512_storeu_ps(d, _mm512_cvtph_ps(_mm256_loadu_si256(s.cast())))
+                })
+            }
+
+            pub(crate) fn f32s_to_f16(src: &[f32], dst: &mut [u16]) {
+                vectors!(src, dst, 16, portable::f32s_to_f16, |s, d| {
+                    let h = _mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm512_loadu_ps(s));
+                    _mm256_storeu_si256(d.cast(), h)
+                })
+            }
         })
-    }
+    );
 }
 
 /// AVX-512 tier with AVX-512-BF16: f32 → bf16 through `vcvtneps2bf16`.
 pub(crate) mod avx512bf16 {
     use super::*;
 
-    /// [`bf16_bits`](crate::simd::avx512::bf16_bits) on each vector.
-    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512bf16")]
-    pub(crate) fn f32s_to_bf16(src: &[f32], dst: &mut [u16]) {
-        vectors!(src, dst, 16, portable::f32s_to_bf16, |s, d| {
-            _mm256_storeu_si256(d.cast(), crate::simd::avx512::bf16_bits(_mm512_loadu_ps(s)))
+    x86_tier!(
+        avx512,
+        with_features!(["avx512bf16"] {
+            /// [`bf16_bits`](crate::simd::avx512::bf16_bits) on each vector.
+            pub(crate) fn f32s_to_bf16(src: &[f32], dst: &mut [u16]) {
+                vectors!(src, dst, 16, portable::f32s_to_bf16, |s, d| {
+                    _mm256_storeu_si256(d.cast(), crate::simd::avx512::bf16_bits(_mm512_loadu_ps(s)))
+                })
+            }
         })
-    }
+    );
 }

@@ -37,8 +37,9 @@ fn finite<S: Simd>(s: S, x: &[f32]) -> bool {
     lanes[..S::LANES].iter().all(|v| !v.is_nan())
 }
 
-simd_entries! {
-    fn finite(x: &[f32]) -> bool;
+simd_fn! {
+    /// [`all_finite`] on the calling thread.
+    pub(crate) fn all_finite_serial(x: &[f32]) -> bool => finite;
 }
 
 /// Whether every element of `x` is finite, on an available `isa`: one read-only pass, over
@@ -50,11 +51,6 @@ pub(crate) fn all_finite(isa: Isa, x: &[f32]) -> bool {
         return x.par_chunks(crate::parallel::CHUNK).all(|c| all_finite_serial(isa, c));
     }
     all_finite_serial(isa, x)
-}
-
-/// [`all_finite`] on the calling thread.
-pub(crate) fn all_finite_serial(isa: Isa, x: &[f32]) -> bool {
-    on_isa!(isa, finite(x))
 }
 
 /// Whether no element of `bits`, 16-bit floats (bf16 or f16) as their bit patterns, has every

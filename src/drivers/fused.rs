@@ -130,66 +130,54 @@ fn bias_back<S: Simd, K: Elementwise>(
     }
 }
 
-simd_entries! {
-    fn glu<K: Elementwise>(k: &K, a: &[f32], b: &[f32], y: &mut [f32]);
-    fn glu_halves<K: Elementwise>(k: &K, x: &[f32], d: usize, y: &mut [f32]);
-    fn glu_back<K: Elementwise>(k: &K, a: &[f32], b: &[f32], dy: &[f32], da: &mut [f32], db: &mut [f32]);
-    fn glu_back_halves<K: Elementwise>(k: &K, x: &[f32], d: usize, dy: &[f32], dx: &mut [f32]);
-    fn bias<K: Elementwise>(k: &K, x: &[f32], bias: &[f32], y: &mut [f32]);
-    fn bias_back<K: Elementwise>(k: &K, x: &[f32], bias: &[f32], dy: &[f32], dx: &mut [f32], acc: &mut [f32]);
+simd_fn! {
+    /// y = f(a)·b on an available `isa`, serially (the length of y).
+    pub(crate) fn run_glu<K: Elementwise>(k: &K, a: &[f32], b: &[f32], y: &mut [f32]) => glu;
 }
 
-/// y = f(a)·b on an available `isa`, serially (the length of y).
-pub(crate) fn run_glu<K: Elementwise>(isa: Isa, k: &K, a: &[f32], b: &[f32], y: &mut [f32]) {
-    on_isa!(isa, glu(k, a, b, y))
+simd_fn! {
+    /// y = f(a)·b on the halves of the rows of x, on an available `isa`, serially.
+    pub(crate) fn run_glu_halves<K: Elementwise>(k: &K, x: &[f32], d: usize, y: &mut [f32]) => glu_halves;
 }
 
-/// y = f(a)·b on the halves of the rows of x, on an available `isa`, serially.
-pub(crate) fn run_glu_halves<K: Elementwise>(isa: Isa, k: &K, x: &[f32], d: usize, y: &mut [f32]) {
-    on_isa!(isa, glu_halves(k, x, d, y))
+simd_fn! {
+    /// GLU backward on separate slices, on an available `isa`, serially (the length of da).
+    pub(crate) fn run_glu_back<K: Elementwise>(
+        k: &K,
+        a: &[f32],
+        b: &[f32],
+        dy: &[f32],
+        da: &mut [f32],
+        db: &mut [f32],
+    ) => glu_back;
 }
 
-/// GLU backward on separate slices, on an available `isa`, serially (the length of da).
-pub(crate) fn run_glu_back<K: Elementwise>(
-    isa: Isa,
-    k: &K,
-    a: &[f32],
-    b: &[f32],
-    dy: &[f32],
-    da: &mut [f32],
-    db: &mut [f32],
-) {
-    on_isa!(isa, glu_back(k, a, b, dy, da, db))
+simd_fn! {
+    /// GLU backward on halves, on an available `isa`, serially.
+    pub(crate) fn run_glu_back_halves<K: Elementwise>(
+        k: &K,
+        x: &[f32],
+        d: usize,
+        dy: &[f32],
+        dx: &mut [f32],
+    ) => glu_back_halves;
 }
 
-/// GLU backward on halves, on an available `isa`, serially.
-pub(crate) fn run_glu_back_halves<K: Elementwise>(
-    isa: Isa,
-    k: &K,
-    x: &[f32],
-    d: usize,
-    dy: &[f32],
-    dx: &mut [f32],
-) {
-    on_isa!(isa, glu_back_halves(k, x, d, dy, dx))
+simd_fn! {
+    /// y = f(x + bias) on an available `isa`, serially.
+    pub(crate) fn run_bias<K: Elementwise>(k: &K, x: &[f32], b: &[f32], y: &mut [f32]) => bias;
 }
 
-/// y = f(x + bias) on an available `isa`, serially.
-pub(crate) fn run_bias<K: Elementwise>(isa: Isa, k: &K, x: &[f32], b: &[f32], y: &mut [f32]) {
-    on_isa!(isa, bias(k, x, b, y))
-}
-
-/// Bias backward over whole rows, the column sums added into `acc` (h then l), on an
-/// available `isa`, serially. (Without `std`, nothing takes the column sums.)
-#[cfg_attr(not(feature = "std"), allow(dead_code))]
-pub(crate) fn run_bias_back<K: Elementwise>(
-    isa: Isa,
-    k: &K,
-    x: &[f32],
-    b: &[f32],
-    dy: &[f32],
-    dx: &mut [f32],
-    acc: &mut [f32],
-) {
-    on_isa!(isa, bias_back(k, x, b, dy, dx, acc))
+simd_fn! {
+    /// Bias backward over whole rows, the column sums added into `acc` (h then l), on an
+    /// available `isa`, serially. (Without `std`, nothing takes the column sums.)
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub(crate) fn run_bias_back<K: Elementwise>(
+        k: &K,
+        x: &[f32],
+        b: &[f32],
+        dy: &[f32],
+        dx: &mut [f32],
+        acc: &mut [f32],
+    ) => bias_back;
 }

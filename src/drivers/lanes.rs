@@ -165,8 +165,8 @@ mod tests {
         check(X2(Portable));
         #[cfg(target_arch = "x86_64")]
         {
-            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                // SAFETY: AVX2 and FMA were detected just above.
+            if crate::isa::Isa::Avx2.is_available() {
+                // SAFETY: the crate's detection reports AVX2 and FMA usable.
                 let s = unsafe { crate::simd::avx2::Avx2::new_unchecked() };
                 check(s);
                 check(X2(s));
@@ -177,7 +177,7 @@ mod tests {
                 check(s);
                 check(X2(s));
             }
-            if crate::convert::Path::Avx512Bf16.is_available() {
+            if crate::isa::X86Option::Avx512Bf16.is_available() {
                 // SAFETY: the CPU has AVX-512 (F, DQ, BW, VL) and AVX-512-BF16.
                 let s = unsafe { crate::simd::avx512::Avx512Bf16::new_unchecked() };
                 check(s);

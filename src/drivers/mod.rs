@@ -3,10 +3,7 @@
 
 use crate::isa::Isa;
 use crate::simd::Simd;
-use crate::simd::portable::Portable;
-use crate::simd::scalar::Scalar;
-#[allow(unused_imports)]
-use crate::simd::unroll::X2;
+use crate::simd::tier::simd_fn;
 pub(crate) use lanes::Lanes;
 
 /// An element-wise function and its derivative, written once over [`Simd`].
@@ -17,24 +14,18 @@ pub(crate) trait Elementwise: Sync {
     fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V;
     /// A few cheap operations per vector, so that memory rather than arithmetic bounds the
     /// kernel: bf16 slices then go through it converted in registers ([`Lanes`]), rounded by
-    /// `vcvtneps2bf16` where the CPU has AVX-512-BF16 (ReLU forward at 1M elements on Zen 4
-    /// 1.65 times as fast as with the integer rounding). Otherwise they go through f32 blocks,
-    /// whose conversion (that instruction where there is one) cost less than the in-register
-    /// integer rounding: on Zen 4 at 65,536 elements, tanh 18% and sigmoid 14% faster in
-    /// blocks, ReLU 45% faster in registers (measured before the in-register conversion used
-    /// `vcvtneps2bf16`).
+    /// `vcvtneps2bf16` where the CPU has AVX-512-BF16. Otherwise they go through f32 blocks,
+    /// whose conversion costs less than an in-register integer rounding where the arithmetic
+    /// dominates anyway.
     const LIGHT: bool = false;
-    /// Whether forward runs four vectors side by side on AVX-512 rather than two (`X2` of
-    /// `X2`): worth it where one vector's dependency chain is long for the registers the
-    /// kernel needs, measured per kernel on Zen 4 (softplus +9%); elsewhere the wider body
-    /// spills or loses its schedule (silu −5%, gelu_tanh −7%).
-    // Read by the x86 entry points only.
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    /// Whether forward's dependency chain is long for the registers the kernel needs, so that
+    /// a tier with registers to spare runs more vectors side by side ([`Op::DEEP`]; the
+    /// per-tier table is in `simd::tier`). Elsewhere the wider body spills or loses its
+    /// schedule.
+    ///
+    /// [`Op::DEEP`]: crate::simd::tier::Op::DEEP
     const DEEP_FORWARD: bool = false;
-    /// [`Elementwise::DEEP_FORWARD`] for backward (tanh +14%, mish +17%, sigmoid +12%, gelu +4%;
-    /// softplus −10%).
-    // Read by the x86 entry points only.
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    /// [`Elementwise::DEEP_FORWARD`] for backward.
     const DEEP_BACKWARD: bool = false;
 }
 
@@ -45,8 +36,6 @@ pub(crate) trait Grad: Sync {
     /// [`Elementwise::LIGHT`] of the kernel.
     const LIGHT: bool;
     /// [`Elementwise::DEEP_BACKWARD`] of the kernel, for its backward from x.
-    // Read by the x86 entry points only.
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     const DEEP: bool = false;
 }
 
@@ -169,172 +158,35 @@ fn backward_inplace<S: Simd, K: Grad, T: Lanes>(s: S, k: &K, x: &[T], dy: &mut [
     }
 }
 
-/// Entry points for one instruction set: the generic drivers compiled with its features, on
-/// `$token`, or on `$deep` where the kernel asks for it ([`Elementwise::DEEP_FORWARD`]).
-#[cfg(target_arch = "x86_64")]
-macro_rules! entries {
-    ($mod:ident, $feat:literal, $token:expr, $deep:expr) => {
-        pub(crate) mod $mod {
-            use super::*;
-            #[target_feature(enable = $feat)]
-            pub(crate) fn forward<K: Elementwise, T: Lanes>(k: &K, x: &[T], y: &mut [T]) {
-                if K::DEEP_FORWARD {
-                    // SAFETY: this function only runs where its features are enabled.
-                    super::forward(unsafe { $deep }, k, x, y)
-                } else {
-                    // SAFETY: this function only runs where its features are enabled.
-                    super::forward(unsafe { $token }, k, x, y)
-                }
-            }
-            #[target_feature(enable = $feat)]
-            pub(crate) fn forward_inplace<K: Elementwise, T: Lanes>(k: &K, x: &mut [T]) {
-                if K::DEEP_FORWARD {
-                    // SAFETY: this function only runs where its features are enabled.
-                    super::forward_inplace(unsafe { $deep }, k, x)
-                } else {
-                    // SAFETY: this function only runs where its features are enabled.
-                    super::forward_inplace(unsafe { $token }, k, x)
-                }
-            }
-            #[target_feature(enable = $feat)]
-            pub(crate) fn backward<K: Grad, T: Lanes>(k: &K, x: &[T], dy: &[T], dx: &mut [T]) {
-                if K::DEEP {
-                    // SAFETY: this function only runs where its features are enabled.
-                    super::backward(unsafe { $deep }, k, x, dy, dx)
-                } else {
-                    // SAFETY: this function only runs where its features are enabled.
-                    super::backward(unsafe { $token }, k, x, dy, dx)
-                }
-            }
-            #[target_feature(enable = $feat)]
-            pub(crate) fn backward_inplace<K: Grad, T: Lanes>(k: &K, x: &[T], dy: &mut [T]) {
-                if K::DEEP {
-                    // SAFETY: this function only runs where its features are enabled.
-                    super::backward_inplace(unsafe { $deep }, k, x, dy)
-                } else {
-                    // SAFETY: this function only runs where its features are enabled.
-                    super::backward_inplace(unsafe { $token }, k, x, dy)
-                }
-            }
-        }
-    };
+simd_fn! {
+    /// y = f(x) on an available `isa`, serially. Lengths must match.
+    pub(crate) fn run_forward<K: Elementwise, T: Lanes>(k: &K, x: &[T], y: &mut [T]) => forward;
+        deep = K::DEEP_FORWARD; bf16 = T::BF16;
 }
 
-// AVX2, with 16 registers, stays at two vectors.
-#[cfg(target_arch = "x86_64")]
-entries!(
-    avx2,
-    "avx2,fma",
-    X2(crate::simd::avx2::Avx2::new_unchecked()),
-    X2(crate::simd::avx2::Avx2::new_unchecked())
-);
-#[cfg(target_arch = "x86_64")]
-entries!(
-    avx512,
-    "avx512f,avx512bw,avx512dq,avx512vl",
-    X2(crate::simd::avx512::Avx512::new_unchecked()),
-    X2(X2(crate::simd::avx512::Avx512::new_unchecked()))
-);
-// bf16 slices through the light kernels: AVX-512 with its bf16 conversion, where the CPU has it.
-#[cfg(all(target_arch = "x86_64", feature = "half"))]
-entries!(
-    avx512bf16,
-    "avx512f,avx512bw,avx512dq,avx512vl,avx512bf16",
-    X2(crate::simd::avx512::Avx512Bf16::new_unchecked()),
-    X2(X2(crate::simd::avx512::Avx512Bf16::new_unchecked()))
-);
-
-/// [`on_isa!`] for the drivers over [`Lanes`] of type `$t`: bf16 goes to the `avx512bf16`
-/// entry points on AVX-512 where the CPU has AVX-512-BF16 (its stores round with
-/// `vcvtneps2bf16`: ReLU forward on bf16 at 1M elements 1.65 times as fast as with the integer
-/// rounding on Zen 4).
-macro_rules! on_isa_lanes {
-    ($isa:expr, $t:ty, $f:ident($($arg:expr),*)) => {{
-        #[cfg(all(target_arch = "x86_64", feature = "half"))]
-        if <$t as Lanes>::BF16 && $isa == Isa::Avx512 && crate::convert::Path::Avx512Bf16.is_available() {
-            // SAFETY: AVX-512 (F, BW, DQ, VL) was checked by the caller, AVX-512-BF16 just now.
-            return unsafe { avx512bf16::$f($($arg),*) };
-        }
-        on_isa!($isa, $f($($arg),*))
-    }};
+simd_fn! {
+    /// x = f(x) on an available `isa`, serially.
+    pub(crate) fn run_forward_inplace<K: Elementwise, T: Lanes>(k: &K, x: &mut [T]) => forward_inplace;
+        deep = K::DEEP_FORWARD; bf16 = T::BF16;
 }
 
-/// Runs `$call` (one of the drivers) on `$isa`'s backend. `$isa` must have been checked.
-macro_rules! on_isa {
-    ($isa:expr, $f:ident($($arg:expr),*)) => {
-        match $isa {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: the caller checked that AVX2 and FMA are available.
-            Isa::Avx2 => unsafe { avx2::$f($($arg),*) },
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: the caller checked that AVX-512 F/BW/DQ/VL are available.
-            Isa::Avx512 => unsafe { avx512::$f($($arg),*) },
-            #[cfg(target_arch = "aarch64")]
-            Isa::Neon => $f(X2(crate::simd::neon::Neon), $($arg),*),
-            Isa::Portable => $f(Portable, $($arg),*),
-            _ => $f(Scalar, $($arg),*),
-        }
-    };
+simd_fn! {
+    /// dx = dy·f'(x) on an available `isa`, serially. Lengths must match.
+    pub(crate) fn run_backward<K: Grad, T: Lanes>(k: &K, x: &[T], dy: &[T], dx: &mut [T]) => backward;
+        deep = K::DEEP; bf16 = T::BF16;
 }
 
-#[cfg(feature = "std")]
-pub(crate) use on_isa;
-
-/// `#[target_feature]` entry points for kernels written as `fn name<S: Simd>(s: S, args...)`:
-/// modules `avx2` and `avx512` in the invoking module, each holding `fn name(args...)` that
-/// compiles the generic kernel with that ISA's features, for [`on_isa!`] to dispatch to.
-/// `$body` lists the kernels as `fn name(arg: Type, ...) -> Ret;`, generic parameters (without
-/// the `S: Simd` token) as `fn name<K: Elementwise>(...)`.
-macro_rules! simd_entries {
-    (@isa $mod:ident, $feat:literal, $token:path;
-        $(fn $name:ident $(<$($g:ident: $gb:path),*>)? ($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?;)*) => {
-        #[cfg(target_arch = "x86_64")]
-        pub(crate) mod $mod {
-            // For the argument types; a kernel over plain slices needs none.
-            #[allow(unused_imports)]
-            use super::*;
-            $(
-                #[target_feature(enable = $feat)]
-                pub(crate) fn $name $(<$($g: $gb),*>)? ($($arg: $ty),*) $(-> $ret)? {
-                    // SAFETY: this function only runs where its features are enabled.
-                    super::$name(crate::simd::unroll::X2(unsafe { <$token>::new_unchecked() }), $($arg),*)
-                }
-            )*
-        }
-    };
-    ($($body:tt)*) => {
-        $crate::drivers::simd_entries!(@isa avx2, "avx2,fma", crate::simd::avx2::Avx2; $($body)*);
-        $crate::drivers::simd_entries!(
-            @isa avx512, "avx512f,avx512bw,avx512dq,avx512vl", crate::simd::avx512::Avx512; $($body)*
-        );
-    };
-}
-pub(crate) use simd_entries;
-
-/// y = f(x) on an available `isa`, serially. Lengths must match.
-pub(crate) fn run_forward<K: Elementwise, T: Lanes>(isa: Isa, k: &K, x: &[T], y: &mut [T]) {
-    on_isa_lanes!(isa, T, forward(k, x, y))
-}
-
-/// x = f(x) on an available `isa`, serially.
-pub(crate) fn run_forward_inplace<K: Elementwise, T: Lanes>(isa: Isa, k: &K, x: &mut [T]) {
-    on_isa_lanes!(isa, T, forward_inplace(k, x))
-}
-
-/// dx = dy·f'(x) on an available `isa`, serially. Lengths must match.
-pub(crate) fn run_backward<K: Grad, T: Lanes>(isa: Isa, k: &K, x: &[T], dy: &[T], dx: &mut [T]) {
-    on_isa_lanes!(isa, T, backward(k, x, dy, dx))
-}
-
-/// dy = dy·f'(x) on an available `isa`, serially. Lengths must match.
-pub(crate) fn run_backward_inplace<K: Grad, T: Lanes>(isa: Isa, k: &K, x: &[T], dy: &mut [T]) {
-    on_isa_lanes!(isa, T, backward_inplace(k, x, dy))
+simd_fn! {
+    /// dy = dy·f'(x) on an available `isa`, serially. Lengths must match.
+    pub(crate) fn run_backward_inplace<K: Grad, T: Lanes>(k: &K, x: &[T], dy: &mut [T]) => backward_inplace;
+        deep = K::DEEP; bf16 = T::BF16;
 }
 
 /// In-place optimizer updates: one fused pass over parameters, gradients and `N` state slices.
 #[cfg(feature = "std")]
 pub(crate) mod update {
     use super::*;
+    use crate::simd::tier::{Op, run};
 
     /// One optimizer's element-wise step, written once over [`Simd`] (with a square root).
     pub(crate) trait UpdateRule<const N: usize>: Sync {
@@ -400,33 +252,21 @@ pub(crate) mod update {
         }
     }
 
-    #[cfg(target_arch = "x86_64")]
-    macro_rules! update_entries {
-        ($mod:ident, $feat:literal, $token:expr) => {
-            pub(crate) mod $mod {
-                use super::*;
-                #[target_feature(enable = $feat)]
-                pub(crate) fn update_inplace<K: UpdateRule<N>, P: Lanes, G: Lanes, const N: usize>(
-                    k: &K,
-                    p: &mut [P],
-                    g: &[G],
-                    st: &mut [&mut [f32]; N],
-                ) {
-                    // SAFETY: this function only runs where its features are enabled.
-                    super::update_inplace(unsafe { $token }, k, p, g, st)
-                }
-            }
-        };
+    /// [`update_inplace`] as an [`Op`], for [`run`].
+    struct UpdateOp<'a, 'b, K, P, G, const N: usize> {
+        k: &'a K,
+        p: &'a mut [P],
+        g: &'a [G],
+        st: &'a mut [&'b mut [f32]; N],
     }
 
-    #[cfg(target_arch = "x86_64")]
-    update_entries!(avx2, "avx2,fma", X2(crate::simd::avx2::Avx2::new_unchecked()));
-    #[cfg(target_arch = "x86_64")]
-    update_entries!(
-        avx512,
-        "avx512f,avx512bw,avx512dq,avx512vl",
-        X2(crate::simd::avx512::Avx512::new_unchecked())
-    );
+    impl<K: UpdateRule<N>, P: Lanes, G: Lanes, const N: usize> Op for UpdateOp<'_, '_, K, P, G, N> {
+        type Output = ();
+        #[inline(always)]
+        fn run<S: Simd>(self, s: S) {
+            update_inplace(s, self.k, self.p, self.g, self.st)
+        }
+    }
 
     /// Runs `k` over `p`, `g` and `st` on an available `isa`, serially. `g` and every state
     /// slice must be at least as long as `p`.
@@ -437,7 +277,7 @@ pub(crate) mod update {
         g: &[G],
         st: &mut [&mut [f32]; N],
     ) {
-        on_isa!(isa, update_inplace(k, p, g, st))
+        run(isa, UpdateOp { k, p, g, st })
     }
 }
 

@@ -251,77 +251,30 @@ fn row_grad<S: Simd, IO: Io>(s: S, a: &[f32], x: &[f32], mut io: IO, acc_h: &mut
     });
 }
 
-/// Entry points for one instruction set: the drivers above compiled with its features.
-#[cfg(target_arch = "x86_64")]
-macro_rules! slope_entries {
-    ($mod:ident, $feat:literal, $token:expr) => {
-        pub(crate) mod $mod {
-            use super::*;
-            #[target_feature(enable = $feat)]
-            pub(crate) fn forward<P: Source, IO: Io>(p: &P, io: IO) {
-                // SAFETY: this function only runs where its features are enabled.
-                super::forward(unsafe { $token }, p, io)
-            }
-            #[target_feature(enable = $feat)]
-            pub(crate) fn backward<P: Source, IO: Io>(p: &P, x: &[f32], io: IO) {
-                // SAFETY: this function only runs where its features are enabled.
-                super::backward(unsafe { $token }, p, x, io)
-            }
-            #[target_feature(enable = $feat)]
-            pub(crate) fn draw<P: Source>(p: &P, out: &mut [f32]) {
-                // SAFETY: this function only runs where its features are enabled.
-                super::draw(unsafe { $token }, p, out)
-            }
-            #[cfg(feature = "std")]
-            #[target_feature(enable = $feat)]
-            pub(crate) fn run_grad<IO: Io>(a: f32, x: &[f32], io: IO, acc: &mut [f32]) {
-                // SAFETY: this function only runs where its features are enabled.
-                super::run_grad(unsafe { $token }, a, x, io, acc)
-            }
-            #[cfg(feature = "std")]
-            #[target_feature(enable = $feat)]
-            pub(crate) fn row_grad<IO: Io>(a: &[f32], x: &[f32], io: IO, h: &mut [f32], l: &mut [f32]) {
-                // SAFETY: this function only runs where its features are enabled.
-                super::row_grad(unsafe { $token }, a, x, io, h, l)
-            }
-        }
-    };
+simd_fn! {
+    /// y = x for x > 0, a·x otherwise, on an available `isa`, serially.
+    pub(crate) fn run_forward<P: Source, IO: Io>(p: &P, io: IO) => forward;
 }
 
-#[cfg(target_arch = "x86_64")]
-slope_entries!(avx2, "avx2,fma", X2(crate::simd::avx2::Avx2::new_unchecked()));
-#[cfg(target_arch = "x86_64")]
-slope_entries!(
-    avx512,
-    "avx512f,avx512bw,avx512dq,avx512vl",
-    X2(crate::simd::avx512::Avx512::new_unchecked())
-);
-
-/// y = x for x > 0, a·x otherwise, on an available `isa`, serially.
-pub(crate) fn run_forward<P: Source, IO: Io>(isa: Isa, p: &P, io: IO) {
-    on_isa!(isa, forward(p, io))
+simd_fn! {
+    /// dx = dy for x > 0, a·dy otherwise, on an available `isa`, serially.
+    pub(crate) fn run_backward<P: Source, IO: Io>(p: &P, x: &[f32], io: IO) => backward;
 }
 
-/// dx = dy for x > 0, a·dy otherwise, on an available `isa`, serially.
-pub(crate) fn run_backward<P: Source, IO: Io>(isa: Isa, p: &P, x: &[f32], io: IO) {
-    on_isa!(isa, backward(p, x, io))
+simd_fn! {
+    /// out = the slopes of `p`, on an available `isa`, serially.
+    pub(crate) fn run_draw<P: Source>(p: &P, out: &mut [f32]) => draw;
 }
 
-/// out = the slopes of `p`, on an available `isa`, serially.
-pub(crate) fn run_draw<P: Source>(isa: Isa, p: &P, out: &mut [f32]) {
-    on_isa!(isa, draw(p, out))
+simd_fn! {
+    /// dx for a run with one slope `a`, and its slope gradient added into `acc` (see
+    /// [`run_grad`]; `acc` holds at least [`RUN_ACC`] values).
+    #[cfg(feature = "std")]
+    pub(crate) fn run_run_grad<IO: Io>(a: f32, x: &[f32], io: IO, acc: &mut [f32]) => run_grad;
 }
 
-/// dx for a run with one slope `a`, and its slope gradient added into `acc` (see
-/// [`run_grad`]).
-#[cfg(feature = "std")]
-pub(crate) fn run_run_grad<IO: Io>(isa: Isa, a: f32, x: &[f32], io: IO, acc: &mut [f32]) {
-    debug_assert!(acc.len() >= RUN_ACC);
-    on_isa!(isa, run_grad(a, x, io, acc))
-}
-
-/// dx for a row with slopes `a`, accumulating the gradient per position (see [`row_grad`]).
-#[cfg(feature = "std")]
-pub(crate) fn run_row_grad<IO: Io>(isa: Isa, a: &[f32], x: &[f32], io: IO, h: &mut [f32], l: &mut [f32]) {
-    on_isa!(isa, row_grad(a, x, io, h, l))
+simd_fn! {
+    /// dx for a row with slopes `a`, accumulating the gradient per position (see [`row_grad`]).
+    #[cfg(feature = "std")]
+    pub(crate) fn run_row_grad<IO: Io>(a: &[f32], x: &[f32], io: IO, h: &mut [f32], l: &mut [f32]) => row_grad;
 }

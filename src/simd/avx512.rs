@@ -7,6 +7,8 @@
 //! the mask, which never go past the slice.
 
 use super::Simd;
+#[cfg(feature = "half")]
+use crate::isa::{with_features, x86_tier};
 use core::arch::x86_64::*;
 
 /// The AVX-512 backend; with `BF16`, stores to bf16 round with AVX-512-BF16's
@@ -39,25 +41,29 @@ impl Avx512Bf16 {
     }
 }
 
-/// f32 → bf16 bits, rounded to nearest even with NaNs quieted as the `half` crate does.
-/// `vcvtneps2bf16` does that, but reads subnormal inputs as zero (measured on Zen 4, as Intel
-/// documents): subnormal lanes take the integer rounding instead.
 #[cfg(feature = "half")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512bf16")]
-#[inline]
-pub(crate) fn bf16_bits(v: __m512) -> __m256i {
-    // SAFETY: __m256bh and __m256i are both 256 bits of plain data.
-    let h: __m256i = unsafe { core::mem::transmute(_mm512_cvtneps_pbh(v)) };
-    // Subnormal lanes (vfpclassps class 0x20); ±0, which ReLU gives for half its inputs, is
-    // converted right.
-    let tiny = _mm512_fpclass_ps_mask::<0x20>(v);
-    if tiny == 0 {
-        return h;
-    }
-    // SAFETY: AVX-512 F, BW, DQ and VL are enabled here.
-    let r = super::round_bf16(unsafe { Avx512::new_unchecked() }, v);
-    _mm256_mask_blend_epi16(tiny, h, _mm512_cvtepi32_epi16(r))
-}
+x86_tier!(
+    avx512,
+    with_features!(["avx512bf16"] {
+        /// f32 → bf16 bits, rounded to nearest even with NaNs quieted as the `half` crate does.
+        /// `vcvtneps2bf16` does that, but reads subnormal inputs as zero (measured on Zen 4, as Intel
+        /// documents): subnormal lanes take the integer rounding instead.
+        #[inline]
+        pub(crate) fn bf16_bits(v: __m512) -> __m256i {
+            // SAFETY: __m256bh and __m256i are both 256 bits of plain data.
+            let h: __m256i = unsafe { core::mem::transmute(_mm512_cvtneps_pbh(v)) };
+            // Subnormal lanes (vfpclassps class 0x20); ±0, which ReLU gives for half its inputs, is
+            // converted right.
+            let tiny = _mm512_fpclass_ps_mask::<0x20>(v);
+            if tiny == 0 {
+                return h;
+            }
+            // SAFETY: AVX-512 F, BW, DQ and VL are enabled here.
+            let r = super::round_bf16(unsafe { Avx512::new_unchecked() }, v);
+            _mm256_mask_blend_epi16(tiny, h, _mm512_cvtepi32_epi16(r))
+        }
+    })
+);
 
 #[inline(always)]
 fn head(n: usize) -> __mmask16 {

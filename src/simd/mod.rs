@@ -22,6 +22,7 @@ pub(crate) mod avx512;
 pub(crate) mod neon;
 pub(crate) mod portable;
 pub(crate) mod scalar;
+pub(crate) mod tier;
 pub(crate) mod unroll;
 
 /// A vector instruction set, as a zero-sized token. Holding a token proves that its
@@ -305,11 +306,10 @@ mod tests {
     /// divisors, and the IEEE results for ±0, ±inf and NaN.
     #[test]
     fn avx512_div_fast() {
-        if !std::is_x86_feature_detected!("avx512f") {
+        if !crate::isa::Isa::Avx512.is_available() {
             return;
         }
-        // SAFETY: AVX-512F was detected just above (and BW/DQ/VL come with it on every CPU
-        // that has F and that this crate dispatches to; div_fast uses only F).
+        // SAFETY: the crate's detection reports AVX-512 (F, BW, DQ, VL) usable.
         let s = unsafe { super::avx512::Avx512::new_unchecked() };
         let specials = [0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 1.0, -3.0, 1e-30, 1e30];
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
@@ -417,8 +417,8 @@ mod primitive_tests {
         check(X2(Scalar));
         #[cfg(target_arch = "x86_64")]
         {
-            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                // SAFETY: AVX2 and FMA were detected just above.
+            if crate::isa::Isa::Avx2.is_available() {
+                // SAFETY: the crate's detection reports AVX2 and FMA usable.
                 check(unsafe { super::avx2::Avx2::new_unchecked() });
             }
             if crate::isa::Isa::Avx512.check().is_ok() {

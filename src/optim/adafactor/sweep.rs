@@ -8,10 +8,7 @@
 //! any number of terms. The order of every operation depends on the ISA and the task only,
 //! never on the thread count.
 
-use crate::drivers::{on_isa, simd_entries};
-use crate::isa::Isa;
-use crate::simd::portable::Portable;
-use crate::simd::scalar::Scalar;
+use crate::simd::tier::simd_fn;
 #[allow(unused_imports)]
 use crate::simd::unroll::X2;
 use crate::simd::{Simd, two_sum};
@@ -357,43 +354,34 @@ fn full_apply<S: Simd>(s: S, p: &mut [f32], g: &[f32], v: &[f32], f: Full, ap: A
     }
 }
 
-simd_entries! {
-    fn stats(p: &[f32], g: &[f32], gs: f32, cols: usize, row: &mut [f32], sums: ColSums) -> f64;
-    fn norm(wt: &Weights, e0: usize, g: &[f32]) -> f64;
-    fn apply(wt: &Weights, e0: usize, p: &mut [f32], g: &[f32], ap: Apply);
-    fn full_stats(p: &[f32], g: &[f32], v: &mut [f32], f: Full) -> [f64; 2];
-    fn full_apply(p: &mut [f32], g: &[f32], v: &[f32], f: Full, ap: Apply);
+simd_fn! {
+    /// Sweep 1 (factored) on an available `isa`: see [`stats`].
+    pub(super) fn run_stats(
+        p: &[f32],
+        g: &[f32],
+        gs: f32,
+        cols: usize,
+        row: &mut [f32],
+        sums: ColSums<'_>,
+    ) -> f64 => stats;
 }
 
-/// Sweep 1 (factored) on an available `isa`: see [`stats`].
-pub(super) fn run_stats(
-    isa: Isa,
-    p: &[f32],
-    g: &[f32],
-    gs: f32,
-    cols: usize,
-    row: &mut [f32],
-    sums: ColSums,
-) -> f64 {
-    on_isa!(isa, stats(p, g, gs, cols, row, sums))
+simd_fn! {
+    /// Sweep 2 (factored) on an available `isa`: see [`norm`].
+    pub(super) fn run_norm(wt: &Weights<'_>, e0: usize, g: &[f32]) -> f64 => norm;
 }
 
-/// Sweep 2 (factored) on an available `isa`: see [`norm`].
-pub(super) fn run_norm(isa: Isa, wt: &Weights, e0: usize, g: &[f32]) -> f64 {
-    on_isa!(isa, norm(wt, e0, g))
+simd_fn! {
+    /// Sweep 3 (factored) on an available `isa`: see [`apply`].
+    pub(super) fn run_apply(wt: &Weights<'_>, e0: usize, p: &mut [f32], g: &[f32], ap: Apply) => apply;
 }
 
-/// Sweep 3 (factored) on an available `isa`: see [`apply`].
-pub(super) fn run_apply(isa: Isa, wt: &Weights, e0: usize, p: &mut [f32], g: &[f32], ap: Apply) {
-    on_isa!(isa, apply(wt, e0, p, g, ap))
+simd_fn! {
+    /// Sweep 1 (unfactored) on an available `isa`: see [`full_stats`].
+    pub(super) fn run_full_stats(p: &[f32], g: &[f32], v: &mut [f32], f: Full) -> [f64; 2] => full_stats;
 }
 
-/// Sweep 1 (unfactored) on an available `isa`: see [`full_stats`].
-pub(super) fn run_full_stats(isa: Isa, p: &[f32], g: &[f32], v: &mut [f32], f: Full) -> [f64; 2] {
-    on_isa!(isa, full_stats(p, g, v, f))
-}
-
-/// Sweep 2 (unfactored) on an available `isa`: see [`full_apply`].
-pub(super) fn run_full_apply(isa: Isa, p: &mut [f32], g: &[f32], v: &[f32], f: Full, ap: Apply) {
-    on_isa!(isa, full_apply(p, g, v, f, ap))
+simd_fn! {
+    /// Sweep 2 (unfactored) on an available `isa`: see [`full_apply`].
+    pub(super) fn run_full_apply(p: &mut [f32], g: &[f32], v: &[f32], f: Full, ap: Apply) => full_apply;
 }
