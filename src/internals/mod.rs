@@ -2,7 +2,7 @@
 //! `internals`, off by default; the crate's dev-dependencies turn it on). Not part of the
 //! stable API: anything here may change in any release.
 //!
-//! - [`reference`]: the f64 reference of every kernel, written from the formulas, and the
+//! - [`reference`](mod@reference): the f64 reference of every kernel, written from the formulas, and the
 //!   accuracy bounds the tests hold the kernels to;
 //! - [`activations`]: the activation registry's oracle side (parameters and their ranges,
 //!   limits, properties, naive loops, plot settings), one generated match per question;
