@@ -13,6 +13,7 @@ mod chart;
 
 use chart::{ChartError, Series};
 use nnsimd::Activation;
+use nnsimd::internals::activations;
 use plotters::prelude::*;
 
 /// Points per curve: steps of 0.025, so the kinks at 0, ±1, ±3, 6 are grid points.
@@ -30,42 +31,26 @@ const FAMILIES: [(&str, &str); 6] = [
     ("other", "Other activations"),
 ];
 
-/// The family (file stem) of an activation.
+/// The family (file stem) of an activation, from the registry; a family without a chart of its
+/// own is drawn under "other".
 fn family(a: &Activation) -> &'static str {
-    use Activation::*;
-    match a {
-        Sigmoid | HardSigmoid | LogSigmoid | Softplus { .. } => "logistic",
-        Tanh | HardTanh { .. } | Softsign => "tanh",
-        Relu | Relu6 | LeakyRelu { .. } => "relu",
-        Elu { .. } | Celu { .. } | Pelu { .. } | Selu => "exp_linear",
-        Silu | Swish { .. } | ESwish { .. } | HardSwish | Mish | Gelu | GeluTanh => "gated",
-        _ => "other",
-    }
-}
-
-/// The activation as drawn: its defaults, or parameters that set its curve apart.
-fn shown(a: Activation) -> Activation {
-    match a {
-        Activation::LeakyRelu { .. } => Activation::LeakyRelu { slope: 0.1 },
-        Activation::Swish { .. } => Activation::Swish { beta: 2.0 },
-        Activation::Celu { .. } => Activation::Celu { alpha: 2.0 },
-        Activation::Pelu { .. } => Activation::Pelu { a: 1.5, b: 2.0 },
-        a => a,
-    }
+    let f = activations::plot_family(a);
+    FAMILIES.iter().find(|(stem, _)| *stem == f).map_or("other", |(stem, _)| stem)
 }
 
 /// The legend text: the name, with the parameters of a parameterised activation.
 fn label(a: &Activation) -> String {
-    let name = a.name();
-    match *a {
-        Activation::LeakyRelu { slope } => format!("{name} (slope {slope})"),
-        Activation::Softplus { beta, threshold } => format!("{name} (β {beta}, threshold {threshold})"),
-        Activation::HardTanh { min, max } => format!("{name} ({min}, {max})"),
-        Activation::Elu { alpha } | Activation::Celu { alpha } => format!("{name} (α {alpha})"),
-        Activation::Pelu { a, b } => format!("{name} (a {a}, b {b})"),
-        Activation::Swish { beta } | Activation::ESwish { beta } => format!("{name} (β {beta})"),
-        _ => name.to_string(),
+    let params = activations::params(a);
+    if params.is_empty() {
+        return a.name().to_string();
     }
+    let symbol = |name: &str| match name {
+        "alpha" => "α".to_string(),
+        "beta" => "β".to_string(),
+        other => other.to_string(),
+    };
+    let list: Vec<String> = params.iter().map(|p| format!("{} {}", symbol(p.name), p.value)).collect();
+    format!("{} ({})", a.name(), list.join(", "))
 }
 
 /// f and f' of `a` on the grid `x`, from the crate's forward and backward kernels.
@@ -83,7 +68,8 @@ fn plot(dir: &std::path::Path) -> Result<(), ChartError> {
     std::fs::create_dir_all(dir)?;
     let step = (X_MAX - X_MIN) / (POINTS - 1) as f64;
     let x: Vec<f32> = (0..POINTS).map(|i| (X_MIN + i as f64 * step) as f32).collect();
-    let acts: Vec<Activation> = Activation::all().filter(|a| a.is_implemented()).map(shown).collect();
+    let acts: Vec<Activation> =
+        Activation::all().filter(|a| a.is_implemented()).map(|a| activations::plot_shown(&a)).collect();
     for (stem, title) in FAMILIES {
         let mut f = Vec::new();
         let mut df = Vec::new();

@@ -58,6 +58,8 @@
 //! Unknown kernel names exit with code 2; known names that this version does not implement are
 //! skipped with a note.
 
+// The naive baselines: each activation's plain f32 loop, from the activation registry.
+use nnsimd::internals::activations as naive;
 use nnsimd::{Activation, Element, Isa};
 use rayon::prelude::*;
 use std::hint::black_box;
@@ -75,8 +77,6 @@ const CHUNK: usize = nnsimd::CHUNK;
 const LIMITS: [&str; 2] = ["limit_copy", "limit_update3"];
 #[path = "common/limits.rs"]
 mod limits;
-#[path = "common/naive.rs"]
-mod naive;
 #[path = "common/pass.rs"]
 mod pass;
 #[path = "common/workload.rs"]
@@ -97,36 +97,28 @@ fn usage(msg: &str) -> ! {
 // ---------------------------------------------------------------------------------------------
 // Baselines, split over the pool's threads in the library's chunks when there are several.
 
-/// The naive forward loop over `x` into `y`; false (and nothing run) without a naive form.
-fn naive_forward(t: usize, act: Activation, x: &[f32], y: &mut [f32]) -> bool {
-    if !naive::naive_forward(act, &[], &mut []) {
-        return false;
-    }
+/// The naive forward loop over `x` into `y`.
+fn naive_forward(t: usize, act: Activation, x: &[f32], y: &mut [f32]) {
     if t > 1 {
         x.par_chunks(CHUNK).zip(y.par_chunks_mut(CHUNK)).for_each(|(x, y)| {
-            naive::naive_forward(act, x, y);
+            naive::naive_forward(&act, x, y);
         });
     } else {
-        naive::naive_forward(act, x, y);
+        naive::naive_forward(&act, x, y);
     }
-    true
 }
 
-/// The naive backward loop; false (and nothing run) without a naive form.
-fn naive_backward(t: usize, act: Activation, x: &[f32], dy: &[f32], dx: &mut [f32]) -> bool {
-    if !naive::naive_backward(act, &[], &[], &mut []) {
-        return false;
-    }
+/// The naive backward loop.
+fn naive_backward(t: usize, act: Activation, x: &[f32], dy: &[f32], dx: &mut [f32]) {
     if t > 1 {
         x.par_chunks(CHUNK).zip(dy.par_chunks(CHUNK)).zip(dx.par_chunks_mut(CHUNK)).for_each(
             |((x, dy), dx)| {
-                naive::naive_backward(act, x, dy, dx);
+                naive::naive_backward(&act, x, dy, dx);
             },
         );
     } else {
-        naive::naive_backward(act, x, dy, dx);
+        naive::naive_backward(&act, x, dy, dx);
     }
-    true
 }
 
 fn limit_copy<T: Copy + Send + Sync>(t: usize, x: &[T], y: &mut [T]) {
@@ -700,17 +692,16 @@ fn measure(plan: &Plan, threads: usize, buf: &mut Buffers, out: &mut Out) {
         for act in &plan.acts {
             for pass in [Pass::Forward, Pass::Backward] {
                 // The naive loops are f32: other dtypes have no naive rows.
-                let mut has_naive = true;
                 let s = (dtype == "f32").then(|| {
                     best_time(budget, || {
-                        has_naive = match pass {
+                        match pass {
                             Pass::Forward => naive_forward(threads, *act, black_box(x), y),
                             Pass::Backward => naive_backward(threads, *act, black_box(x), black_box(dy), y),
-                        };
+                        }
                         black_box(&mut *y);
                     })
                 });
-                if let Some(s) = s.filter(|_| has_naive) {
+                if let Some(s) = s {
                     out.push(row(act.name(), pass.name(), "naive", s));
                 }
                 for &isa in isas {

@@ -147,8 +147,8 @@ impl Kernel {
             }
         };
         match (self, pass) {
-            (Kernel::Act(a), Pass::Forward) => reference::forward(a, x),
-            (Kernel::Act(a), Pass::Backward) => reference::derivative(a, x),
+            (Kernel::Act(a), Pass::Forward) => Some(reference::forward(a, x)),
+            (Kernel::Act(a), Pass::Backward) => Some(reference::derivative(a, x)),
             (Kernel::Prelu, Pass::Forward) => Some(if x > 0.0 { x } else { PRELU_SLOPE as f64 * x }),
             (Kernel::Prelu, Pass::Backward) => Some(slope(PRELU_SLOPE as f64)),
             (Kernel::Rrelu, Pass::Forward) => {

@@ -3,8 +3,6 @@
 //! DESIGN.md §5. It is the oracle of the tests and of the `ulp` example, and shares no code
 //! with the kernels.
 
-use crate::Activation;
-use crate::activation::{SELU_ALPHA, SELU_LAMBDA};
 pub use crate::ulp::ulp_distance;
 
 /// σ(z) in f64 without overflow.
@@ -40,228 +38,251 @@ pub fn math(name: &str, x: f64) -> Option<f64> {
 
 const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
 
+/// SELU's λ and α in f64 (Klambauer et al., 2017), written here apart from the kernels'.
+pub const SELU_LAMBDA: f64 = 1.050_700_987_355_480_5;
+/// SELU's α.
+pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_2;
+
 /// ±inf stands for ±1e100 in the reference: far past every kernel's saturation, yet small
 /// enough that x³ and x·e^(−x) stay finite in f64, so the formulas give their limits (which
-/// round to the f32 limits) instead of inf·0.
-fn finite(x: f64) -> f64 {
+/// round to the f32 limits) instead of inf·0. The activation registry applies it (and NaN in,
+/// NaN out) before calling the functions below.
+pub fn finite(x: f64) -> f64 {
     x.clamp(-1e100, 1e100)
 }
 
-/// f(x) in f64 for an activation (its f32 parameters taken exactly), or None if the
-/// reference does not cover it.
-pub fn forward(act: &Activation, x: f64) -> Option<f64> {
-    if x.is_nan() {
-        return forward(act, 0.0).map(|_| f64::NAN);
-    }
-    let x = finite(x);
-    Some(match *act {
-        Activation::Elu { alpha } => {
-            if x > 0.0 {
-                x
-            } else {
-                alpha as f64 * libm::expm1(x)
-            }
-        }
-        Activation::Selu => {
-            if x > 0.0 {
-                SELU_LAMBDA * x
-            } else {
-                SELU_LAMBDA * SELU_ALPHA * libm::expm1(x)
-            }
-        }
-        Activation::Celu { alpha } => {
-            let a = alpha as f64;
-            if x > 0.0 { x } else { a * libm::expm1(x / a) }
-        }
-        Activation::Pelu { a, b } => {
-            let (a, b) = (a as f64, b as f64);
-            if x >= 0.0 { a / b * x } else { a * libm::expm1(x / b) }
-        }
-        Activation::Gelu => 0.5 * x * libm::erfc(-x * core::f64::consts::FRAC_1_SQRT_2),
-        Activation::Sigmoid => sigmoid(x),
-        Activation::Silu => x * sigmoid(x),
-        Activation::Swish { beta } => x * sigmoid(beta as f64 * x),
-        Activation::ESwish { beta } => beta as f64 * x * sigmoid(x),
-        Activation::LogSigmoid => -softplus(-x),
-        Activation::Softplus { beta, threshold } => {
-            let u = beta as f64 * x;
-            if u > threshold as f64 { x } else { softplus(u) / beta as f64 }
-        }
-        Activation::Tanh => libm::tanh(x),
-        Activation::Softsign => x / (1.0 + x.abs()),
-        Activation::Relu => {
-            if x > 0.0 {
-                x
-            } else {
-                0.0
-            }
-        }
-        Activation::Relu6 => x.clamp(0.0, 6.0),
-        Activation::HardTanh { min, max } => x.clamp(min as f64, max as f64),
-        Activation::LeakyRelu { slope } => {
-            if x > 0.0 {
-                x
-            } else {
-                slope as f64 * x
-            }
-        }
-        Activation::HardSigmoid => (x + 3.0).clamp(0.0, 6.0) / 6.0,
-        Activation::HardSwish => x * (x + 3.0).clamp(0.0, 6.0) / 6.0,
-        Activation::Mish => x * libm::tanh(softplus(x)),
-        Activation::GeluTanh => x * sigmoid(2.0 * SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)),
-    })
+// Each activation's f and f' (PyTorch's side at kinks) of a finite x, its f32 parameters taken
+// exactly as f64. The activation registry (src/activation/registry.rs) names them.
+
+/// ELU: x for x > 0, α·(e^x − 1) otherwise.
+pub fn elu(x: f64, alpha: f64) -> f64 {
+    if x > 0.0 { x } else { alpha * libm::expm1(x) }
 }
 
-/// f'(x) in f64 (PyTorch's side at kinks).
-pub fn derivative(act: &Activation, x: f64) -> Option<f64> {
-    if x.is_nan() {
-        // NaN in, NaN out (DESIGN.md §5), also where PyTorch gives 0 or dy.
-        return derivative(act, 0.0).map(|_| f64::NAN);
-    }
-    let x = finite(x);
-    Some(match *act {
-        Activation::Elu { alpha } => {
-            if x > 0.0 {
-                1.0
-            } else {
-                alpha as f64 * libm::exp(x)
-            }
-        }
-        Activation::Selu => {
-            if x > 0.0 {
-                SELU_LAMBDA
-            } else {
-                SELU_LAMBDA * SELU_ALPHA * libm::exp(x)
-            }
-        }
-        Activation::Celu { alpha } => {
-            if x > 0.0 {
-                1.0
-            } else {
-                libm::exp(x / alpha as f64)
-            }
-        }
-        Activation::Pelu { a, b } => {
-            let (a, b) = (a as f64, b as f64);
-            if x > 0.0 { a / b } else { a / b * libm::exp(x / b) }
-        }
-        Activation::Gelu => {
-            let cdf = 0.5 * libm::erfc(-x * core::f64::consts::FRAC_1_SQRT_2);
-            cdf + x * libm::exp(-0.5 * x * x) * 0.398_942_280_401_432_7
-        }
-        Activation::Sigmoid => sigmoid(x) * sigmoid(-x),
-        Activation::Silu => swish_derivative(x),
-        Activation::Swish { beta } => swish_derivative(beta as f64 * x),
-        Activation::ESwish { beta } => beta as f64 * swish_derivative(x),
-        Activation::LogSigmoid => sigmoid(-x),
-        Activation::Softplus { beta, threshold } => {
-            let u = beta as f64 * x;
-            if u > threshold as f64 { 1.0 } else { sigmoid(u) }
-        }
-        Activation::Tanh => {
-            // 1 − tanh² = 4e^(−2|x|)/(1 + e^(−2|x|))², without cancellation
-            let v = libm::exp(-2.0 * x.abs());
-            4.0 * v / ((1.0 + v) * (1.0 + v))
-        }
-        Activation::Softsign => 1.0 / ((1.0 + x.abs()) * (1.0 + x.abs())),
-        Activation::Relu => {
-            if x > 0.0 {
-                1.0
-            } else {
-                0.0
-            }
-        }
-        Activation::Relu6 => inside(x, 0.0, 6.0),
-        Activation::HardTanh { min, max } => inside(x, min as f64, max as f64),
-        Activation::LeakyRelu { slope } => {
-            if x > 0.0 {
-                1.0
-            } else {
-                slope as f64
-            }
-        }
-        Activation::HardSigmoid => inside(x, -3.0, 3.0) / 6.0,
-        Activation::HardSwish => {
-            if x < -3.0 {
-                0.0
-            } else if x <= 3.0 {
-                (2.0 * x + 3.0) / 6.0
-            } else {
-                1.0
-            }
-        }
-        Activation::Mish => {
-            let w = libm::tanh(softplus(x));
-            w + x * sigmoid(x) * (1.0 - w * w)
-        }
-        Activation::GeluTanh => {
-            let z = 2.0 * SQRT_2_OVER_PI * (x + 0.044715 * x * x * x);
-            let dz = 2.0 * SQRT_2_OVER_PI * (1.0 + 3.0 * 0.044715 * x * x);
-            let s = sigmoid(z);
-            s + x * s * sigmoid(-z) * dz
-        }
-    })
+/// ELU's f'.
+pub fn elu_prime(x: f64, alpha: f64) -> f64 {
+    if x > 0.0 { 1.0 } else { alpha * libm::exp(x) }
 }
 
-/// d/dx of x·σ(x) at u (for Swish(β) at u = βx, which is the same function of u):
+/// SELU: λ·x for x > 0, λ·α·(e^x − 1) otherwise.
+pub fn selu(x: f64) -> f64 {
+    if x > 0.0 { SELU_LAMBDA * x } else { SELU_LAMBDA * SELU_ALPHA * libm::expm1(x) }
+}
+
+/// SELU's f'.
+pub fn selu_prime(x: f64) -> f64 {
+    if x > 0.0 { SELU_LAMBDA } else { SELU_LAMBDA * SELU_ALPHA * libm::exp(x) }
+}
+
+/// CELU: x for x > 0, α·(e^(x/α) − 1) otherwise.
+pub fn celu(x: f64, alpha: f64) -> f64 {
+    if x > 0.0 { x } else { alpha * libm::expm1(x / alpha) }
+}
+
+/// CELU's f'.
+pub fn celu_prime(x: f64, alpha: f64) -> f64 {
+    if x > 0.0 { 1.0 } else { libm::exp(x / alpha) }
+}
+
+/// PELU: (a/b)·x for x ≥ 0, a·(e^(x/b) − 1) otherwise.
+pub fn pelu(x: f64, a: f64, b: f64) -> f64 {
+    if x >= 0.0 { a / b * x } else { a * libm::expm1(x / b) }
+}
+
+/// PELU's f'.
+pub fn pelu_prime(x: f64, a: f64, b: f64) -> f64 {
+    if x > 0.0 { a / b } else { a / b * libm::exp(x / b) }
+}
+
+/// GELU: x·Φ(x), via erfc so that the negative tail is right.
+pub fn gelu(x: f64) -> f64 {
+    0.5 * x * libm::erfc(-x * core::f64::consts::FRAC_1_SQRT_2)
+}
+
+/// GELU's f': Φ(x) + x·φ(x).
+pub fn gelu_prime(x: f64) -> f64 {
+    let cdf = 0.5 * libm::erfc(-x * core::f64::consts::FRAC_1_SQRT_2);
+    cdf + x * libm::exp(-0.5 * x * x) * 0.398_942_280_401_432_7
+}
+
+/// σ's f': σ(x)·σ(−x).
+pub fn sigmoid_prime(x: f64) -> f64 {
+    sigmoid(x) * sigmoid(-x)
+}
+
+/// SiLU: x·σ(x).
+pub fn silu(x: f64) -> f64 {
+    x * sigmoid(x)
+}
+
+/// d/dx of x·σ(x) (for Swish(β) at u = βx, which is the same function of u):
 /// σ(u)·(1 + u·σ(−u)).
-fn swish_derivative(u: f64) -> f64 {
+pub fn silu_prime(u: f64) -> f64 {
     sigmoid(u) * (1.0 + u * sigmoid(-u))
 }
 
-/// 1 strictly inside (lo, hi), 0 at and beyond the ends (PyTorch's hardtanh_backward).
-fn inside(x: f64, lo: f64, hi: f64) -> f64 {
-    if lo < x && x < hi { 1.0 } else { 0.0 }
+/// Swish: x·σ(βx).
+pub fn swish(x: f64, beta: f64) -> f64 {
+    x * sigmoid(beta * x)
 }
 
-/// Whether f' of `act` has roots where its terms cancel, so that the absolute bound of
-/// DESIGN.md §5 applies near them.
-pub fn has_cancelling_roots(act: &Activation) -> bool {
-    matches!(
-        act,
-        Activation::Silu
-            | Activation::Swish { .. }
-            | Activation::ESwish { .. }
-            | Activation::Mish
-            | Activation::Gelu
-            | Activation::GeluTanh
-            | Activation::HardSwish
-    )
+/// Swish's f'.
+pub fn swish_prime(x: f64, beta: f64) -> f64 {
+    silu_prime(beta * x)
 }
 
-/// The forward bound in ULP: 0 for the piecewise-linear kernels, 4 otherwise.
-pub fn forward_bound(act: &Activation) -> u64 {
-    match act {
-        Activation::Relu | Activation::Relu6 | Activation::LeakyRelu { .. } | Activation::HardTanh { .. } => {
-            0
-        }
-        _ => 4,
+/// E-Swish: β·x·σ(x).
+pub fn e_swish(x: f64, beta: f64) -> f64 {
+    beta * x * sigmoid(x)
+}
+
+/// E-Swish's f'.
+pub fn e_swish_prime(x: f64, beta: f64) -> f64 {
+    beta * silu_prime(x)
+}
+
+/// ln σ(x) = −ln(1 + e^(−x)).
+pub fn log_sigmoid(x: f64) -> f64 {
+    -softplus(-x)
+}
+
+/// ln σ's f': σ(−x).
+pub fn log_sigmoid_prime(x: f64) -> f64 {
+    sigmoid(-x)
+}
+
+/// PyTorch's Softplus: ln(1 + e^(βx))/β, and x where βx > threshold.
+pub fn softplus_thresholded(x: f64, beta: f64, threshold: f64) -> f64 {
+    let u = beta * x;
+    if u > threshold { x } else { softplus(u) / beta }
+}
+
+/// PyTorch's Softplus's f': σ(βx), 1 past the threshold.
+pub fn softplus_thresholded_prime(x: f64, beta: f64, threshold: f64) -> f64 {
+    let u = beta * x;
+    if u > threshold { 1.0 } else { sigmoid(u) }
+}
+
+/// tanh.
+pub fn tanh(x: f64) -> f64 {
+    libm::tanh(x)
+}
+
+/// tanh's f': 1 − tanh² = 4e^(−2|x|)/(1 + e^(−2|x|))², without cancellation.
+pub fn tanh_prime(x: f64) -> f64 {
+    let v = libm::exp(-2.0 * x.abs());
+    4.0 * v / ((1.0 + v) * (1.0 + v))
+}
+
+/// Softsign: x/(1 + |x|).
+pub fn softsign(x: f64) -> f64 {
+    x / (1.0 + x.abs())
+}
+
+/// Softsign's f': 1/(1 + |x|)².
+pub fn softsign_prime(x: f64) -> f64 {
+    1.0 / ((1.0 + x.abs()) * (1.0 + x.abs()))
+}
+
+/// ReLU: max(x, 0).
+pub fn relu(x: f64) -> f64 {
+    if x > 0.0 { x } else { 0.0 }
+}
+
+/// ReLU's f' (0 at 0).
+pub fn relu_prime(x: f64) -> f64 {
+    if x > 0.0 { 1.0 } else { 0.0 }
+}
+
+/// ReLU6: clamp(x, 0, 6).
+pub fn relu6(x: f64) -> f64 {
+    x.clamp(0.0, 6.0)
+}
+
+/// ReLU6's f'.
+pub fn relu6_prime(x: f64) -> f64 {
+    inside(x, 0.0, 6.0)
+}
+
+/// Hard-tanh: clamp(x, min, max).
+pub fn hard_tanh(x: f64, min: f64, max: f64) -> f64 {
+    x.clamp(min, max)
+}
+
+/// Hard-tanh's f'.
+pub fn hard_tanh_prime(x: f64, min: f64, max: f64) -> f64 {
+    inside(x, min, max)
+}
+
+/// Leaky ReLU: x for x > 0, slope·x otherwise.
+pub fn leaky_relu(x: f64, slope: f64) -> f64 {
+    if x > 0.0 { x } else { slope * x }
+}
+
+/// Leaky ReLU's f'.
+pub fn leaky_relu_prime(x: f64, slope: f64) -> f64 {
+    if x > 0.0 { 1.0 } else { slope }
+}
+
+/// Hard-sigmoid: relu6(x + 3)/6.
+pub fn hard_sigmoid(x: f64) -> f64 {
+    (x + 3.0).clamp(0.0, 6.0) / 6.0
+}
+
+/// Hard-sigmoid's f'.
+pub fn hard_sigmoid_prime(x: f64) -> f64 {
+    inside(x, -3.0, 3.0) / 6.0
+}
+
+/// Hard-swish: x·relu6(x + 3)/6.
+pub fn hard_swish(x: f64) -> f64 {
+    x * (x + 3.0).clamp(0.0, 6.0) / 6.0
+}
+
+/// Hard-swish's f' (PyTorch's choice at the ends).
+pub fn hard_swish_prime(x: f64) -> f64 {
+    if x < -3.0 {
+        0.0
+    } else if x <= 3.0 {
+        (2.0 * x + 3.0) / 6.0
+    } else {
+        1.0
     }
+}
+
+/// Mish: x·tanh(ln(1 + e^x)).
+pub fn mish(x: f64) -> f64 {
+    x * libm::tanh(softplus(x))
+}
+
+/// Mish's f': ω + x·σ(x)·(1 − ω²).
+pub fn mish_prime(x: f64) -> f64 {
+    let w = libm::tanh(softplus(x));
+    w + x * sigmoid(x) * (1.0 - w * w)
+}
+
+/// tanh-GELU as x·σ(2u), u = √(2/π)·(x + 0.044715·x³).
+pub fn gelu_tanh(x: f64) -> f64 {
+    x * sigmoid(2.0 * SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
+}
+
+/// tanh-GELU's f'.
+pub fn gelu_tanh_prime(x: f64) -> f64 {
+    let z = 2.0 * SQRT_2_OVER_PI * (x + 0.044715 * x * x * x);
+    let dz = 2.0 * SQRT_2_OVER_PI * (1.0 + 3.0 * 0.044715 * x * x);
+    let s = sigmoid(z);
+    s + x * s * sigmoid(-z) * dz
+}
+
+/// 1 strictly inside (lo, hi), 0 at and beyond the ends (PyTorch's hardtanh_backward).
+pub fn inside(x: f64, lo: f64, hi: f64) -> f64 {
+    if lo < x && x < hi { 1.0 } else { 0.0 }
 }
 
 /// The backward bound in ULP (outside the near-root region).
 pub const BACKWARD_BOUND: u64 = 8;
 /// The absolute bound near roots of f': 2^-23.
 pub const NEAR_ROOT_ABS: f64 = 1.0 / 8_388_608.0;
-
-/// Whether `x` lies where DESIGN.md §5's absolute rule governs backward: near a root of f'
-/// whose terms cancel, |f'(x)| < 2^-6 (`want` is the reference f'(x)) and |x| ≤ 4 (|βx| ≤ 4 for
-/// Swish). There the error is measured in absolute terms, not in ULP.
-pub fn near_root(act: &Activation, x: f32, want: f64) -> bool {
-    let bx = match act {
-        Activation::Swish { beta } => (x * beta) as f64,
-        _ => x as f64,
-    };
-    has_cancelling_roots(act) && want.abs() < 1.0 / 64.0 && bx.abs() <= 4.0
-}
-
-/// Whether a backward result `got` for input `x` meets DESIGN.md §5's bound against the
-/// reference derivative `want` (dy = 1): within 8 ULP, or within 2^-23 absolute where
-/// [`near_root`] holds.
-pub fn backward_ok(act: &Activation, x: f32, got: f32, want: f64) -> bool {
-    ulp_distance(got, want) <= BACKWARD_BOUND
-        || (near_root(act, x, want) && (got as f64 - want).abs() <= NEAR_ROOT_ABS)
-}
 
 /// RReLU's u for (seed, index), from the definition in `nnsimd::activation::unit_at`'s docs,
 /// written apart from the kernels (32-bit words as u32, wrapping): the key from the seed and

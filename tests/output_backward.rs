@@ -22,6 +22,7 @@ mod common;
 
 use common::output_derivative as g;
 use common::{Guarded, Rng, SPECIALS, isas, oracle_derivative, oracle_forward, show};
+use nnsimd::internals::activations;
 use nnsimd::internals::reference::{self, BACKWARD_BOUND, ulp_distance};
 use nnsimd::{Activation, Error};
 
@@ -39,35 +40,14 @@ fn supported() -> Vec<Activation> {
     v
 }
 
-/// |g'(y)|, for the propagation of y's rounding.
+/// |g'(y)|, for the propagation of y's rounding (from the registry's oracle side).
 fn g_slope(act: &Activation, y: f64) -> f64 {
-    match *act {
-        Activation::Sigmoid => (1.0 - 2.0 * y).abs(),
-        Activation::Tanh => 2.0 * y.abs(),
-        Activation::Softsign => 2.0 * (1.0 - y.abs()),
-        Activation::LogSigmoid => libm::exp(y),
-        Activation::Elu { .. } | Activation::Selu if y <= 0.0 => 1.0,
-        Activation::Celu { alpha } if y <= 0.0 => 1.0 / alpha as f64,
-        Activation::Pelu { b, .. } if y <= 0.0 => 1.0 / b as f64,
-        _ => 0.0,
-    }
+    activations::output_slope(act, y)
 }
 
 /// Which piece of a piecewise g the value y is on (0 for smooth g).
 fn piece(act: &Activation, y: f64) -> i32 {
-    let between = |lo: f64, hi: f64| (y > lo) as i32 + (y >= hi) as i32;
-    match *act {
-        Activation::Relu
-        | Activation::LeakyRelu { .. }
-        | Activation::Elu { .. }
-        | Activation::Celu { .. }
-        | Activation::Selu
-        | Activation::Pelu { .. } => (y > 0.0) as i32,
-        Activation::Relu6 => between(0.0, 6.0),
-        Activation::HardTanh { min, max } => between(min as f64, max as f64),
-        Activation::HardSigmoid => between(0.0, 1.0),
-        _ => 0,
-    }
+    activations::output_piece(act, y)
 }
 
 /// The tests' forward oracle, or for leaky ReLU with slope 0 at −inf (which tests/common has
@@ -256,6 +236,16 @@ fn the_others_say_no() {
             );
             assert!(dx.iter().chain(&dy).all(|v| v.to_bits() == common::GUARD_BITS));
         }
+    }
+    // The kernels from the output and the oracle's g(y) are declared apart in the registry:
+    // each activation has both or neither.
+    for act in Activation::all() {
+        assert_eq!(
+            act.has_backward_from_output(),
+            g(&act, 0.5).is_some(),
+            "{}: backward from the output and its oracle g(y) disagree",
+            act.name()
+        );
     }
     let names: Vec<&str> =
         Activation::all().filter(|a| a.has_backward_from_output()).map(|a| a.name()).collect();

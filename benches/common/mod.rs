@@ -17,8 +17,6 @@
 
 #[path = "../../examples/common/limits.rs"]
 pub mod limits;
-#[path = "../../examples/common/naive.rs"]
-pub mod naive;
 #[path = "../../examples/common/pass.rs"]
 pub mod pass;
 #[path = "../../examples/common/workload.rs"]

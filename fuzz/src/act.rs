@@ -1,10 +1,11 @@
 //! Activations for the fuzz targets: decoding one with its parameters, the parameter rules of
-//! DESIGN.md §4 written out independently of the crate, and the ISA-against-scalar and
+//! the activation registry (`nnsimd::internals::activations`), and the ISA-against-scalar and
 //! against-oracle checks with the test suite's bounds.
 
 use crate::common::{self, ulp32};
 use crate::input::any_f32;
 use arbitrary::{Result, Unstructured};
+use nnsimd::internals::activations;
 use nnsimd::internals::reference::{self, BACKWARD_BOUND, NEAR_ROOT_ABS, forward_bound};
 use nnsimd::{Activation, Error};
 
@@ -42,73 +43,28 @@ pub fn activation(u: &mut Unstructured) -> Result<(Activation, Params)> {
         Params::Raw => any_f32(u),
         _ => plausible(u, signed),
     };
-    // Variants added to the enum later keep their defaults until they are listed here.
-    let a = match a {
-        Activation::HardTanh { .. } => Activation::HardTanh { min: p(u, true)?, max: p(u, true)? },
-        Activation::LeakyRelu { .. } => Activation::LeakyRelu { slope: p(u, true)? },
-        Activation::Softplus { .. } => Activation::Softplus { beta: p(u, false)?, threshold: p(u, true)? },
-        Activation::Elu { .. } => Activation::Elu { alpha: p(u, false)? },
-        Activation::Celu { .. } => Activation::Celu { alpha: p(u, false)? },
-        Activation::Pelu { .. } => Activation::Pelu { a: p(u, false)?, b: p(u, false)? },
-        Activation::Swish { .. } => Activation::Swish { beta: p(u, false)? },
-        Activation::ESwish { .. } => Activation::ESwish { beta: p(u, false)? },
-        other => other,
-    };
+    // Every parameter of the registry, in its order; signed where its range allows a sign.
+    let mut values = Vec::new();
+    for param in activations::params(&a) {
+        values.push(p(u, param.min < 0.0)?);
+    }
+    let a = activations::with_params(&a, &values);
     Ok((a, mode))
 }
 
 /// Parameters at fault, as (name, value).
 pub type BadParams = Vec<(&'static str, f32)>;
 
-/// The parameters of `a` that break DESIGN.md §4's rules ("finite, sensible sign"; hard-tanh
-/// needs min < max, and then both ends are at fault), or `None` for a variant this table does
-/// not know (its result is then not judged).
-pub fn bad_params(a: &Activation) -> Option<BadParams> {
-    let finite = |n, v: f32| (!v.is_finite()).then_some((n, v));
-    let positive = |n, v: f32| (!(v.is_finite() && v > 0.0)).then_some((n, v));
-    let within = |n, v: f32, lo: f32, hi: f32| (!(v.is_finite() && lo <= v && v <= hi)).then_some((n, v));
-    // The bounds DESIGN.md §4 adds for the exponential-linear family and E-Swish.
-    let (slope_max, tiny) = (2f32.powi(64), f32::MIN_POSITIVE);
-    let bad: Vec<Option<(&'static str, f32)>> = match *a {
-        Activation::HardTanh { min, max } => {
-            if min.is_finite() && max.is_finite() && min >= max {
-                vec![Some(("min", min)), Some(("max", max))]
-            } else {
-                vec![finite("min", min), finite("max", max)]
-            }
-        }
-        Activation::LeakyRelu { slope } => vec![finite("slope", slope)],
-        Activation::Softplus { beta, threshold } => {
-            vec![positive("beta", beta), finite("threshold", threshold)]
-        }
-        Activation::Elu { alpha } => vec![within("alpha", alpha, 1e-45, slope_max)],
-        Activation::Celu { alpha } => vec![within("alpha", alpha, tiny, f32::MAX)],
-        Activation::Pelu { a, b } => {
-            let (bad_a, bad_b) = (positive("a", a), within("b", b, tiny, f32::MAX));
-            // With a and b in range, a/b (rounded to f32) must be too.
-            let slope = (a as f64 / b as f64) as f32;
-            let bad_slope = (bad_a.is_none() && bad_b.is_none() && !(tiny <= slope && slope <= slope_max))
-                .then_some(("a", a));
-            vec![bad_a, bad_b, bad_slope]
-        }
-        Activation::Swish { beta } => vec![positive("beta", beta)],
-        Activation::ESwish { beta } => vec![within("beta", beta, 1e-45, 65_536.0)],
-        Activation::Sigmoid
-        | Activation::HardSigmoid
-        | Activation::Softsign
-        | Activation::Tanh
-        | Activation::Relu
-        | Activation::Relu6
-        | Activation::Selu
-        | Activation::Silu
-        | Activation::HardSwish
-        | Activation::Mish
-        | Activation::Gelu
-        | Activation::GeluTanh
-        | Activation::LogSigmoid => vec![],
-        _ => return None,
-    };
-    Some(bad.into_iter().flatten().collect())
+/// The parameters of `a` that break the registry's rules (each finite and within its range, in
+/// the order the crate checks them; then the joint condition, hard-tanh's min < max and PELU's
+/// a/b in [2^-126, 2^64], whose fault the registry names).
+pub fn bad_params(a: &Activation) -> BadParams {
+    let out_of_range: BadParams = activations::params(a)
+        .into_iter()
+        .filter(|p| !(p.value.is_finite() && p.min <= p.value && p.value <= p.max))
+        .map(|p| (p.name, p.value))
+        .collect();
+    if out_of_range.is_empty() { activations::joint_fault(a).into_iter().collect() } else { out_of_range }
 }
 
 /// Whether `e` is the `InvalidParameter` error for one of the parameters in `bad`, carrying
@@ -131,9 +87,6 @@ pub fn dy_in_domain(dy: f32) -> bool {
 /// Whether the reference covers `a` at `x` (NaN and finite inputs, and ±inf where the
 /// definitions give a limit).
 fn reference_covers(a: &Activation, x: f32, forward: bool) -> bool {
-    if reference::forward(a, 0.0).is_none() {
-        return false;
-    }
     if x.is_infinite() {
         let pos = x > 0.0;
         return if forward {
@@ -180,7 +133,7 @@ pub fn backward_agree(a: &Activation, x: f32, dy: f32, dx: f32, dx0: f32) -> boo
     let dy = dy.abs() as f64;
     let mut tol =
         (2 * BACKWARD_BOUND + 4) as f64 * ULP1 * big + (2.0 * BACKWARD_BOUND as f64 * dy + 4.0) * TINY;
-    if x.is_finite() && reference::derivative(a, x as f64).is_some_and(|w| reference::near_root(a, x, w)) {
+    if x.is_finite() && reference::near_root(a, x, reference::derivative(a, x as f64)) {
         tol += 2.0 * NEAR_ROOT_ABS * dy;
     }
     d <= tol

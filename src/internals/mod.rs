@@ -2,15 +2,23 @@
 //! `internals`, off by default; the crate's dev-dependencies turn it on). Not part of the
 //! stable API: anything here may change in any release.
 //!
-//! - [`reference`]: the f64 reference of every kernel, written from the formulas, and the
+//! - [`reference`](mod@reference): the f64 reference of every kernel, written from the formulas, and the
 //!   accuracy bounds the tests hold the kernels to;
+//! - [`activations`]: the activation registry's oracle side (parameters and their ranges,
+//!   limits, properties, naive loops, plot settings), one generated match per question;
 //! - [`probe`]: the math core's functions as kernels over slices, on any ISA;
 //! - `Path` (feature `half`): every bf16/f16 conversion path, including those no tier picks.
 
+pub mod activations;
 pub mod probe;
 
-/// The f64 reference and the accuracy bounds.
+/// The f64 reference and the accuracy bounds, with the activation-level oracle of
+/// [`activations`].
 pub mod reference {
+    pub use super::activations::{
+        backward_ok, derivative, derivative_limit, forward, forward_bound, forward_limit,
+        has_cancelling_roots, keeps_negative_zero, near_root, output_derivative,
+    };
     pub use crate::reference::*;
 }
 
