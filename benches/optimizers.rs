@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::workload::{OPTIMIZERS, inputs, make_optimizer};
+use common::workload::{inputs, make_optimizer, optimizer_rows};
 use common::{Setup, bench_update3, group};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -15,7 +15,7 @@ fn optimizers(c: &mut Criterion) {
     let setup = Setup::from_env();
     let nmax = setup.sizes.iter().copied().max().unwrap_or(0);
     let (mut p_all, g_all) = inputs(nmax);
-    for name in OPTIMIZERS.into_iter().filter(|o| make_optimizer(o, 1).is_some()) {
+    for name in optimizer_rows() {
         let mut group = group(c, name);
         for &n in &setup.sizes {
             let (p, grad) = (&mut p_all[..n], &g_all[..n]);

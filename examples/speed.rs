@@ -83,7 +83,7 @@ mod pass;
 mod workload;
 use limits::{Level, Stored};
 use pass::Pass;
-use workload::{OPTIMIZERS, SLOPED, make_optimizer, run_sloped};
+use workload::{SLOPED, make_optimizer, optimizer_rows, run_sloped};
 
 fn usage(msg: &str) -> ! {
     eprintln!("speed: {msg}");
@@ -449,11 +449,12 @@ fn main() {
     let mut acts: Vec<Activation> = Vec::new();
     let mut opts: Vec<&str> = Vec::new();
     let mut sloped: Vec<&str> = Vec::new();
+    let optimizers = optimizer_rows();
     match &names {
         None => {
             acts.extend(Activation::all().filter(Activation::is_implemented));
             sloped.extend(SLOPED);
-            opts.extend(OPTIMIZERS.iter().copied().filter(|o| make_optimizer(o, 1).is_some()));
+            opts.extend(optimizers.iter().copied());
         }
         Some(list) => {
             for n in list {
@@ -470,10 +471,8 @@ fn main() {
                     } else if !acts.contains(&a) {
                         acts.push(a);
                     }
-                } else if let Some(&o) = OPTIMIZERS.iter().find(|o| **o == n.as_str()) {
-                    if make_optimizer(o, 1).is_none() {
-                        eprintln!("speed: skipping {n}: not implemented yet");
-                    } else if !opts.contains(&o) {
+                } else if let Some(&o) = optimizers.iter().find(|o| **o == n.as_str()) {
+                    if !opts.contains(&o) {
                         opts.push(o);
                     }
                 } else {
@@ -481,7 +480,7 @@ fn main() {
                         "speed: unknown kernel {n:?}; known: {}, {}, {}, {}",
                         Activation::all().map(|a| a.name()).collect::<Vec<_>>().join(","),
                         SLOPED.join(","),
-                        OPTIMIZERS.join(","),
+                        optimizers.join(","),
                         LIMITS.join(",")
                     );
                     exit(2);

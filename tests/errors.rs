@@ -743,6 +743,7 @@ fn assert_step_refused(label: &str, o: &mut dyn Stateful, isa: Isa, p: &mut [f32
 
 #[test]
 fn optimizer_step_errors_change_nothing() {
+    common::optim::assert_covers("errors.rs optimizers()", optimizers().iter().map(|o| o.0));
     for (name, build) in optimizers() {
         for isa in isas() {
             for n in [0usize, 1, 37, 2 * nnsimd::CHUNK + 3] {
@@ -892,9 +893,7 @@ fn optimizer_state_too_large() {
 #[test]
 fn config_shape_mismatch_changes_nothing() {
     use nnsimd::optim::Config;
-    for name in
-        ["sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw", "adamax", "nadam", "lion", "adafactor"]
-    {
+    for &name in Config::NAMES {
         let cfg = Config::from_name(name).unwrap();
         for isa in isas() {
             let shape = [3usize, 4];
@@ -934,9 +933,7 @@ fn optimizer_unknown_names_and_overflowing_shapes() {
             other => panic!("Config::from_name({bad:?}) gave {other:?}, want UnknownName"),
         }
     }
-    for name in
-        ["sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw", "adamax", "nadam", "lion", "adafactor"]
-    {
+    for &name in Config::NAMES {
         let cfg = Config::from_name(name).unwrap();
         for shape in [&[usize::MAX, 2][..], &[1 << 40, 1 << 40], &[3, usize::MAX / 2, 1], &[2, 2, 1 << 62]] {
             assert_eq!(cfg.build(shape).err(), Some(Error::ShapeOverflow), "{name} {shape:?}");

@@ -88,14 +88,14 @@ fn load(name: &str) -> (Case, Vec<f32>) {
     (case, data)
 }
 
-/// The optimizer a golden case names, with its hyperparameters over the defaults; `None` for
-/// an optimizer this version does not implement.
-fn build(case: &Case) -> Option<Box<dyn Optimizer>> {
+/// The optimizer a golden case names, with its hyperparameters over the defaults (parsed here,
+/// independently of `Config`'s deserialization).
+fn build(case: &Case) -> Box<dyn Optimizer> {
     let h = &case.hyper;
     let get = |k: &str, d: f64| h.get(k).copied().unwrap_or(d);
     let flag = |k: &str| get(k, 0.0) != 0.0;
     let n = case.len;
-    Some(match case.optimizer.as_str() {
+    match case.optimizer.as_str() {
         "sgd" => {
             let d = SgdConfig::default();
             Box::new(
@@ -273,8 +273,8 @@ fn build(case: &Case) -> Option<Box<dyn Optimizer>> {
                 .unwrap(),
             )
         }
-        _ => return None,
-    })
+        other => panic!("{}: unknown optimizer {other:?}", case.name),
+    }
 }
 
 /// Replays `case` on `isa`; returns the worst |got − expected| / (1e-5·|expected| + 1e-6).
@@ -325,15 +325,12 @@ fn golden_trajectories() {
         .collect();
     names.sort();
     let mut replayed = 0;
+    let mut optimizers = Vec::new();
     for name in &names {
         let (case, data) = load(name);
-        if build(&case).is_none() {
-            println!("{name:18} ({}) not implemented yet: skipped", case.optimizer);
-            continue;
-        }
         for threads in THREADS {
             for isa in Isa::available() {
-                let worst = on_threads(threads, || replay(&case, &data, isa, build(&case).unwrap()));
+                let worst = on_threads(threads, || replay(&case, &data, isa, build(&case)));
                 println!("{name:18} {isa:9} {threads} thread(s): worst {worst:.4} of tolerance");
                 #[cfg(feature = "serde")]
                 {
@@ -344,8 +341,10 @@ fn golden_trajectories() {
             }
         }
         replayed += 1;
+        optimizers.push(case.optimizer);
     }
     assert!(replayed >= 12, "only {replayed} golden cases replayed");
+    common::optim::assert_covers("golden cases", optimizers.iter().map(String::as_str));
 }
 
 /// The golden case's optimizer built by `nnsimd::optim::Config` from the whole JSON object of
@@ -361,7 +360,7 @@ fn through_config(name: &str) -> Box<dyn Optimizer> {
 
 /// Every optimizer in a non-default configuration that uses all of its state.
 fn all_optimizers(n: usize) -> Vec<(&'static str, Box<dyn Optimizer>)> {
-    vec![
+    let mut all: Vec<(&'static str, Box<dyn Optimizer>)> = vec![
         ("sgd", Box::new(Sgd::new(SgdConfig { lr: 0.01, ..Default::default() }, n).unwrap())),
         (
             "sgd_nesterov",
@@ -438,7 +437,14 @@ fn all_optimizers(n: usize) -> Vec<(&'static str, Box<dyn Optimizer>)> {
                 .unwrap(),
             ),
         ),
-    ]
+    ];
+    // Every optimizer of the registry: at its defaults where the list has none of its own.
+    for c in nnsimd::optim::Config::defaults() {
+        if !all.iter().any(|(name, _)| *name == c.name() || name.starts_with(&format!("{}_", c.name()))) {
+            all.push((c.name(), c.build(&[n]).unwrap()));
+        }
+    }
+    all
 }
 
 #[test]

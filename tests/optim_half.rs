@@ -27,7 +27,7 @@ const CHUNK: usize = nnsimd::CHUNK;
 /// Every optimizer, in configurations that use all of their state (Adafactor unfactored: the
 /// tests build a shape of one dimension; `adafactor_matrix` takes a factored one).
 fn configs() -> Vec<Config> {
-    vec![
+    let mut configs = vec![
         Config::Sgd(SgdConfig { lr: 0.01, ..Default::default() }),
         Config::Sgd(SgdConfig {
             lr: 0.01,
@@ -46,7 +46,14 @@ fn configs() -> Vec<Config> {
         Config::Adamax(AdamaxConfig { weight_decay: 0.1, ..Default::default() }),
         Config::NAdam(NAdamConfig { weight_decay: 0.1, decoupled_weight_decay: true, ..Default::default() }),
         Config::Adafactor(AdafactorConfig { lr: 0.1, ..Default::default() }),
-    ]
+    ];
+    // Every optimizer of the registry: at its defaults where the list has none of its own.
+    for c in Config::defaults() {
+        if !configs.iter().any(|d| d.name() == c.name()) {
+            configs.push(c);
+        }
+    }
+    configs
 }
 
 fn to_bf16(x: &[f32]) -> Vec<bf16> {

@@ -111,6 +111,8 @@ fn any_config() -> impl Strategy<Value = Config> {
                 Config::Adafactor(AdafactorConfig { lr, beta2_decay, eps1, eps2, d, weight_decay, maximize })
             }
         ),
+        // Every optimizer of the registry at its defaults, so that a new one is covered.
+        proptest::sample::select(Config::defaults().collect::<Vec<_>>()),
     ]
 }
 

@@ -7,22 +7,12 @@
 use super::pass::Pass;
 use nnsimd::{Activation, Glu, Isa, Prelu, Rrelu, RreluMode, optim};
 
-/// Names that `--kernels` accepts for the optimizers of DESIGN.md §6 (measured once they exist).
-pub const OPTIMIZERS: [&str; 13] = [
-    "sgd",
-    "sgd_momentum",
-    "sgd_nesterov",
-    "adagrad",
-    "adadelta",
-    "rmsprop",
-    "adam",
-    "adamw",
-    "amsgrad",
-    "adamax",
-    "nadam",
-    "lion",
-    "adafactor",
-];
+/// Names that `--kernels` accepts for the optimizers of DESIGN.md §6, in the order they are
+/// measured: the crate's registry of optimizers, each at its defaults, with the extra rows of
+/// some (`sgd_momentum`, `sgd_nesterov`, `amsgrad`).
+pub fn optimizer_rows() -> Vec<&'static str> {
+    optim::speed_rows().into_iter().map(|(name, _)| name).collect()
+}
 /// PReLU and RReLU rows: one slope (PyTorch's initial 0.25); 64 channels channels-last;
 /// 64 channels NCHW with a batch of 4 (H·W = n/256); RReLU in training at PyTorch's defaults
 /// (slopes drawn in forward and regenerated in backward). PReLU's backward row computes dx and
@@ -92,30 +82,12 @@ pub fn inputs(n: usize) -> (Vec<f32>, Vec<f32>) {
 // ---------------------------------------------------------------------------------------------
 // Optimizers
 
-/// The optimizer behind a `speed` row name, at PyTorch's defaults (DESIGN.md §6), or None if
-/// this version does not have it.
+/// The optimizer behind a `speed` row name, at PyTorch's defaults (DESIGN.md §6), built for a
+/// square matrix of `n` parameters (Adafactor factors it, the others see `n` elements), or
+/// None for a name the registry does not have (or a state that does not fit).
 pub fn make_optimizer(name: &str, n: usize) -> Option<Box<dyn optim::Optimizer>> {
-    use optim::*;
-    let sgd = |momentum, nesterov| Sgd::new(SgdConfig { momentum, nesterov, ..SgdConfig::default() }, n);
-    let boxed: Result<Box<dyn Optimizer>, nnsimd::Error> = match name {
-        "sgd" => sgd(0.0, false).map(|o| Box::new(o) as _),
-        "sgd_momentum" => sgd(0.9, false).map(|o| Box::new(o) as _),
-        "sgd_nesterov" => sgd(0.9, true).map(|o| Box::new(o) as _),
-        "adagrad" => Adagrad::new(AdagradConfig::default(), n).map(|o| Box::new(o) as _),
-        "adadelta" => Adadelta::new(AdadeltaConfig::default(), n).map(|o| Box::new(o) as _),
-        "rmsprop" => RmsProp::new(RmsPropConfig::default(), n).map(|o| Box::new(o) as _),
-        "adam" => Adam::new(AdamConfig::default(), n).map(|o| Box::new(o) as _),
-        "adamw" => Adam::adamw(AdamWConfig::default(), n).map(|o| Box::new(o) as _),
-        "amsgrad" => {
-            Adam::new(AdamConfig { amsgrad: true, ..AdamConfig::default() }, n).map(|o| Box::new(o) as _)
-        }
-        "adamax" => Adamax::new(AdamaxConfig::default(), n).map(|o| Box::new(o) as _),
-        "nadam" => NAdam::new(NAdamConfig::default(), n).map(|o| Box::new(o) as _),
-        "lion" => Lion::new(LionConfig::default(), n).map(|o| Box::new(o) as _),
-        "adafactor" => Adafactor::new(AdafactorConfig::default(), &square(n)).map(|o| Box::new(o) as _),
-        _ => return None,
-    };
-    boxed.ok()
+    let (_, config) = optim::speed_rows().into_iter().find(|row| row.0 == name)?;
+    config.build(&square(n)).ok()
 }
 
 /// The most nearly square matrix of `n` elements, rows ≥ columns: [1024, 1024] for 2^20,

@@ -8,7 +8,7 @@ use arbitrary::{Result, Unstructured};
 use nnsimd::Error;
 use nnsimd::optim::{
     Adadelta, AdadeltaConfig, Adafactor, AdafactorConfig, Adagrad, AdagradConfig, Adam, AdamConfig,
-    AdamWConfig, Adamax, AdamaxConfig, Lion, LionConfig, NAdam, NAdamConfig, Optimizer, RmsProp,
+    AdamWConfig, Adamax, AdamaxConfig, Config, Lion, LionConfig, NAdam, NAdamConfig, Optimizer, RmsProp,
     RmsPropConfig, Sgd, SgdConfig,
 };
 
@@ -153,9 +153,10 @@ fn sgd_cross(e: &Effective) -> Vec<(&'static str, f64)> {
     v
 }
 
-/// Every optimizer the crate has.
+/// Every optimizer the crate has: one spec per name of the crate's registry
+/// (`Config::NAMES`), checked here so that a new optimizer cannot go unfuzzed.
 pub fn specs() -> Vec<Spec> {
-    vec![
+    let specs = vec![
         spec!(
             "sgd",
             SgdConfig,
@@ -244,7 +245,13 @@ pub fn specs() -> Vec<Spec> {
             [maximize],
             no_cross
         ),
-    ]
+    ];
+    let names: Vec<&str> = specs.iter().map(|s| s.name).collect();
+    assert_eq!(names.len(), Config::NAMES.len(), "fuzz specs {names:?} against the registry");
+    for name in Config::NAMES {
+        assert!(names.contains(name), "fuzz/src/opt.rs: no spec for the optimizer {name}");
+    }
+    specs
 }
 
 /// How a hyperparameter was chosen.

@@ -1,12 +1,9 @@
 //! Adadelta (Zeiler, 2012) with weight decay and maximize.
 
-use super::scaled::Scaled;
-use super::state::{State, state_methods};
-use super::typed::run_io;
-use super::{Optimizer, Params, non_negative, penalized, unit};
+use super::fused::{Fused, Method, arities, constructors};
+use super::{non_negative, penalized, unit};
 use crate::drivers::update::UpdateRule;
 use crate::error::Error;
-use crate::isa::Isa;
 use crate::simd::Simd;
 
 /// Adadelta's hyperparameters, PyTorch `torch.optim.Adadelta` names and defaults.
@@ -48,31 +45,41 @@ impl Default for AdadeltaConfig {
 /// ε is inside both square roots, and u (the running mean of squared steps) enters δ before it
 /// is updated, as in PyTorch. Exported state ([`Optimizer::export`]):
 /// `square_avg` (v), `acc_delta` (u).
-#[derive(Clone, Debug)]
-pub struct Adadelta {
-    cfg: AdadeltaConfig,
-    state: State,
-}
+///
+/// [`Optimizer::export`]: super::Optimizer::export
+pub type Adadelta = Fused<AdadeltaConfig>;
 
-impl Adadelta {
-    /// A fresh state for `len` parameters, after checking `cfg`.
-    pub fn new(cfg: AdadeltaConfig, len: usize) -> Result<Adadelta, Error> {
-        non_negative("lr", cfg.lr)?;
-        unit("rho", cfg.rho)?;
-        non_negative("eps", cfg.eps)?;
-        non_negative("weight_decay", cfg.weight_decay)?;
-        let state = State::new(len, [("square_avg", 0.0), ("acc_delta", 0.0)])?;
-        Ok(Adadelta { cfg, state })
+constructors!(Adadelta, AdadeltaConfig);
+
+impl Method for AdadeltaConfig {
+    type Rule = Rule;
+
+    fn check(&self) -> Result<(), Error> {
+        non_negative("lr", self.lr)?;
+        unit("rho", self.rho)?;
+        non_negative("eps", self.eps)?;
+        non_negative("weight_decay", self.weight_decay)?;
+        Ok(())
     }
 
-    /// The hyperparameters.
-    pub fn config(&self) -> &AdadeltaConfig {
-        &self.cfg
+    fn buffers(&self) -> impl Iterator<Item = (&'static str, f32)> {
+        [("square_avg", 0.0), ("acc_delta", 0.0)].into_iter()
+    }
+
+    fn rule(&self, _: u64, _: &mut [f64]) -> Rule {
+        Rule {
+            maximize: self.maximize,
+            wd: self.weight_decay as f32,
+            rho: self.rho as f32,
+            c: (1.0 - self.rho) as f32,
+            eps: self.eps as f32,
+            neg_lr: -self.lr as f32,
+        }
     }
 }
 
 /// The per-step scalars, rounded to f32. State: `[v, u]`.
-struct Rule {
+pub(crate) struct Rule {
     maximize: bool,
     wd: f32,
     rho: f32,
@@ -96,22 +103,4 @@ impl UpdateRule<2> for Rule {
     }
 }
 
-impl Optimizer for Adadelta {
-    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
-        let (isa, t, io) = self.state.begin(isa, params, grads)?;
-        let c = &self.cfg;
-        let k = Rule {
-            maximize: c.maximize,
-            wd: c.weight_decay as f32,
-            rho: c.rho as f32,
-            c: (1.0 - c.rho) as f32,
-            eps: c.eps as f32,
-            neg_lr: -c.lr as f32,
-        };
-        run_io(isa, &k, io, self.state.buffers());
-        self.state.finish(t);
-        Ok(())
-    }
-
-    state_methods!();
-}
+arities!(Rule: 2);

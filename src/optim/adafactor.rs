@@ -5,7 +5,7 @@ mod chunks;
 mod factored;
 mod sweep;
 
-use super::config::num_elements;
+use super::registry::num_elements;
 use super::scaled::Scaled;
 use super::state::{State, state_methods};
 use super::{Optimizer, Params, invalid, non_negative};

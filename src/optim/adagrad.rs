@@ -1,12 +1,9 @@
 //! Adagrad with learning-rate decay, weight decay and maximize.
 
-use super::scaled::Scaled;
-use super::state::{State, state_methods};
-use super::typed::run_io;
-use super::{Optimizer, Params, non_negative, penalized};
+use super::fused::{Fused, Method, arities, constructors};
+use super::{non_negative, penalized};
 use crate::drivers::update::UpdateRule;
 use crate::error::Error;
-use crate::isa::Isa;
 use crate::simd::Simd;
 
 /// Adagrad's hyperparameters, PyTorch `torch.optim.Adagrad` names and defaults.
@@ -54,33 +51,43 @@ impl Default for AdagradConfig {
 /// ```
 ///
 /// ε is added after the square root; the effective learning rate is computed in f64.
-/// Exported state ([`Optimizer::export`]): `sum` (s).
-#[derive(Clone, Debug)]
-pub struct Adagrad {
-    cfg: AdagradConfig,
-    state: State,
-}
+/// Exported state ([`Optimizer::export`]): `sum` (s), which starts at
+/// `initial_accumulator_value`.
+///
+/// [`Optimizer::export`]: super::Optimizer::export
+pub type Adagrad = Fused<AdagradConfig>;
 
-impl Adagrad {
-    /// A fresh state for `len` parameters (the sums start at `initial_accumulator_value`).
-    pub fn new(cfg: AdagradConfig, len: usize) -> Result<Adagrad, Error> {
-        non_negative("lr", cfg.lr)?;
-        non_negative("lr_decay", cfg.lr_decay)?;
-        non_negative("weight_decay", cfg.weight_decay)?;
-        non_negative("initial_accumulator_value", cfg.initial_accumulator_value)?;
-        non_negative("eps", cfg.eps)?;
-        let state = State::new(len, [("sum", cfg.initial_accumulator_value as f32)])?;
-        Ok(Adagrad { cfg, state })
+constructors!(Adagrad, AdagradConfig);
+
+impl Method for AdagradConfig {
+    type Rule = Rule;
+
+    fn check(&self) -> Result<(), Error> {
+        non_negative("lr", self.lr)?;
+        non_negative("lr_decay", self.lr_decay)?;
+        non_negative("weight_decay", self.weight_decay)?;
+        non_negative("initial_accumulator_value", self.initial_accumulator_value)?;
+        non_negative("eps", self.eps)?;
+        Ok(())
     }
 
-    /// The hyperparameters.
-    pub fn config(&self) -> &AdagradConfig {
-        &self.cfg
+    fn buffers(&self) -> impl Iterator<Item = (&'static str, f32)> {
+        [("sum", self.initial_accumulator_value as f32)].into_iter()
+    }
+
+    fn rule(&self, t: u64, _: &mut [f64]) -> Rule {
+        Rule {
+            maximize: self.maximize,
+            wd: self.weight_decay as f32,
+            eps: self.eps as f32,
+            fast_div: self.eps as f32 == 0.0 || self.eps as f32 >= f32::MIN_POSITIVE,
+            neg_clr: (-self.lr / (1.0 + (t - 1) as f64 * self.lr_decay)) as f32,
+        }
     }
 }
 
 /// The per-step scalars, rounded to f32. State: `[s]`.
-struct Rule {
+pub(crate) struct Rule {
     maximize: bool,
     wd: f32,
     eps: f32,
@@ -103,21 +110,4 @@ impl UpdateRule<1> for Rule {
     }
 }
 
-impl Optimizer for Adagrad {
-    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
-        let (isa, t, io) = self.state.begin(isa, params, grads)?;
-        let c = &self.cfg;
-        let k = Rule {
-            maximize: c.maximize,
-            wd: c.weight_decay as f32,
-            eps: c.eps as f32,
-            fast_div: c.eps as f32 == 0.0 || c.eps as f32 >= f32::MIN_POSITIVE,
-            neg_clr: (-c.lr / (1.0 + (t - 1) as f64 * c.lr_decay)) as f32,
-        };
-        run_io(isa, &k, io, self.state.buffers());
-        self.state.finish(t);
-        Ok(())
-    }
-
-    state_methods!();
-}
+arities!(Rule: 1);

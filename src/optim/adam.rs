@@ -1,12 +1,9 @@
 //! Adam (with L2 weight decay and AMSGrad) and AdamW (decoupled weight decay), one kernel.
 
-use super::scaled::Scaled;
-use super::state::{State, state_methods};
-use super::typed::run_io;
-use super::{Optimizer, Params, beta, non_negative, penalized};
+use super::fused::{self, Fused, Method, arities};
+use super::{adam_like, penalized};
 use crate::drivers::update::UpdateRule;
 use crate::error::Error;
-use crate::isa::Isa;
 use crate::simd::Simd;
 
 /// Adam's hyperparameters, PyTorch `torch.optim.Adam` names and defaults (`betas` split).
@@ -104,49 +101,81 @@ impl Default for AdamWConfig {
 /// and bias-corrects that maximum; AdamW is Loshchilov and Hutter (2019); Adam is Kingma and
 /// Ba (2015). The bias corrections are computed in f64 once per step. Exported state ([`Optimizer::export`]):
 /// `exp_avg` (m), `exp_avg_sq` (v), and `max_exp_avg_sq` (v̂) with AMSGrad.
-#[derive(Clone, Debug)]
-pub struct Adam {
+///
+/// [`Optimizer::export`]: super::Optimizer::export
+pub type Adam = Fused<AdamKind>;
+
+/// What an [`Adam`] keeps: its hyperparameters, and whether the weight decay is decoupled
+/// (AdamW).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamKind {
     cfg: AdamConfig,
     decoupled: bool,
-    state: State,
 }
 
 impl Adam {
     /// A fresh Adam state for `len` parameters, after checking `cfg`.
     pub fn new(cfg: AdamConfig, len: usize) -> Result<Adam, Error> {
-        Adam::build(cfg, false, len)
+        fused::new(AdamKind { cfg, decoupled: false }, len)
     }
 
     /// A fresh AdamW state (decoupled weight decay) for `len` parameters, after checking `cfg`.
     pub fn adamw(cfg: AdamWConfig, len: usize) -> Result<Adam, Error> {
         let AdamWConfig { lr, beta1, beta2, eps, weight_decay, amsgrad, maximize } = cfg;
-        Adam::build(AdamConfig { lr, beta1, beta2, eps, weight_decay, amsgrad, maximize }, true, len)
-    }
-
-    fn build(cfg: AdamConfig, decoupled: bool, len: usize) -> Result<Adam, Error> {
-        non_negative("lr", cfg.lr)?;
-        beta("beta1", cfg.beta1)?;
-        beta("beta2", cfg.beta2)?;
-        non_negative("eps", cfg.eps)?;
-        non_negative("weight_decay", cfg.weight_decay)?;
-        let buffers = [("exp_avg", 0.0), ("exp_avg_sq", 0.0), ("max_exp_avg_sq", 0.0)];
-        let state = State::new(len, buffers.into_iter().take(if cfg.amsgrad { 3 } else { 2 }))?;
-        Ok(Adam { cfg, decoupled, state })
+        let cfg = AdamConfig { lr, beta1, beta2, eps, weight_decay, amsgrad, maximize };
+        fused::new(AdamKind { cfg, decoupled: true }, len)
     }
 
     /// The hyperparameters (for AdamW, `weight_decay` is the decoupled one).
     pub fn config(&self) -> &AdamConfig {
-        &self.cfg
+        &self.method().cfg
     }
 
     /// Whether the weight decay is decoupled (AdamW).
     pub fn is_decoupled(&self) -> bool {
-        self.decoupled
+        self.method().decoupled
+    }
+}
+
+impl Method for AdamKind {
+    type Rule = Rule;
+
+    fn check(&self) -> Result<(), Error> {
+        let c = &self.cfg;
+        adam_like(c.lr, c.beta1, c.beta2, c.eps, c.weight_decay)
+    }
+
+    fn buffers(&self) -> impl Iterator<Item = (&'static str, f32)> {
+        let buffers = [("exp_avg", 0.0), ("exp_avg_sq", 0.0), ("max_exp_avg_sq", 0.0)];
+        buffers.into_iter().take(if self.cfg.amsgrad { 3 } else { 2 })
+    }
+
+    fn rule(&self, t: u64, _: &mut [f64]) -> Rule {
+        let c = &self.cfg;
+        let bc1 = 1.0 - c.beta1.powf(t as f64);
+        let bc2 = 1.0 - c.beta2.powf(t as f64);
+        let eps_b = (c.eps * bc2.sqrt()) as f32;
+        let tiny = c.eps > 0.0 && eps_b < f32::MIN_POSITIVE;
+        let (sqrt_scale, eps_d, b) =
+            if tiny { ((1.0 / bc2.sqrt()) as f32, c.eps as f32, 1.0) } else { (1.0, eps_b, bc2.sqrt()) };
+        Rule {
+            maximize: c.maximize,
+            wd: if self.decoupled { 0.0 } else { c.weight_decay as f32 },
+            decay: (1.0 - c.lr * c.weight_decay) as f32,
+            decoupled: self.decoupled,
+            w1: (1.0 - c.beta1) as f32,
+            beta2: c.beta2 as f32,
+            c2: (1.0 - c.beta2) as f32,
+            sqrt_scale,
+            eps_d,
+            fast_div: eps_d == 0.0 || eps_d >= f32::MIN_POSITIVE,
+            neg_step: (-c.lr * b / bc1) as f32,
+        }
     }
 }
 
 /// The per-step scalars, rounded to f32. State: `[m, v]`, or `[m, v, v̂]` with AMSGrad.
-struct Rule {
+pub(crate) struct Rule {
     maximize: bool,
     /// L2 weight decay (0 for AdamW).
     wd: f32,
@@ -195,37 +224,4 @@ impl<const N: usize> UpdateRule<N> for Rule {
     }
 }
 
-impl Optimizer for Adam {
-    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
-        let (isa, t, io) = self.state.begin(isa, params, grads)?;
-        let c = &self.cfg;
-        let bc1 = 1.0 - c.beta1.powf(t as f64);
-        let bc2 = 1.0 - c.beta2.powf(t as f64);
-        let eps_b = (c.eps * bc2.sqrt()) as f32;
-        let tiny = c.eps > 0.0 && eps_b < f32::MIN_POSITIVE;
-        let (sqrt_scale, eps_d, b) =
-            if tiny { ((1.0 / bc2.sqrt()) as f32, c.eps as f32, 1.0) } else { (1.0, eps_b, bc2.sqrt()) };
-        let k = Rule {
-            maximize: c.maximize,
-            wd: if self.decoupled { 0.0 } else { c.weight_decay as f32 },
-            decay: (1.0 - c.lr * c.weight_decay) as f32,
-            decoupled: self.decoupled,
-            w1: (1.0 - c.beta1) as f32,
-            beta2: c.beta2 as f32,
-            c2: (1.0 - c.beta2) as f32,
-            sqrt_scale,
-            eps_d,
-            fast_div: eps_d == 0.0 || eps_d >= f32::MIN_POSITIVE,
-            neg_step: (-c.lr * b / bc1) as f32,
-        };
-        if c.amsgrad {
-            run_io::<_, 3>(isa, &k, io, self.state.buffers());
-        } else {
-            run_io::<_, 2>(isa, &k, io, self.state.buffers());
-        }
-        self.state.finish(t);
-        Ok(())
-    }
-
-    state_methods!();
-}
+arities!(Rule: 2, 3);

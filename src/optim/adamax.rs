@@ -1,12 +1,9 @@
 //! Adamax (Kingma & Ba, 2015, §7.1): Adam with an infinity-norm second moment.
 
-use super::scaled::Scaled;
-use super::state::{State, state_methods};
-use super::typed::run_io;
-use super::{Optimizer, Params, beta, non_negative, penalized};
+use super::fused::{Fused, Method, arities, constructors};
+use super::{adam_like, penalized};
 use crate::drivers::update::UpdateRule;
 use crate::error::Error;
-use crate::isa::Isa;
 use crate::simd::Simd;
 use crate::simd::abs;
 
@@ -50,32 +47,37 @@ impl Default for AdamaxConfig {
 /// ε is added to |g| inside the maximum, as PyTorch does (the paper has no ε). The bias
 /// correction is computed in f64 once per step. Exported state ([`Optimizer::export`]):
 /// `exp_avg` (m), `exp_inf` (u).
-#[derive(Clone, Debug)]
-pub struct Adamax {
-    cfg: AdamaxConfig,
-    state: State,
-}
+///
+/// [`Optimizer::export`]: super::Optimizer::export
+pub type Adamax = Fused<AdamaxConfig>;
 
-impl Adamax {
-    /// A fresh state for `len` parameters, after checking `cfg`.
-    pub fn new(cfg: AdamaxConfig, len: usize) -> Result<Adamax, Error> {
-        non_negative("lr", cfg.lr)?;
-        beta("beta1", cfg.beta1)?;
-        beta("beta2", cfg.beta2)?;
-        non_negative("eps", cfg.eps)?;
-        non_negative("weight_decay", cfg.weight_decay)?;
-        let state = State::new(len, [("exp_avg", 0.0), ("exp_inf", 0.0)])?;
-        Ok(Adamax { cfg, state })
+constructors!(Adamax, AdamaxConfig);
+
+impl Method for AdamaxConfig {
+    type Rule = Rule;
+
+    fn check(&self) -> Result<(), Error> {
+        adam_like(self.lr, self.beta1, self.beta2, self.eps, self.weight_decay)
     }
 
-    /// The hyperparameters.
-    pub fn config(&self) -> &AdamaxConfig {
-        &self.cfg
+    fn buffers(&self) -> impl Iterator<Item = (&'static str, f32)> {
+        [("exp_avg", 0.0), ("exp_inf", 0.0)].into_iter()
+    }
+
+    fn rule(&self, t: u64, _: &mut [f64]) -> Rule {
+        Rule {
+            maximize: self.maximize,
+            wd: self.weight_decay as f32,
+            w1: (1.0 - self.beta1) as f32,
+            beta2: self.beta2 as f32,
+            eps: self.eps as f32,
+            neg_clr: (-self.lr / (1.0 - self.beta1.powf(t as f64))) as f32,
+        }
     }
 }
 
 /// The per-step scalars, rounded to f32. State: `[m, u]`.
-struct Rule {
+pub(crate) struct Rule {
     maximize: bool,
     wd: f32,
     w1: f32,
@@ -101,22 +103,4 @@ impl UpdateRule<2> for Rule {
     }
 }
 
-impl Optimizer for Adamax {
-    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
-        let (isa, t, io) = self.state.begin(isa, params, grads)?;
-        let c = &self.cfg;
-        let k = Rule {
-            maximize: c.maximize,
-            wd: c.weight_decay as f32,
-            w1: (1.0 - c.beta1) as f32,
-            beta2: c.beta2 as f32,
-            eps: c.eps as f32,
-            neg_clr: (-c.lr / (1.0 - c.beta1.powf(t as f64))) as f32,
-        };
-        run_io(isa, &k, io, self.state.buffers());
-        self.state.finish(t);
-        Ok(())
-    }
-
-    state_methods!();
-}
+arities!(Rule: 2);

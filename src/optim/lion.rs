@@ -1,12 +1,9 @@
 //! Lion (Chen et al., 2023, "Symbolic Discovery of Optimization Algorithms").
 
-use super::scaled::Scaled;
-use super::state::{State, state_methods};
-use super::typed::run_io;
-use super::{Optimizer, Params, beta, non_negative};
+use super::fused::{Fused, Method, arities, constructors};
+use super::{beta, non_negative};
 use crate::drivers::update::UpdateRule;
 use crate::error::Error;
-use crate::isa::Isa;
 use crate::simd::Simd;
 use crate::simd::neg;
 
@@ -49,31 +46,42 @@ impl Default for LionConfig {
 ///
 /// c is computed the same way on every ISA, so sign(c) never differs between them: a c near 0
 /// that flipped sign would move p by 2·lr. Exported state ([`Optimizer::export`]): `exp_avg` (m).
-#[derive(Clone, Debug)]
-pub struct Lion {
-    cfg: LionConfig,
-    state: State,
-}
+///
+/// [`Optimizer::export`]: super::Optimizer::export
+pub type Lion = Fused<LionConfig>;
 
-impl Lion {
-    /// A fresh state for `len` parameters, after checking `cfg`.
-    pub fn new(cfg: LionConfig, len: usize) -> Result<Lion, Error> {
-        non_negative("lr", cfg.lr)?;
-        beta("beta1", cfg.beta1)?;
-        beta("beta2", cfg.beta2)?;
-        non_negative("weight_decay", cfg.weight_decay)?;
-        let state = State::new(len, [("exp_avg", 0.0)])?;
-        Ok(Lion { cfg, state })
+constructors!(Lion, LionConfig);
+
+impl Method for LionConfig {
+    type Rule = Rule;
+
+    fn check(&self) -> Result<(), Error> {
+        non_negative("lr", self.lr)?;
+        beta("beta1", self.beta1)?;
+        beta("beta2", self.beta2)?;
+        non_negative("weight_decay", self.weight_decay)?;
+        Ok(())
     }
 
-    /// The hyperparameters.
-    pub fn config(&self) -> &LionConfig {
-        &self.cfg
+    fn buffers(&self) -> impl Iterator<Item = (&'static str, f32)> {
+        [("exp_avg", 0.0)].into_iter()
+    }
+
+    fn rule(&self, _: u64, _: &mut [f64]) -> Rule {
+        Rule {
+            maximize: self.maximize,
+            beta1: self.beta1 as f32,
+            c1: (1.0 - self.beta1) as f32,
+            beta2: self.beta2 as f32,
+            c2: (1.0 - self.beta2) as f32,
+            decay: (1.0 - self.lr * self.weight_decay) as f32,
+            neg_lr: -self.lr as f32,
+        }
     }
 }
 
 /// The per-step scalars, rounded to f32. State: `[m]`.
-struct Rule {
+pub(crate) struct Rule {
     maximize: bool,
     beta1: f32,
     c1: f32,
@@ -100,23 +108,4 @@ impl UpdateRule<1> for Rule {
     }
 }
 
-impl Optimizer for Lion {
-    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
-        let (isa, t, io) = self.state.begin(isa, params, grads)?;
-        let c = &self.cfg;
-        let k = Rule {
-            maximize: c.maximize,
-            beta1: c.beta1 as f32,
-            c1: (1.0 - c.beta1) as f32,
-            beta2: c.beta2 as f32,
-            c2: (1.0 - c.beta2) as f32,
-            decay: (1.0 - c.lr * c.weight_decay) as f32,
-            neg_lr: -c.lr as f32,
-        };
-        run_io(isa, &k, io, self.state.buffers());
-        self.state.finish(t);
-        Ok(())
-    }
-
-    state_methods!();
-}
+arities!(Rule: 1);

@@ -24,6 +24,11 @@
 //! [`Optimizer::step_typed`] takes bf16 / f16 gradients and bf16 parameters ([`Params`]:
 //! stochastic rounding, or an f32 master with a bf16 copy), the state staying f32.
 //!
+//! The optimizers are registered in one place, from which [`Config`] and its list of names
+//! ([`Config::NAMES`]) are generated. All but [`Adafactor`] are one generic type, [`Fused`], over
+//! their configurations: they share the step (checks, per-step scalars, one fused pass, the
+//! step counter) and differ only in their update rule and state.
+//!
 //! NaN: the updates are element-wise, so a NaN gradient poisons only its own parameter and
 //! state elements; except in [`Adafactor`], whose norms spread it (see there).
 
@@ -33,12 +38,14 @@ mod adagrad;
 mod adam;
 mod adamax;
 mod buffer;
-mod config;
+mod fused;
 #[cfg(feature = "half")]
 mod half;
+mod io;
 mod lion;
 mod multi;
 mod nadam;
+mod registry;
 mod rmsprop;
 #[cfg(feature = "half")]
 mod rounding;
@@ -52,10 +59,13 @@ pub use adafactor::{Adafactor, AdafactorConfig};
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig, AdamWConfig};
 pub use adamax::{Adamax, AdamaxConfig};
-pub use config::Config;
+pub use fused::Fused;
 pub use lion::{Lion, LionConfig};
 pub use multi::{Tensor, step_multi, step_multi_scaled, step_multi_scaled_with, step_multi_with};
 pub use nadam::{NAdam, NAdamConfig};
+pub use registry::Config;
+#[cfg(feature = "internals")]
+pub use registry::speed_rows;
 pub use rmsprop::{RmsProp, RmsPropConfig};
 #[cfg(feature = "half")]
 pub use rounding::{round_stochastic, stochastic_bits};
@@ -63,11 +73,10 @@ pub use scaled::Stepped;
 pub use sgd::{Sgd, SgdConfig};
 pub use typed::{Grads, Params};
 
-use crate::drivers::update::{UpdateRule, run_update};
 use crate::error::Error;
 use crate::isa::Isa;
 use crate::simd::{Simd, neg};
-use scaled::{Scaled, Unscaled};
+use scaled::Scaled;
 
 /// An optimizer that owns its state: a fused, in-place step over one parameter tensor.
 ///
@@ -219,6 +228,17 @@ pub(crate) fn beta(name: &'static str, v: f64) -> Result<f64, Error> {
     if (0.0..1.0).contains(&v) { Ok(v) } else { Err(invalid(name, v, "in [0, 1)")) }
 }
 
+/// The checks of the Adam family (Adam, AdamW, Adamax, NAdam), in this order: lr, β1, β2, ε
+/// and the weight decay.
+pub(crate) fn adam_like(lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay: f64) -> Result<(), Error> {
+    non_negative("lr", lr)?;
+    beta("beta1", beta1)?;
+    beta("beta2", beta2)?;
+    non_negative("eps", eps)?;
+    non_negative("weight_decay", weight_decay)?;
+    Ok(())
+}
+
 /// A weight in [0, 1] (dampening, RMSprop's α).
 pub(crate) fn unit(name: &'static str, v: f64) -> Result<f64, Error> {
     if (0.0..=1.0).contains(&v) { Ok(v) } else { Err(invalid(name, v, "in [0, 1]")) }
@@ -238,57 +258,6 @@ pub(crate) fn filled(len: usize, init: f32) -> Result<Vec<f32>, Error> {
     v.try_reserve_exact(len).map_err(|_| Error::OutOfMemory { elements: len })?;
     v.resize(len, init);
     Ok(v)
-}
-
-/// Runs the update `k` over `p`, `g` (unscaled inside the pass where it carries a factor) and
-/// the state slices `st` (all of the same length, checked by the caller), in parallel over
-/// fixed chunks where that pays.
-pub(crate) fn run<K: UpdateRule<N>, const N: usize>(
-    isa: Isa,
-    k: &K,
-    p: &mut [f32],
-    g: &[f32],
-    inv_scale: Option<f32>,
-    st: [&mut [f32]; N],
-) {
-    match inv_scale {
-        None => run_plain(isa, k, p, g, st),
-        Some(inv_scale) => run_plain(isa, &Unscaled { k, inv_scale }, p, g, st),
-    }
-}
-
-/// [`run`] on gradients used as they are.
-fn run_plain<K: UpdateRule<N>, const N: usize>(
-    isa: Isa,
-    k: &K,
-    p: &mut [f32],
-    g: &[f32],
-    st: [&mut [f32]; N],
-) {
-    debug_assert!(g.len() == p.len() && st.iter().all(|s| s.len() == p.len()));
-    #[cfg(feature = "rayon")]
-    if p.len() >= 2 * crate::parallel::CHUNK && rayon::current_num_threads() > 1 {
-        return split(isa, k, p, g, st);
-    }
-    let mut st = st;
-    run_update(isa, k, p, g, &mut st)
-}
-
-/// Halves the work at a chunk boundary until one chunk is left, so that the pieces are the
-/// same fixed chunks whatever the number of threads.
-#[cfg(feature = "rayon")]
-fn split<K: UpdateRule<N>, const N: usize>(isa: Isa, k: &K, p: &mut [f32], g: &[f32], st: [&mut [f32]; N]) {
-    use crate::parallel::CHUNK;
-    let n = p.len();
-    if n <= CHUNK {
-        let mut st = st;
-        return run_update(isa, k, p, g, &mut st);
-    }
-    let mid = n.div_ceil(CHUNK) / 2 * CHUNK;
-    let (p0, p1) = p.split_at_mut(mid);
-    let (g0, g1) = g.split_at(mid);
-    let (a, b) = split_state(st, mid);
-    rayon::join(|| split(isa, k, p0, g0, a), || split(isa, k, p1, g1, b));
 }
 
 /// Each state slice split at `at`: the first parts, and the rest.

@@ -1,13 +1,10 @@
 //! NAdam (Dozat, 2016, "Incorporating Nesterov Momentum into Adam"), PyTorch's variant with
 //! momentum decay, L2 or decoupled weight decay, and maximize.
 
-use super::scaled::Scaled;
-use super::state::{State, state_methods};
-use super::typed::run_io;
-use super::{Optimizer, Params, beta, non_negative, penalized};
+use super::fused::{Fused, Method, arities, constructors};
+use super::{adam_like, non_negative, penalized};
 use crate::drivers::update::UpdateRule;
 use crate::error::Error;
-use crate::isa::Isa;
 use crate::simd::Simd;
 
 /// NAdam's hyperparameters, PyTorch `torch.optim.NAdam` names and defaults (`betas` split).
@@ -72,39 +69,60 @@ impl Default for NAdamConfig {
 /// adding the terms first and dividing once rounds differently where they cancel (golden error
 /// 0.078 of the tolerance instead of 0.011). Exported state ([`Optimizer::export`]):
 /// `exp_avg` (m), `exp_avg_sq` (v) and the scalar `mu_product` (Π).
-#[derive(Clone, Debug)]
-pub struct NAdam {
-    cfg: NAdamConfig,
-    state: State,
-}
+///
+/// [`Optimizer::export`]: super::Optimizer::export
+pub type NAdam = Fused<NAdamConfig>;
 
-impl NAdam {
-    /// A fresh state for `len` parameters, after checking `cfg`.
-    pub fn new(cfg: NAdamConfig, len: usize) -> Result<NAdam, Error> {
-        non_negative("lr", cfg.lr)?;
-        beta("beta1", cfg.beta1)?;
-        beta("beta2", cfg.beta2)?;
-        non_negative("eps", cfg.eps)?;
-        non_negative("weight_decay", cfg.weight_decay)?;
-        non_negative("momentum_decay", cfg.momentum_decay)?;
-        let state = State::new(len, [("exp_avg", 0.0), ("exp_avg_sq", 0.0)])?.with_scalar("mu_product", 1.0);
-        Ok(NAdam { cfg, state })
-    }
+constructors!(NAdam, NAdamConfig);
 
-    /// The hyperparameters.
-    pub fn config(&self) -> &NAdamConfig {
-        &self.cfg
-    }
-
+impl NAdamConfig {
     /// μ_t of the momentum schedule.
     fn mu(&self, t: u64) -> f64 {
-        let c = &self.cfg;
-        c.beta1 * (1.0 - 0.5 * 0.96f64.powf(t as f64 * c.momentum_decay))
+        self.beta1 * (1.0 - 0.5 * 0.96f64.powf(t as f64 * self.momentum_decay))
+    }
+}
+
+impl Method for NAdamConfig {
+    type Rule = Rule;
+
+    const SCALARS: &'static [(&'static str, f64)] = &[("mu_product", 1.0)];
+
+    fn check(&self) -> Result<(), Error> {
+        adam_like(self.lr, self.beta1, self.beta2, self.eps, self.weight_decay)?;
+        non_negative("momentum_decay", self.momentum_decay)?;
+        Ok(())
+    }
+
+    fn buffers(&self) -> impl Iterator<Item = (&'static str, f32)> {
+        [("exp_avg", 0.0), ("exp_avg_sq", 0.0)].into_iter()
+    }
+
+    fn rule(&self, t: u64, scalars: &mut [f64]) -> Rule {
+        let (mu, mu_next) = (self.mu(t), self.mu(t.saturating_add(1)));
+        let product = scalars[0] * mu;
+        scalars[0] = product;
+        let decoupled = self.decoupled_weight_decay;
+        let b = (1.0 - self.beta2.powf(t as f64)).sqrt();
+        let tiny = self.eps > 0.0 && ((self.eps * b) as f32) < f32::MIN_POSITIVE;
+        let (sqrt_scale, eps_d, b) =
+            if tiny { ((1.0 / b) as f32, self.eps as f32, 1.0) } else { (1.0, (self.eps * b) as f32, b) };
+        Rule {
+            maximize: self.maximize,
+            wd: if decoupled { 0.0 } else { self.weight_decay as f32 },
+            decay: decoupled.then_some((1.0 - self.lr * self.weight_decay) as f32),
+            w1: (1.0 - self.beta1) as f32,
+            beta2: self.beta2 as f32,
+            c2: (1.0 - self.beta2) as f32,
+            sqrt_scale,
+            eps_d,
+            neg_cg: (-self.lr * (1.0 - mu) / (1.0 - product) * b) as f32,
+            neg_cm: (-self.lr * mu_next / (1.0 - product * mu_next) * b) as f32,
+        }
     }
 }
 
 /// The per-step scalars, rounded to f32. State: `[m, v]`.
-struct Rule {
+pub(crate) struct Rule {
     maximize: bool,
     /// L2 weight decay (0 when decoupled).
     wd: f32,
@@ -147,34 +165,4 @@ impl UpdateRule<2> for Rule {
     }
 }
 
-impl Optimizer for NAdam {
-    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
-        let (isa, t, io) = self.state.begin(isa, params, grads)?;
-        let c = &self.cfg;
-        let (mu, mu_next) = (self.mu(t), self.mu(t.saturating_add(1)));
-        let product = self.state.scalar(0) * mu;
-        let decoupled = c.decoupled_weight_decay;
-        let b = (1.0 - c.beta2.powf(t as f64)).sqrt();
-        let tiny = c.eps > 0.0 && ((c.eps * b) as f32) < f32::MIN_POSITIVE;
-        let (sqrt_scale, eps_d, b) =
-            if tiny { ((1.0 / b) as f32, c.eps as f32, 1.0) } else { (1.0, (c.eps * b) as f32, b) };
-        let k = Rule {
-            maximize: c.maximize,
-            wd: if decoupled { 0.0 } else { c.weight_decay as f32 },
-            decay: decoupled.then_some((1.0 - c.lr * c.weight_decay) as f32),
-            w1: (1.0 - c.beta1) as f32,
-            beta2: c.beta2 as f32,
-            c2: (1.0 - c.beta2) as f32,
-            sqrt_scale,
-            eps_d,
-            neg_cg: (-c.lr * (1.0 - mu) / (1.0 - product) * b) as f32,
-            neg_cm: (-c.lr * mu_next / (1.0 - product * mu_next) * b) as f32,
-        };
-        run_io(isa, &k, io, self.state.buffers());
-        self.state.set_scalar(0, product);
-        self.state.finish(t);
-        Ok(())
-    }
-
-    state_methods!();
-}
+arities!(Rule: 2);

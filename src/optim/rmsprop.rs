@@ -1,12 +1,9 @@
 //! RMSprop, plain or centered, with momentum, weight decay and maximize.
 
-use super::scaled::Scaled;
-use super::state::{State, state_methods};
-use super::typed::run_io;
-use super::{Optimizer, Params, non_negative, penalized, unit};
+use super::fused::{Fused, Method, arities, constructors};
+use super::{non_negative, penalized, unit};
 use crate::drivers::update::UpdateRule;
 use crate::error::Error;
-use crate::isa::Isa;
 use crate::simd::Simd;
 
 /// RMSprop's hyperparameters, PyTorch `torch.optim.RMSprop` names and defaults.
@@ -62,34 +59,46 @@ impl Default for RmsPropConfig {
 /// `momentum_buffer` (b) if μ > 0. Centered, v − ḡ² (a variance, ≥ 0 exactly) cancels when the
 /// gradient is steady and can round below 0; PyTorch then takes √ of it and gives NaN, here it
 /// is clamped to 0 (the step is then lr·g/ε, the limit of the exact formula).
-#[derive(Clone, Debug)]
-pub struct RmsProp {
-    cfg: RmsPropConfig,
-    state: State,
-}
+///
+/// [`Optimizer::export`]: super::Optimizer::export
+pub type RmsProp = Fused<RmsPropConfig>;
 
-impl RmsProp {
-    /// A fresh state for `len` parameters, after checking `cfg`.
-    pub fn new(cfg: RmsPropConfig, len: usize) -> Result<RmsProp, Error> {
-        non_negative("lr", cfg.lr)?;
-        unit("alpha", cfg.alpha)?;
-        non_negative("eps", cfg.eps)?;
-        non_negative("weight_decay", cfg.weight_decay)?;
-        non_negative("momentum", cfg.momentum)?;
-        let wanted =
-            [("square_avg", true), ("grad_avg", cfg.centered), ("momentum_buffer", cfg.momentum > 0.0)];
-        let state = State::new(len, wanted.into_iter().filter(|b| b.1).map(|(name, _)| (name, 0.0)))?;
-        Ok(RmsProp { cfg, state })
+constructors!(RmsProp, RmsPropConfig);
+
+impl Method for RmsPropConfig {
+    type Rule = Rule;
+
+    fn check(&self) -> Result<(), Error> {
+        non_negative("lr", self.lr)?;
+        unit("alpha", self.alpha)?;
+        non_negative("eps", self.eps)?;
+        non_negative("weight_decay", self.weight_decay)?;
+        non_negative("momentum", self.momentum)?;
+        Ok(())
     }
 
-    /// The hyperparameters.
-    pub fn config(&self) -> &RmsPropConfig {
-        &self.cfg
+    fn buffers(&self) -> impl Iterator<Item = (&'static str, f32)> {
+        let wanted =
+            [("square_avg", true), ("grad_avg", self.centered), ("momentum_buffer", self.momentum > 0.0)];
+        wanted.into_iter().filter(|b| b.1).map(|(name, _)| (name, 0.0))
+    }
+
+    fn rule(&self, _: u64, _: &mut [f64]) -> Rule {
+        Rule {
+            maximize: self.maximize,
+            wd: self.weight_decay as f32,
+            alpha: self.alpha as f32,
+            c: (1.0 - self.alpha) as f32,
+            eps: self.eps as f32,
+            centered: self.centered,
+            momentum: (self.momentum > 0.0).then_some(self.momentum as f32),
+            neg_lr: -self.lr as f32,
+        }
     }
 }
 
 /// The per-step scalars, rounded to f32. State: `[v]`, `[v, ḡ]`, `[v, b]` or `[v, ḡ, b]`.
-struct Rule {
+pub(crate) struct Rule {
     maximize: bool,
     wd: f32,
     alpha: f32,
@@ -128,29 +137,4 @@ impl<const N: usize> UpdateRule<N> for Rule {
     }
 }
 
-impl Optimizer for RmsProp {
-    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
-        let (isa, t, io) = self.state.begin(isa, params, grads)?;
-        let c = &self.cfg;
-        let k = Rule {
-            maximize: c.maximize,
-            wd: c.weight_decay as f32,
-            alpha: c.alpha as f32,
-            c: (1.0 - c.alpha) as f32,
-            eps: c.eps as f32,
-            centered: c.centered,
-            momentum: (c.momentum > 0.0).then_some(c.momentum as f32),
-            neg_lr: -c.lr as f32,
-        };
-        let st = &mut self.state;
-        match usize::from(c.centered) + usize::from(c.momentum > 0.0) {
-            0 => run_io::<_, 1>(isa, &k, io, st.buffers()),
-            1 => run_io::<_, 2>(isa, &k, io, st.buffers()),
-            _ => run_io::<_, 3>(isa, &k, io, st.buffers()),
-        }
-        self.state.finish(t);
-        Ok(())
-    }
-
-    state_methods!();
-}
+arities!(Rule: 1, 2, 3);

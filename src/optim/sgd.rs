@@ -1,12 +1,9 @@
 //! SGD with momentum, dampening, Nesterov, weight decay and maximize.
 
-use super::scaled::Scaled;
-use super::state::{State, state_methods};
-use super::typed::run_io;
-use super::{Optimizer, Params, non_negative, penalized, unit};
+use super::fused::{Fused, Method, arities, constructors};
+use super::{non_negative, penalized, unit};
 use crate::drivers::update::UpdateRule;
 use crate::error::Error;
-use crate::isa::Isa;
 use crate::simd::Simd;
 
 /// SGD's hyperparameters, PyTorch `torch.optim.SGD` names and defaults.
@@ -55,45 +52,56 @@ impl Default for SgdConfig {
 /// ```
 ///
 /// Exported state ([`Optimizer::export`]): `momentum_buffer` (b), none when μ = 0.
-#[derive(Clone, Debug)]
-pub struct Sgd {
-    cfg: SgdConfig,
-    state: State,
-}
+///
+/// [`Optimizer::export`]: super::Optimizer::export
+pub type Sgd = Fused<SgdConfig>;
 
-impl Sgd {
-    /// A fresh state for `len` parameters, after checking `cfg`.
-    pub fn new(cfg: SgdConfig, len: usize) -> Result<Sgd, Error> {
-        non_negative("lr", cfg.lr)?;
-        non_negative("momentum", cfg.momentum)?;
-        unit("dampening", cfg.dampening)?;
-        non_negative("weight_decay", cfg.weight_decay)?;
-        if cfg.nesterov && cfg.momentum <= 0.0 {
+constructors!(Sgd, SgdConfig);
+
+impl Method for SgdConfig {
+    type Rule = Rule;
+
+    fn check(&self) -> Result<(), Error> {
+        non_negative("lr", self.lr)?;
+        non_negative("momentum", self.momentum)?;
+        unit("dampening", self.dampening)?;
+        non_negative("weight_decay", self.weight_decay)?;
+        if self.nesterov && self.momentum <= 0.0 {
             return Err(Error::InvalidParameter {
                 name: "momentum",
-                value: cfg.momentum,
+                value: self.momentum,
                 expected: "> 0 with nesterov",
             });
         }
-        if cfg.nesterov && cfg.dampening != 0.0 {
+        if self.nesterov && self.dampening != 0.0 {
             return Err(Error::InvalidParameter {
                 name: "dampening",
-                value: cfg.dampening,
+                value: self.dampening,
                 expected: "0 with nesterov",
             });
         }
-        let state = State::new(len, (cfg.momentum != 0.0).then_some(("momentum_buffer", 0.0)))?;
-        Ok(Sgd { cfg, state })
+        Ok(())
     }
 
-    /// The hyperparameters.
-    pub fn config(&self) -> &SgdConfig {
-        &self.cfg
+    fn buffers(&self) -> impl Iterator<Item = (&'static str, f32)> {
+        (self.momentum != 0.0).then_some(("momentum_buffer", 0.0)).into_iter()
+    }
+
+    fn rule(&self, t: u64, _: &mut [f64]) -> Rule {
+        Rule {
+            neg_lr: -self.lr as f32,
+            wd: self.weight_decay as f32,
+            maximize: self.maximize,
+            momentum: self.momentum as f32,
+            keep: (1.0 - self.dampening) as f32,
+            first: t == 1,
+            nesterov: self.nesterov,
+        }
     }
 }
 
 /// The per-step scalars, rounded to f32.
-struct Rule {
+pub(crate) struct Rule {
     neg_lr: f32,
     wd: f32,
     maximize: bool,
@@ -131,27 +139,4 @@ impl UpdateRule<1> for Rule {
     }
 }
 
-impl Optimizer for Sgd {
-    fn step_grads(&mut self, isa: Isa, params: Params<'_>, grads: Scaled<'_>) -> Result<(), Error> {
-        let (isa, t, io) = self.state.begin(isa, params, grads)?;
-        let c = &self.cfg;
-        let k = Rule {
-            neg_lr: -c.lr as f32,
-            wd: c.weight_decay as f32,
-            maximize: c.maximize,
-            momentum: c.momentum as f32,
-            keep: (1.0 - c.dampening) as f32,
-            first: t == 1,
-            nesterov: c.nesterov,
-        };
-        if c.momentum != 0.0 {
-            run_io::<_, 1>(isa, &k, io, self.state.buffers());
-        } else {
-            run_io::<_, 0>(isa, &k, io, []);
-        }
-        self.state.finish(t);
-        Ok(())
-    }
-
-    state_methods!();
-}
+arities!(Rule: 0, 1);

@@ -4,8 +4,9 @@
 
 use super::Checkpoint;
 use super::buffer::Buffer;
+use super::io::Io;
 use super::scaled::Scaled;
-use super::typed::{Io, Params};
+use super::typed::Params;
 use crate::error::{Error, NameBuf, check_len};
 use crate::isa::Isa;
 use std::vec::Vec;
@@ -19,8 +20,10 @@ pub(crate) struct State {
     steps: u64,
     /// Per-element buffers, named after PyTorch's state keys, in the order the kernel takes them.
     buffers: Vec<(&'static str, Buffer)>,
-    /// Scalars carried from step to step (NAdam's μ product), named likewise.
-    scalars: Vec<(&'static str, f64)>,
+    /// Scalars carried from step to step (NAdam's μ product): names and initial values, and
+    /// the current values in the same order.
+    scalar_names: &'static [(&'static str, f64)],
+    scalars: Vec<f64>,
 }
 
 impl State {
@@ -46,12 +49,13 @@ impl State {
         for (name, n, init) in buffers {
             bufs.push((name, Buffer::filled(n, init)?));
         }
-        Ok(State { len, steps: 0, buffers: bufs, scalars: Vec::new() })
+        Ok(State { len, steps: 0, buffers: bufs, scalar_names: &[], scalars: Vec::new() })
     }
 
-    /// Adds a scalar carried from step to step, starting at `value`.
-    pub(crate) fn with_scalar(mut self, name: &'static str, value: f64) -> State {
-        self.scalars.push((name, value));
+    /// Adds the scalars carried from step to step, by name and initial value.
+    pub(crate) fn with_scalars(mut self, scalars: &'static [(&'static str, f64)]) -> State {
+        self.scalar_names = scalars;
+        self.scalars = scalars.iter().map(|s| s.1).collect();
         self
     }
 
@@ -82,19 +86,19 @@ impl State {
         core::array::from_fn(|_| it.next().unwrap_or_default())
     }
 
+    /// The number of buffers.
+    pub(crate) fn num_buffers(&self) -> usize {
+        self.buffers.len()
+    }
+
     /// Buffer `i`, read-only.
     pub(crate) fn buffer(&self, i: usize) -> &[f32] {
         &self.buffers[i].1
     }
 
-    /// Scalar `i`.
-    pub(crate) fn scalar(&self, i: usize) -> f64 {
-        self.scalars[i].1
-    }
-
-    /// Sets scalar `i`.
-    pub(crate) fn set_scalar(&mut self, i: usize, value: f64) {
-        self.scalars[i].1 = value;
+    /// The scalars' values, in order.
+    pub(crate) fn scalars_mut(&mut self) -> &mut [f64] {
+        &mut self.scalars
     }
 
     /// The number of parameters.
@@ -111,7 +115,7 @@ impl State {
     pub(crate) fn export(&self) -> Checkpoint<'_> {
         Checkpoint {
             steps: self.steps,
-            scalars: self.scalars.clone(),
+            scalars: self.scalar_names.iter().zip(&self.scalars).map(|((name, _), v)| (*name, *v)).collect(),
             buffers: self.buffers.iter().map(|(name, b)| (*name, &b[..])).collect(),
         }
     }
@@ -125,7 +129,7 @@ impl State {
             same_name(name, got)?;
             check_len(name, b.len(), values.len())?;
         }
-        for ((name, _), (got, value)) in self.scalars.iter().zip(&c.scalars) {
+        for ((name, _), (got, value)) in self.scalar_names.iter().zip(&c.scalars) {
             same_name(name, got)?;
             if !value.is_finite() {
                 return Err(Error::InvalidParameter { name, value: *value, expected: "finite" });
@@ -134,7 +138,7 @@ impl State {
         for ((_, b), (_, values)) in self.buffers.iter_mut().zip(&c.buffers) {
             b.copy_from_slice(values);
         }
-        for ((_, s), (_, value)) in self.scalars.iter_mut().zip(&c.scalars) {
+        for (s, (_, value)) in self.scalars.iter_mut().zip(&c.scalars) {
             *s = *value;
         }
         self.steps = c.steps;

@@ -1,12 +1,8 @@
 //! What a step reads and writes, by element type: [`Params`] (f32; with the feature `half`,
 //! bf16 with stochastic rounding or an f32 master with a bf16 copy) and [`Grads`] (f32, bf16,
-//! f16), checked into an [`Io`] before the first write and run through one update driver.
+//! f16). These are plain data: the checked step that runs over them is `super::io`.
 
-use super::run;
-use super::scaled::Scaled;
-use crate::drivers::update::UpdateRule;
 use crate::error::{Error, check_len};
-use crate::isa::Isa;
 #[cfg(feature = "half")]
 use crate::{bf16, f16};
 
@@ -117,70 +113,4 @@ pub(crate) fn check_lengths(params: &Params<'_>, grads: &Grads<'_>, len: usize) 
         }
     }
     check_len("grads", len, grads.len())
-}
-
-/// A step's parameters and gradients, their lengths checked, the factor that unscales the
-/// gradients, and the step number the stochastic rounding draws for.
-pub(crate) struct Io<'a> {
-    params: Params<'a>,
-    grads: Grads<'a>,
-    inv_scale: Option<f32>,
-    #[cfg_attr(not(feature = "half"), allow(dead_code))]
-    step: u64,
-}
-
-impl<'a> Io<'a> {
-    /// Checks that every slice has `len` elements, for step `step`.
-    pub(crate) fn new(params: Params<'a>, grads: Scaled<'a>, len: usize, step: u64) -> Result<Io<'a>, Error> {
-        let Scaled { g: grads, inv_scale } = grads;
-        check_lengths(&params, &grads, len)?;
-        Ok(Io { params, grads, inv_scale, step })
-    }
-
-    /// The factor the gradients are multiplied by (1 for plain gradients).
-    pub(crate) fn factor(&self) -> f32 {
-        self.inv_scale.unwrap_or(1.0)
-    }
-
-    /// Stages the step through f32 `scratch` where it is not all f32 (see
-    /// [`super::half::Staged`]); without the feature `half` every step is f32 and `scratch`
-    /// stays empty.
-    #[cfg(feature = "half")]
-    pub(crate) fn staged(
-        self,
-        isa: Isa,
-        scratch: &'a mut Vec<f32>,
-    ) -> Result<super::half::Staged<'a>, Error> {
-        super::half::Staged::new(isa, self.params, self.grads, self.step, scratch)
-    }
-
-    /// The f32 parameters and gradients, where both are f32; else the `Io` back.
-    pub(crate) fn f32(self) -> Result<(&'a mut [f32], &'a [f32]), Io<'a>> {
-        match self {
-            Io { params: Params::F32(p), grads: Grads::F32(g), .. } => Ok((p, g)),
-            #[allow(unreachable_patterns)]
-            io => Err(io),
-        }
-    }
-}
-
-/// Runs the update `k` over the checked `io` and the state slices `st` (each as long as the
-/// parameters), in parallel over fixed chunks where that pays: f32 parameters and gradients go
-/// to [`run`] as they are, the other element types through [`super::half`]'s blocks.
-pub(crate) fn run_io<K: UpdateRule<N>, const N: usize>(isa: Isa, k: &K, io: Io<'_>, st: [&mut [f32]; N]) {
-    let io_scale = io.inv_scale;
-    match io.f32() {
-        Ok((p, g)) => run(isa, k, p, g, io_scale, st),
-        #[cfg(feature = "half")]
-        Err(io) => match io_scale {
-            None => super::half::run(isa, k, io.params, io.grads, io.step, st),
-            Some(inv_scale) => {
-                let k = super::scaled::Unscaled { k, inv_scale };
-                super::half::run(isa, &k, io.params, io.grads, io.step, st)
-            }
-        },
-        // Without the feature every Io is f32.
-        #[cfg(not(feature = "half"))]
-        Err(_) => {}
-    }
 }

@@ -11,7 +11,7 @@ use nnsimd::optim::{
 /// second moment) and as a matrix stack (factored), for which `shape` gives the tensor's shape
 /// from the number of elements `n` (rounded down to a multiple of the matrix width).
 pub fn configs() -> Vec<(&'static str, Config)> {
-    vec![
+    let mut configs = vec![
         ("sgd", Config::Sgd(SgdConfig { lr: 0.01, ..Default::default() })),
         (
             "sgd_nesterov",
@@ -54,7 +54,25 @@ pub fn configs() -> Vec<(&'static str, Config)> {
         ("lion", Config::Lion(LionConfig { weight_decay: 0.1, ..Default::default() })),
         ("adafactor", Config::Adafactor(AdafactorConfig { weight_decay: 0.01, ..Default::default() })),
         ("adafactor_matrix", Config::Adafactor(AdafactorConfig::default())),
-    ]
+    ];
+    // Every optimizer of the registry: at its defaults where the list has none of its own.
+    for c in Config::defaults() {
+        if !configs.iter().any(|(_, d)| d.name() == c.name()) {
+            configs.push((c.name(), c));
+        }
+    }
+    configs
+}
+
+/// Panics unless every optimizer of the crate's registry ([`Config::NAMES`]) is among `names`
+/// (by its own name, or a variant named `name_...`): a list of optimizers typed in a test must
+/// grow with the registry, not skip a new optimizer silently.
+pub fn assert_covers<'a>(what: &str, names: impl IntoIterator<Item = &'a str>) {
+    let names: Vec<&str> = names.into_iter().collect();
+    for &o in Config::NAMES {
+        let listed = names.iter().any(|n| *n == o || n.strip_prefix(o).is_some_and(|v| v.starts_with('_')));
+        assert!(listed, "{what}: the optimizer {o} is missing (listed: {names:?})");
+    }
 }
 
 /// The shape a configuration named `name` is built for, for about `n` elements: a vector, or
