@@ -11,7 +11,7 @@ use nnsimd::{Activation, Glu, Isa, Prelu, Rrelu, RreluMode, optim};
 /// measured: the crate's registry of optimizers, each at its defaults, with the extra rows of
 /// some (`sgd_momentum`, `sgd_nesterov`, `amsgrad`).
 pub fn optimizer_rows() -> Vec<&'static str> {
-    optim::speed_rows().into_iter().map(|(name, _)| name).collect()
+    nnsimd::internals::speed_rows().into_iter().map(|(name, _)| name).collect()
 }
 /// PReLU and RReLU rows: one slope (PyTorch's initial 0.25); 64 channels channels-last;
 /// 64 channels NCHW with a batch of 4 (H·W = n/256); RReLU in training at PyTorch's defaults
@@ -86,7 +86,7 @@ pub fn inputs(n: usize) -> (Vec<f32>, Vec<f32>) {
 /// square matrix of `n` parameters (Adafactor factors it, the others see `n` elements), or
 /// None for a name the registry does not have (or a state that does not fit).
 pub fn make_optimizer(name: &str, n: usize) -> Option<Box<dyn optim::Optimizer>> {
-    let (_, config) = optim::speed_rows().into_iter().find(|row| row.0 == name)?;
+    let (_, config) = nnsimd::internals::speed_rows().into_iter().find(|row| row.0 == name)?;
     config.build(&square(n)).ok()
 }
 

@@ -7,6 +7,7 @@
 //! - [`activations`]: the activation registry's oracle side (parameters and their ranges,
 //!   limits, properties, naive loops, plot settings), one generated match per question;
 //! - [`probe`]: the math core's functions as kernels over slices, on any ISA;
+//! - [`speed_rows`] (feature `std`): the optimizer rows of the `speed` example and the benches;
 //! - `Path` (feature `half`): every bf16/f16 conversion path, including those no tier picks.
 
 pub mod activations;
@@ -24,3 +25,5 @@ pub mod reference {
 
 #[cfg(feature = "half")]
 pub use crate::convert::Path;
+#[cfg(feature = "std")]
+pub use crate::optim::registry::speed_rows;

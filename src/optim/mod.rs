@@ -45,7 +45,7 @@ mod io;
 mod lion;
 mod multi;
 mod nadam;
-mod registry;
+pub(crate) mod registry;
 mod rmsprop;
 #[cfg(feature = "half")]
 mod rounding;
@@ -64,8 +64,6 @@ pub use lion::{Lion, LionConfig};
 pub use multi::{Tensor, step_multi, step_multi_scaled, step_multi_scaled_with, step_multi_with};
 pub use nadam::{NAdam, NAdamConfig};
 pub use registry::Config;
-#[cfg(feature = "internals")]
-pub use registry::speed_rows;
 pub use rmsprop::{RmsProp, RmsPropConfig};
 #[cfg(feature = "half")]
 pub use rounding::{round_stochastic, stochastic_bits};
