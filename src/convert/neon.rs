@@ -1,11 +1,10 @@
 //! The aarch64 path: f16 through NEON's `fcvtl`/`fcvtn` (4 lanes; round to nearest even with
-//! subnormals kept under the FPCR that Linux starts processes with: RN, no FZ, FZ16 or DN); bf16 on integers ([`portable`], which the compiler
+//! subnormals kept under the FPCR that Linux starts processes with: RN, no FZ, FZ16 or DN); bf16
+//! on integers ([`portable`], which the compiler
 //! vectorizes with NEON, the aarch64 baseline).
 
 use super::portable;
 use core::arch::aarch64::*;
-
-pub(crate) use portable::{bf16s_to_f32, f32s_to_bf16};
 
 /// Converts `src` into `dst` 4 elements at a time with `$body` (`$s`, `$d` the pointers to
 /// element `i` of each), the rest with the portable `$tail`.
