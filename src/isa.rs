@@ -122,9 +122,9 @@ macro_rules! x86_tier {
 #[cfg(target_arch = "x86_64")]
 pub(crate) use x86_tier;
 
-#[cfg(target_arch = "x86_64")]
 /// The items, each with the target features of a tier (from `x86_tier!`, the list detection
-/// reads) and of the tier's option in brackets, if any.
+/// reads) and of the tier's option in brackets, if any (the conversion routines of `half`).
+#[cfg(all(target_arch = "x86_64", feature = "half"))]
 macro_rules! with_features {
     ($option:tt { $($item:item)* } $feat:tt, $list:tt) => {
         $crate::isa::with_features!(@each $option $feat; $($item)*);
@@ -140,13 +140,14 @@ macro_rules! with_features {
         $item
     };
 }
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", feature = "half"))]
 pub(crate) use with_features;
 
 /// Features beyond a tier's own that some of its paths use where the CPU has them: F16C (f16
 /// conversions on the AVX2 tier) and AVX-512-BF16 (bf16 rounding on the AVX-512 tier). Their
 /// `#[target_feature]` names are `"f16c"` and `"avx512bf16"`.
 #[cfg(target_arch = "x86_64")]
+#[cfg_attr(not(feature = "half"), allow(dead_code))] // read by the bf16/f16 paths only
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum X86Option {
     F16c,
@@ -154,6 +155,7 @@ pub(crate) enum X86Option {
 }
 
 #[cfg(target_arch = "x86_64")]
+#[cfg_attr(not(feature = "half"), allow(dead_code))]
 impl X86Option {
     /// Whether the CPU has the option and its tier (the tier's check covers the OS's register
     /// support): F16C with AVX2, AVX-512-BF16 with AVX-512.

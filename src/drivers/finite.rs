@@ -2,6 +2,7 @@
 //! before a step (PyTorch's `found_inf`).
 
 use super::*;
+use crate::isa::Isa;
 
 /// Accumulators in flight, so that the additions do not wait on each other.
 const ACCS: usize = 4;

@@ -18,12 +18,14 @@ pub(crate) trait Lanes: Copy + Send + Sync + 'static {
     /// The first `y.len()` (< `LANES`) lanes of `v` into `y`, rounded as [`Lanes::store`].
     fn store_partial<S: Simd>(s: S, v: S::V, y: &mut [Self]);
     /// [`Lanes::store`] for lanes that already hold values of this type, a NaN quiet: nothing
-    /// to round, the bits are only cut.
+    /// to round, the bits are only cut. (Only the optimizers, with `std`, store that way.)
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     #[inline(always)]
     fn store_exact<S: Simd>(s: S, v: S::V, y: &mut [Self]) {
         Self::store(s, v, y)
     }
     /// [`Lanes::store_partial`] for lanes as in [`Lanes::store_exact`].
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     #[inline(always)]
     fn store_exact_partial<S: Simd>(s: S, v: S::V, y: &mut [Self]) {
         Self::store_partial(s, v, y)

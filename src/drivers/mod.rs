@@ -1,7 +1,6 @@
 //! Element-wise drivers: one generic loop per shape of kernel, and the thin per-ISA entry
 //! points that compile it with each instruction set.
 
-use crate::isa::Isa;
 use crate::simd::Simd;
 use crate::simd::tier::simd_fn;
 pub(crate) use lanes::Lanes;
@@ -186,6 +185,7 @@ simd_fn! {
 #[cfg(feature = "std")]
 pub(crate) mod update {
     use super::*;
+    use crate::isa::Isa;
     use crate::simd::tier::{Op, run};
 
     /// One optimizer's element-wise step, written once over [`Simd`] (with a square root).

@@ -56,11 +56,14 @@ pub(crate) trait Simd: Copy {
     /// shares): IEEE division here; AVX-512 overrides it with a reciprocal estimate and one
     /// correction. Within 1 ULP where a, b and a/b are normal; `b` must not be subnormal; the
     /// special cases (b = ±0, ±inf, NaN, an overflowing quotient) give what division gives.
+    /// (Only the optimizers, with `std`, divide and take roots.)
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     #[inline(always)]
     fn div_fast(self, a: Self::V, b: Self::V) -> Self::V {
         self.div(a, b)
     }
     /// √a, correctly rounded (IEEE); NaN for a < 0, −0 for −0.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     fn sqrt(self, a: Self::V) -> Self::V;
     fn fma(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     fn min(self, a: Self::V, b: Self::V) -> Self::V;

@@ -38,6 +38,7 @@ pub(crate) trait Op {
     const DEEP: bool = false;
     /// Whether it stores bf16 through the backend, so that AVX-512 runs it with AVX-512-BF16's
     /// rounding where the CPU has it.
+    #[cfg_attr(not(feature = "half"), allow(dead_code))] // bf16 exists with `half` only
     const BF16: bool = false;
     /// Runs the operation on the backend `s`.
     fn run<S: Simd>(self, s: S) -> Self::Output;
@@ -105,6 +106,7 @@ pub(crate) struct Call<F, A>(pub(crate) A, pub(crate) core::marker::PhantomData<
 pub(crate) trait SimdFn<A> {
     type Output;
     const DEEP: bool = false;
+    #[cfg_attr(not(feature = "half"), allow(dead_code))]
     const BF16: bool = false;
     fn call<S: Simd>(s: S, args: A) -> Self::Output;
 }
