@@ -23,8 +23,10 @@ pub(crate) trait Elementwise: Sync {
     /// schedule.
     ///
     /// [`Op::DEEP`]: crate::simd::tier::Op::DEEP
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // read by the x86 trampolines
     const DEEP_FORWARD: bool = false;
     /// [`Elementwise::DEEP_FORWARD`] for backward.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // read by the x86 trampolines
     const DEEP_BACKWARD: bool = false;
 }
 
@@ -35,6 +37,7 @@ pub(crate) trait Grad: Sync {
     /// [`Elementwise::LIGHT`] of the kernel.
     const LIGHT: bool;
     /// [`Elementwise::DEEP_BACKWARD`] of the kernel, for its backward from x.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // read by the x86 trampolines
     const DEEP: bool = false;
 }
 

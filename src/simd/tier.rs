@@ -35,10 +35,11 @@ pub(crate) trait Op {
     type Output;
     /// Whether its dependency chain is long for the registers it needs, so that a tier with
     /// registers to spare runs more vectors side by side (the table in the module docs).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // read by the x86 trampolines
     const DEEP: bool = false;
     /// Whether it stores bf16 through the backend, so that AVX-512 runs it with AVX-512-BF16's
     /// rounding where the CPU has it.
-    #[cfg_attr(not(feature = "half"), allow(dead_code))] // bf16 exists with `half` only
+    #[cfg_attr(not(all(target_arch = "x86_64", feature = "half")), allow(dead_code))] // x86, bf16
     const BF16: bool = false;
     /// Runs the operation on the backend `s`.
     fn run<S: Simd>(self, s: S) -> Self::Output;
@@ -105,8 +106,9 @@ pub(crate) struct Call<F, A>(pub(crate) A, pub(crate) core::marker::PhantomData<
 /// The generic function behind a [`Call`]: `call` runs it on a backend with the arguments.
 pub(crate) trait SimdFn<A> {
     type Output;
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // read by the x86 trampolines
     const DEEP: bool = false;
-    #[cfg_attr(not(feature = "half"), allow(dead_code))]
+    #[cfg_attr(not(all(target_arch = "x86_64", feature = "half")), allow(dead_code))]
     const BF16: bool = false;
     fn call<S: Simd>(s: S, args: A) -> Self::Output;
 }
