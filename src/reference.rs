@@ -20,7 +20,7 @@ pub fn softplus(x: f64) -> f64 {
     if x > 30.0 { x + libm::log1p(libm::exp(-x)) } else { libm::log1p(libm::exp(x)) }
 }
 
-/// The math core's functions in f64, by the names of `nnsimd::math::probe::NAMES`.
+/// The math core's functions in f64, by the names of `nnsimd::internals::probe::NAMES`.
 pub fn math(name: &str, x: f64) -> Option<f64> {
     Some(match name {
         "exp" => libm::exp(x),
