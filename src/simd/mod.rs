@@ -7,8 +7,9 @@
 //! Semantics every backend must follow (the scalar backend is the model):
 //! - `max(a, b)` is `if a < b { b } else { a }` and `min(a, b)` is `if b < a { b } else { a }`:
 //!   a NaN in `a` comes out, a NaN in `b` must not happen (callers pass constants there).
-//! - `fma(a, b, c)` is `a * b + c`, fused where [`Simd::HAS_FMA`] says so and otherwise with two
-//!   roundings; code that needs an exact product uses [`two_prod`], never `fma` alone.
+//! - `fma(a, b, c)` is `a * b + c`, fused (one rounding) where [`Simd::HAS_FMA`] says so;
+//!   where it does not, it may be fused or not (the portable tier is fused on aarch64, not on
+//!   x86-64), so code that needs an exact product uses [`two_prod`], never `fma` alone.
 //! - `round(a)` rounds to the nearest integer, ties to even, for |a| < 2^22.
 //! - `scale(a, n)` is `a · 2^n` for an integral `n` in [-252, 254], rounded once where the
 //!   result is subnormal and `a · 2^(n/2)` is normal.
@@ -35,7 +36,8 @@ pub(crate) trait Simd: Copy {
     /// A lane mask produced by comparisons.
     type M: Copy;
     const LANES: usize;
-    /// Whether `fma` is a fused multiply-add (one rounding).
+    /// Whether `fma` is certainly a fused multiply-add (one rounding); where false it may be
+    /// either.
     const HAS_FMA: bool;
 
     fn splat(self, x: f32) -> Self::V;
