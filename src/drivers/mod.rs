@@ -192,7 +192,7 @@ pub(crate) mod update {
     use crate::simd::tier::{Op, run};
 
     /// One optimizer's element-wise step, written once over [`Simd`] (with a square root).
-    pub(crate) trait UpdateRule<const N: usize>: Sync {
+    pub(crate) trait UpdateRule<const N: usize>: Sync + Copy {
         /// Returns the new parameters from `p` and `g`, updating the `N` state vectors in place.
         fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V;
 
@@ -267,7 +267,11 @@ pub(crate) mod update {
         type Output = ();
         #[inline(always)]
         fn run<S: Simd>(self, s: S) {
-            update_inplace(s, self.k, self.p, self.g, self.st)
+            // The rule copied to a local: the compiler then knows that the stores to the
+            // parameters and state leave its scalars alone, and keeps them in registers (read
+            // through the reference, they were loaded again after every store).
+            let k = *self.k;
+            update_inplace(s, &k, self.p, self.g, self.st)
         }
     }
 

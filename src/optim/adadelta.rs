@@ -79,6 +79,7 @@ impl Method for AdadeltaConfig {
 }
 
 /// The per-step scalars, rounded to f32. State: `[v, u]`.
+#[derive(Clone, Copy)]
 pub(crate) struct Rule {
     maximize: bool,
     wd: f32,

@@ -87,6 +87,7 @@ impl Method for AdagradConfig {
 }
 
 /// The per-step scalars, rounded to f32. State: `[s]`.
+#[derive(Clone, Copy)]
 pub(crate) struct Rule {
     maximize: bool,
     wd: f32,

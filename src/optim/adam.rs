@@ -175,6 +175,7 @@ impl Method for AdamKind {
 }
 
 /// The per-step scalars, rounded to f32. State: `[m, v]`, or `[m, v, v̂]` with AMSGrad.
+#[derive(Clone, Copy)]
 pub(crate) struct Rule {
     maximize: bool,
     /// L2 weight decay (0 for AdamW).

@@ -77,6 +77,7 @@ impl Method for AdamaxConfig {
 }
 
 /// The per-step scalars, rounded to f32. State: `[m, u]`.
+#[derive(Clone, Copy)]
 pub(crate) struct Rule {
     maximize: bool,
     wd: f32,

@@ -237,6 +237,7 @@ impl<'a> Staged<'a> {
 }
 
 /// The update that keeps the parameters: with [`Rounded`], stochastic rounding alone.
+#[derive(Clone, Copy)]
 struct Keep;
 
 impl UpdateRule<0> for Keep {

@@ -64,7 +64,7 @@ pub(crate) fn run_io<K: UpdateRule<N>, const N: usize>(isa: Isa, k: &K, io: Io<'
         Err(io) => match io_scale {
             None => super::half::run(isa, k, io.params, io.grads, io.step, st),
             Some(inv_scale) => {
-                let k = Unscaled { k, inv_scale };
+                let k = Unscaled { k: *k, inv_scale };
                 super::half::run(isa, &k, io.params, io.grads, io.step, st)
             }
         },
@@ -87,7 +87,7 @@ pub(crate) fn run<K: UpdateRule<N>, const N: usize>(
 ) {
     match inv_scale {
         None => run_plain(isa, k, p, g, st),
-        Some(inv_scale) => run_plain(isa, &Unscaled { k, inv_scale }, p, g, st),
+        Some(inv_scale) => run_plain(isa, &Unscaled { k: *k, inv_scale }, p, g, st),
     }
 }
 

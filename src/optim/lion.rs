@@ -81,6 +81,7 @@ impl Method for LionConfig {
 }
 
 /// The per-step scalars, rounded to f32. State: `[m]`.
+#[derive(Clone, Copy)]
 pub(crate) struct Rule {
     maximize: bool,
     beta1: f32,

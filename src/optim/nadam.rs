@@ -122,6 +122,7 @@ impl Method for NAdamConfig {
 }
 
 /// The per-step scalars, rounded to f32. State: `[m, v]`.
+#[derive(Clone, Copy)]
 pub(crate) struct Rule {
     maximize: bool,
     /// L2 weight decay (0 when decoupled).

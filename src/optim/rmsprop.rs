@@ -98,6 +98,7 @@ impl Method for RmsPropConfig {
 }
 
 /// The per-step scalars, rounded to f32. State: `[v]`, `[v, ḡ]`, `[v, b]` or `[v, ḡ, b]`.
+#[derive(Clone, Copy)]
 pub(crate) struct Rule {
     maximize: bool,
     wd: f32,

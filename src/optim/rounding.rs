@@ -52,21 +52,22 @@ fn round<S: Simd>(s: S, r: S::V, random: S::U) -> S::V {
 /// slices the driver runs on with the random bits of index `c0 + j` (low halves, no wrap)
 /// under `key`, the high 16 bits of the counter hash. Inside the update loop, so that the
 /// hashing overlaps the state's memory traffic.
-pub(crate) struct Rounded<'a, K> {
-    pub(crate) k: &'a K,
+#[derive(Clone, Copy)]
+pub(crate) struct Rounded<K> {
+    pub(crate) k: K,
     pub(crate) key: Key,
     pub(crate) c0: u32,
 }
 
-impl<'a, K> Rounded<'a, K> {
+impl<K: Copy> Rounded<K> {
     /// `k` rounded with the stream `stream`, the slices' element 0 having the tensor index
     /// `first`; the slices must not cross a multiple of 2^32 in index.
-    pub(crate) fn new(k: &'a K, stream: u64, first: u64) -> Self {
-        Rounded { k, key: key(stream, (first >> 32) as u32), c0: first as u32 }
+    pub(crate) fn new(k: &K, stream: u64, first: u64) -> Self {
+        Rounded { k: *k, key: key(stream, (first >> 32) as u32), c0: first as u32 }
     }
 }
 
-impl<K: UpdateRule<N>, const N: usize> UpdateRule<N> for Rounded<'_, K> {
+impl<K: UpdateRule<N>, const N: usize> UpdateRule<N> for Rounded<K> {
     /// Element 0's bits for every lane: the driver calls [`UpdateRule::update_at`] instead.
     #[inline(always)]
     fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V {

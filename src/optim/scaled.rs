@@ -89,12 +89,13 @@ pub(crate) fn check_inv_scale(inv_scale: f32) -> Result<f32, Error> {
 
 /// An update run on g·`inv_scale` (rounded to f32) instead of g: the multiply is folded into
 /// the update pass, so no scaled copy of the gradients is written.
-pub(crate) struct Unscaled<'a, K> {
-    pub(crate) k: &'a K,
+#[derive(Clone, Copy)]
+pub(crate) struct Unscaled<K> {
+    pub(crate) k: K,
     pub(crate) inv_scale: f32,
 }
 
-impl<K: UpdateRule<N>, const N: usize> UpdateRule<N> for Unscaled<'_, K> {
+impl<K: UpdateRule<N>, const N: usize> UpdateRule<N> for Unscaled<K> {
     #[inline(always)]
     fn update<S: Simd>(&self, s: S, p: S::V, g: S::V, st: &mut [S::V; N]) -> S::V {
         self.k.update(s, p, s.mul(g, s.splat(self.inv_scale)), st)

@@ -101,6 +101,7 @@ impl Method for SgdConfig {
 }
 
 /// The per-step scalars, rounded to f32.
+#[derive(Clone, Copy)]
 pub(crate) struct Rule {
     neg_lr: f32,
     wd: f32,
