@@ -27,6 +27,7 @@ pub const SELU_LAMBDA: f64 = 1.050_700_987_355_480_5;
 /// f64. The often quoted 1.6733 is 3.7·10⁻⁵ off, 308 f32 ULP.
 pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_2;
 
+#[derive(Clone, Copy)]
 pub(crate) struct ExpLinear {
     pos: f32,
     neg: f32,

@@ -31,6 +31,7 @@ const G8: [f32; 9] = [
     0.432_189_55,
 ];
 
+#[derive(Clone, Copy)]
 pub(crate) struct Gelu;
 
 /// Φ(x) in three pieces: (the polynomial value for |u| < T_ERFC, the tail erfc(|u|) = y·2^n,

@@ -23,6 +23,7 @@ const COEF: f64 = 0.044_715;
 const K1: Pair = Pair::of(2.0 * SQRT_2_OVER_PI);
 const K3: Pair = Pair::of(2.0 * SQRT_2_OVER_PI * COEF);
 
+#[derive(Clone, Copy)]
 pub(crate) struct GeluTanh;
 
 /// k1 + k·x² as hi + lo, from x² = x2 + x2l (both terms positive).

@@ -16,6 +16,7 @@ fn pass_inside<S: Simd>(s: S, x: S::V, dy: S::V, lo: f32, hi: f32) -> S::V {
 }
 
 /// max(x, 0), NaN kept (PyTorch); f' = 1 for x > 0, 0 for x ≤ 0.
+#[derive(Clone, Copy)]
 pub(crate) struct Relu;
 
 impl Elementwise for Relu {
@@ -35,6 +36,7 @@ impl Elementwise for Relu {
 
 /// clamp(x, lo, hi): hard-tanh (−1, 1 by default) and ReLU6 (0, 6). f' = 1 strictly inside,
 /// 0 at and beyond the ends (PyTorch's hardtanh_backward).
+#[derive(Clone, Copy)]
 pub(crate) struct Clamp {
     pub(crate) lo: f32,
     pub(crate) hi: f32,
@@ -54,6 +56,7 @@ impl Elementwise for Clamp {
 }
 
 /// x for x > 0, slope·x otherwise; f' = 1 or slope.
+#[derive(Clone, Copy)]
 pub(crate) struct LeakyRelu {
     pub(crate) slope: f32,
 }
@@ -72,6 +75,7 @@ impl Elementwise for LeakyRelu {
 }
 
 /// relu6(x + 3)/6 (PyTorch's hard-sigmoid, not a clamp of σ); f' = 1/6 for −3 < x < 3.
+#[derive(Clone, Copy)]
 pub(crate) struct HardSigmoid;
 
 /// clamp(x + 3, 0, 6)/6, with the division as a product by 1/6 (x + 3 is exact near −3).
@@ -96,6 +100,7 @@ impl Elementwise for HardSigmoid {
 
 /// x·relu6(x + 3)/6 (Howard et al., 2019). f' (PyTorch): 0 for x < −3, (2x + 3)/6 for
 /// −3 ≤ x ≤ 3, 1 above; 2x + 3 is exact around its root −1.5.
+#[derive(Clone, Copy)]
 pub(crate) struct HardSwish;
 
 impl Elementwise for HardSwish {

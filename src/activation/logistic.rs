@@ -20,6 +20,7 @@ use crate::math::sigmoid::{logistic_fast, sigmoid};
 use crate::simd::{SIGN, Simd, abs, neg, scale_where, sign_of, two_prod};
 
 /// σ(x); σ'(x) = σ(x)·σ(−x) = v/(1 + v)².
+#[derive(Clone, Copy)]
 pub(crate) struct Sigmoid;
 
 impl Elementwise for Sigmoid {
@@ -45,6 +46,7 @@ impl Elementwise for Sigmoid {
 ///
 /// `UNIT` says β = 1 (SiLU, E-Swish): u = x is exact and the double-f32 work is compiled out.
 /// `SCALED` says c ≠ 1 (E-Swish).
+#[derive(Clone, Copy)]
 pub(crate) struct Swish<const UNIT: bool, const SCALED: bool> {
     beta: f32,
     c: f32,
@@ -174,6 +176,7 @@ impl<const UNIT: bool, const SCALED: bool> Elementwise for Swish<UNIT, SCALED> {
 
 /// ln σ(x) = −ln(1 + e^(−x)): x − ln(1 + v) for x < 0, −ln(1 + v) for x ≥ 0 (v computed with
 /// one rounding, so that ln σ(100) ≈ −3.7e-44 is right). f'(x) = σ(−x).
+#[derive(Clone, Copy)]
 pub(crate) struct LogSigmoid;
 
 impl Elementwise for LogSigmoid {
@@ -208,6 +211,7 @@ impl Elementwise for LogSigmoid {
 /// with every x ≥ −87 then take max(x, 0) + ln(1 + v) with v = e^(−|x|) from the table (normal
 /// there, so nothing is scaled late) and the logarithm for arguments in [0, 1]; backward takes
 /// dy/(1 + e^(−x)).
+#[derive(Clone, Copy)]
 pub(crate) struct Softplus<const UNIT: bool> {
     beta: f32,
     threshold: f32,

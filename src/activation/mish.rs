@@ -14,6 +14,7 @@ use crate::drivers::Elementwise;
 use crate::math::exp::exp_parts_lo;
 use crate::simd::{Simd, abs, neg, scale_where};
 
+#[derive(Clone, Copy)]
 pub(crate) struct Mish;
 
 /// The shared terms: v ≈ e^(−|x|) = (p + p_lo)·2^n, and the lanes where x < 0.

@@ -90,7 +90,7 @@ macro_rules! define_activation {
                             let from_output: fn(&$kt) -> bool = $guard;
                             from_output(k)
                         } => {
-                            let $d k = &FromOutput(k);
+                            let $d k = &FromOutput(*k);
                             $d body
                         }
                     )? )* )*

@@ -7,6 +7,7 @@ use crate::simd::{Simd, abs};
 
 /// tanh(x); f'(x) = 1 − tanh² = 4v/(1 + v)² with v = e^(−2|x|), scaled last so that the
 /// tails (tanh'(50) ≈ 1.5e-43) are not flushed.
+#[derive(Clone, Copy)]
 pub(crate) struct Tanh;
 
 impl Elementwise for Tanh {
@@ -28,6 +29,7 @@ impl Elementwise for Tanh {
 
 /// x/(1 + |x|); f'(x) = 1/(1 + |x|)², squared after the division so that it does not
 /// overflow for huge x.
+#[derive(Clone, Copy)]
 pub(crate) struct Softsign;
 
 impl Elementwise for Softsign {

@@ -6,7 +6,7 @@ use crate::simd::tier::simd_fn;
 pub(crate) use lanes::Lanes;
 
 /// An element-wise function and its derivative, written once over [`Simd`].
-pub(crate) trait Elementwise: Sync {
+pub(crate) trait Elementwise: Sync + Copy {
     /// y = f(x).
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V;
     /// dx = dy · f'(x).
@@ -32,7 +32,7 @@ pub(crate) trait Elementwise: Sync {
 
 /// What the backward drivers run: dx from dy and a saved value `v` (x for a [`Elementwise`], y
 /// for [`FromOutput`]).
-pub(crate) trait Grad: Sync {
+pub(crate) trait Grad: Sync + Copy {
     fn grad<S: Simd>(&self, s: S, v: S::V, dy: S::V) -> S::V;
     /// [`Elementwise::LIGHT`] of the kernel.
     const LIGHT: bool;
@@ -58,9 +58,10 @@ pub(crate) trait OutputGrad: Elementwise {
 }
 
 /// Runs an [`OutputGrad`] through the backward drivers, with y in place of x.
-pub(crate) struct FromOutput<'a, K>(pub(crate) &'a K);
+#[derive(Clone, Copy)]
+pub(crate) struct FromOutput<K>(pub(crate) K);
 
-impl<K: OutputGrad> Grad for FromOutput<'_, K> {
+impl<K: OutputGrad> Grad for FromOutput<K> {
     const LIGHT: bool = K::LIGHT;
     #[inline(always)]
     fn grad<S: Simd>(&self, s: S, y: S::V, dy: S::V) -> S::V {
@@ -112,6 +113,8 @@ fn head<S: Simd, K: Elementwise, T>(y: &[T], n: usize) -> usize {
 
 #[inline(always)]
 fn forward<S: Simd, K: Elementwise, T: Lanes>(s: S, k: &K, x: &[T], y: &mut [T]) {
+    // A local copy, which stores through the outputs cannot be taken to change.
+    let k = &{ *k };
     let n = x.len().min(y.len());
     let y = &mut y[..n];
     let h = head::<S, K, T>(y, n);
@@ -126,6 +129,8 @@ fn forward<S: Simd, K: Elementwise, T: Lanes>(s: S, k: &K, x: &[T], y: &mut [T])
 
 #[inline(always)]
 fn forward_inplace<S: Simd, K: Elementwise, T: Lanes>(s: S, k: &K, x: &mut [T]) {
+    // A local copy, which stores through the outputs cannot be taken to change.
+    let k = &{ *k };
     let n = x.len();
     let h = head::<S, K, T>(x, n);
     if h > 0 {
@@ -139,6 +144,8 @@ fn forward_inplace<S: Simd, K: Elementwise, T: Lanes>(s: S, k: &K, x: &mut [T]) 
 
 #[inline(always)]
 fn backward<S: Simd, K: Grad, T: Lanes>(s: S, k: &K, x: &[T], dy: &[T], dx: &mut [T]) {
+    // A local copy, which stores through the outputs cannot be taken to change.
+    let k = &{ *k };
     let n = x.len().min(dy.len()).min(dx.len());
     let (dy, dx) = (&dy[..n], &mut dx[..n]);
     let i =
@@ -151,6 +158,8 @@ fn backward<S: Simd, K: Grad, T: Lanes>(s: S, k: &K, x: &[T], dy: &[T], dx: &mut
 
 #[inline(always)]
 fn backward_inplace<S: Simd, K: Grad, T: Lanes>(s: S, k: &K, x: &[T], dy: &mut [T]) {
+    // A local copy, which stores through the outputs cannot be taken to change.
+    let k = &{ *k };
     let n = x.len().min(dy.len());
     let i =
         blocks!(S, 0, n, |i| T::store(s, k.grad(s, T::load(s, &x[i..]), T::load(s, &dy[i..])), &mut dy[i..]));

@@ -13,6 +13,7 @@ use crate::simd::Simd;
 /// backend's table lookup is swept (only AVX-512 uses it in the activations).
 pub const NAMES: [&str; 9] = ["exp", "expm1", "tanh", "sigmoid", "log1p", "erf", "erfc", "log", "exp_table"];
 
+#[derive(Clone, Copy)]
 struct Probe(usize);
 
 impl Elementwise for Probe {
