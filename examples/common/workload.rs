@@ -7,9 +7,9 @@
 use super::pass::Pass;
 use nnsimd::{Activation, Glu, Isa, Prelu, Rrelu, RreluMode, optim};
 
-/// Names that `--kernels` accepts for the optimizers of DESIGN.md §6, in the order they are
-/// measured: the crate's registry of optimizers, each at its defaults, with the extra rows of
-/// some (`sgd_momentum`, `sgd_nesterov`, `amsgrad`).
+/// Names that `--kernels` accepts for the optimizers (the `speed` example's contract), in the
+/// order they are measured: the crate's registry of optimizers, each at its defaults, with the
+/// extra rows of some (`sgd_momentum`, `sgd_nesterov`, `amsgrad`).
 pub fn optimizer_rows() -> Vec<&'static str> {
     nnsimd::internals::speed_rows().into_iter().map(|(name, _)| name).collect()
 }
@@ -82,7 +82,7 @@ pub fn inputs(n: usize) -> (Vec<f32>, Vec<f32>) {
 // ---------------------------------------------------------------------------------------------
 // Optimizers
 
-/// The optimizer behind a `speed` row name, at PyTorch's defaults (DESIGN.md §6), built for a
+/// The optimizer behind a `speed` row name, at PyTorch's defaults, built for a
 /// square matrix of `n` parameters (Adafactor factors it, the others see `n` elements), or
 /// None for a name the registry does not have (or a state that does not fit).
 pub fn make_optimizer(name: &str, n: usize) -> Option<Box<dyn optim::Optimizer>> {

@@ -36,8 +36,8 @@ fn call<A, R>(f: impl Fn(A) -> R, x: A) -> R {
     f(x)
 }
 
-/// `f(x)` for a reference function f of finite x: NaN in, NaN out (DESIGN.md §5), and ±inf
-/// taken as ±1e100 ([`reference::finite`]).
+/// `f(x)` for a reference function f of finite x: NaN in, NaN out (docs/DESIGN.md,
+/// Accuracy), and ±inf taken as ±1e100 ([`reference::finite`]).
 fn defined(x: f64, f: impl Fn(f64) -> f64) -> f64 {
     if x.is_nan() { f64::NAN } else { f(reference::finite(x)) }
 }
@@ -184,7 +184,7 @@ macro_rules! define_descriptors {
             }
         }
 
-        /// The argument (x, or βx for Swish, as the f32 product) that DESIGN.md §5's near-root
+        /// The argument (x, or βx for Swish, as the f32 product) that the near-root
         /// rule bounds by 4, for an activation whose f' has roots where its terms cancel; None
         /// for the others.
         fn root_argument(act: &Activation, x: f32) -> Option<f64> {
@@ -277,21 +277,21 @@ pub fn derivative_limit(act: &Activation, pos: bool) -> Option<f64> {
 }
 
 /// Whether f' of `act` has roots where its terms cancel, so that the absolute bound of
-/// DESIGN.md §5 applies near them.
+/// docs/DESIGN.md (Accuracy) applies near them.
 pub fn has_cancelling_roots(act: &Activation) -> bool {
     root_argument(act, 0.0).is_some()
 }
 
-/// Whether `x` lies where DESIGN.md §5's absolute rule governs backward: near a root of f'
-/// whose terms cancel, |f'(x)| < 2^-6 (`want` is the reference f'(x)) and |x| ≤ 4 (|βx| ≤ 4 for
+/// Whether `x` lies where the absolute rule (docs/DESIGN.md, Accuracy) governs backward:
+/// near a root of f' whose terms cancel, |f'(x)| < 2^-6 (`want` is the reference f'(x)) and |x| ≤ 4 (|βx| ≤ 4 for
 /// Swish). There the error is measured in absolute terms, not in ULP.
 pub fn near_root(act: &Activation, x: f32, want: f64) -> bool {
     root_argument(act, x).is_some_and(|bx| want.abs() < 1.0 / 64.0 && bx.abs() <= 4.0)
 }
 
-/// Whether a backward result `got` for input `x` meets DESIGN.md §5's bound against the
-/// reference derivative `want` (dy = 1): within 8 ULP, or within 2^-23 absolute where
-/// [`near_root`] holds.
+/// Whether a backward result `got` for input `x` meets the accuracy bound (docs/DESIGN.md,
+/// Accuracy) against the reference derivative `want` (dy = 1): within 8 ULP, or within 2^-23
+/// absolute where [`near_root`] holds.
 pub fn backward_ok(act: &Activation, x: f32, got: f32, want: f64) -> bool {
     ulp_distance(got, want) <= BACKWARD_BOUND
         || (near_root(act, x, want) && (got as f64 - want).abs() <= NEAR_ROOT_ABS)
