@@ -23,7 +23,7 @@ LAYERS = [
     ("simd", ["simd", "convert"]),
     ("math", ["math", "counter"]),
     ("drivers", ["drivers", "element", "parallel"]),
-    ("families", ["activation", "optim", "registry", "reference"]),
+    ("families", ["activation", "optim", "registry", "reference", "rows"]),
     ("face", ["crate", "internals"]),
 ]
 

@@ -37,6 +37,15 @@ pub(crate) mod sealed {
         /// Whether [`Sealed::direct`] converts (bf16), so that the activations take it only
         /// for a [`Elementwise::LIGHT`](crate::drivers::Elementwise::LIGHT) kernel.
         const CONVERTS: bool;
+        /// The slice as f32 where it is one (the row kernels read f32 in place, and widen the
+        /// others).
+        fn as_f32(_: &[Self]) -> Option<&[f32]> {
+            None
+        }
+        /// As [`Sealed::as_f32`], mutable.
+        fn as_f32_mut(_: &mut [Self]) -> Option<&mut [f32]> {
+            None
+        }
         /// `dst = src` as f32 (exact), with `isa`'s conversion path; equal lengths.
         fn widen(isa: Isa, src: &[Self], dst: &mut [f32]);
         /// `dst = src` rounded to nearest even, with `isa`'s conversion path; equal lengths.
@@ -53,6 +62,12 @@ impl sealed::Sealed for f32 {
         Some(s)
     }
     fn direct_mut(s: &mut [f32]) -> Option<&mut [f32]> {
+        Some(s)
+    }
+    fn as_f32(s: &[f32]) -> Option<&[f32]> {
+        Some(s)
+    }
+    fn as_f32_mut(s: &mut [f32]) -> Option<&mut [f32]> {
         Some(s)
     }
     fn widen(_: Isa, src: &[f32], dst: &mut [f32]) {

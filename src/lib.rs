@@ -170,6 +170,8 @@ pub mod optim;
 mod parallel;
 #[cfg(any(test, feature = "internals"))]
 mod reference;
+#[cfg(feature = "std")]
+pub mod rows;
 mod simd;
 #[cfg(any(test, feature = "internals"))]
 mod ulp;
@@ -181,3 +183,5 @@ pub use error::{Error, NameBuf};
 pub use half::{bf16, f16};
 pub use isa::Isa;
 pub use parallel::CHUNK;
+#[cfg(feature = "std")]
+pub use rows::{Hardmax, LogSoftmax, Softmax};

@@ -1,0 +1,66 @@
+//! A row's statistics, finished in f64 from the tiles' per-lane sums: what the write pass
+//! needs, and logsumexp.
+
+/// A lane's double-f32 sum `(h, l)` as f64: `h` alone once it is ±inf or NaN (its low part is
+/// then NaN).
+pub(crate) fn lane(h: f32, l: f32) -> f64 {
+    if h.is_finite() { h as f64 + l as f64 } else { h as f64 }
+}
+
+/// Σ over lanes of [`lane`], in lane order with four accumulators (a fixed order, so the same
+/// bits every time).
+pub(crate) fn lanes(h: &[f32], l: &[f32]) -> f64 {
+    let mut acc = [0f64; 4];
+    for (j, (&h, &l)) in h.iter().zip(l).enumerate() {
+        acc[j % 4] += lane(h, l);
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3])
+}
+
+/// The maximum that keeps a NaN, as the tiles take it.
+pub(crate) fn max_nan(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() { f32::NAN } else { a.max(b) }
+}
+
+/// What a softmax row's write pass reads, per column: `[m, p1, p2]` (the tiles' `Out`
+/// parameters), and the row's logsumexp.
+#[derive(Clone, Copy)]
+pub(crate) struct Stats {
+    pub(crate) p: [f32; 3],
+    pub(crate) lse: f32,
+}
+
+impl Stats {
+    /// The shift the sum pass subtracts: the maximum where it is finite. Elsewhere every output
+    /// of the row is NaN (a NaN or +inf in the row, or every entry −inf) and logsumexp is the
+    /// maximum itself, so the sum pass is skipped.
+    pub(crate) fn shift(m: f32) -> Option<f32> {
+        m.is_finite().then_some(m)
+    }
+
+    /// A row whose maximum is not finite: outputs NaN, logsumexp = m (NaN, +inf or −inf).
+    pub(crate) fn nonfinite(m: f32) -> Stats {
+        Stats { p: [0.0, f32::NAN, f32::NAN], lse: m }
+    }
+
+    /// Softmax: 1/Σ, Σ = Σ e^(x − m) ≥ 1.
+    pub(crate) fn softmax(m: f32, sum: f64) -> Stats {
+        Stats { p: [m, (1.0 / sum) as f32, 0.0], lse: 0.0 }
+    }
+
+    /// Log-softmax and logsumexp from the sum of the terms below the maximum, `others`, and the
+    /// number of entries equal to it, `top` (≥ 1): L = ln Σ = log1p(top − 1 + others), exact
+    /// to f64 where Σ is 1 plus a tiny amount; L as double f32 `[m, hi, lo]`, lse = m + L.
+    pub(crate) fn log_softmax(m: f32, others: f64, top: f64) -> Stats {
+        let l = libm::log1p((top - 1.0) + others);
+        let hi = l as f32;
+        Stats { p: [m, hi, (l - hi as f64) as f32], lse: (m as f64 + l) as f32 }
+    }
+
+    /// Softmax backward: d = Σ dy·y as double f32 in `[_, hi, lo]`.
+    pub(crate) fn dot(d: f64) -> Stats {
+        let hi = d as f32;
+        let lo = if hi.is_finite() { (d - hi as f64) as f32 } else { 0.0 };
+        Stats { p: [0.0, hi, lo], lse: 0.0 }
+    }
+}
