@@ -151,7 +151,8 @@ fn exp_sum<S: Simd, const TOP: bool, const STORE: bool>(
     });
 }
 
-/// Adds Σ dy·y (with `PRODUCT`) or Σ dy to column j's sum `(h[j], l[j])`.
+/// Adds Σ dy·y (with `PRODUCT`, grouped as [`grouped!`]: within 2^-22·Σ|dy·y|) or Σ dy (every
+/// term exactly) to column j's sum `(h[j], l[j])`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn dot<S: Simd, const PRODUCT: bool>(
@@ -166,10 +167,17 @@ fn dot<S: Simd, const PRODUCT: bool>(
 ) {
     columns!(S, cols, |j, w| {
         let (mut hv, mut lv) = (ld(s, h, j, w), ld(s, l, j, w));
-        grouped!(s, rows, hv, lv, |k| {
-            let d = ld(s, dy, k * stride + j, w);
-            if PRODUCT { s.mul(d, ld(s, y, k * stride + j, w)) } else { d }
-        });
+        if PRODUCT {
+            grouped!(s, rows, hv, lv, |k| {
+                s.mul(ld(s, dy, k * stride + j, w), ld(s, y, k * stride + j, w))
+            });
+        } else {
+            // Each dy added exactly: log-softmax's dx = dy − e^y·Σ dy needs Σ dy to within a
+            // fraction of the dominant entry's dy, however large Σ|dy| is.
+            for k in 0..rows {
+                add_group(s, &mut hv, &mut lv, ld(s, dy, k * stride + j, w));
+            }
+        }
         st(s, hv, h, j, w);
         st(s, lv, l, j, w);
     });
@@ -261,14 +269,14 @@ impl Out for SoftmaxGrad {
     }
 }
 
-/// log-softmax backward from (y, dy): p = [-, D, -].
+/// log-softmax backward from (y, dy): p = [-, D hi, D lo].
 #[derive(Clone, Copy)]
 pub(crate) struct LogSoftmaxGrad;
 impl Out for LogSoftmaxGrad {
     const TWO: bool = true;
     #[inline(always)]
     fn out<S: Simd>(self, s: S, y: S::V, dy: S::V, p: [S::V; 3]) -> S::V {
-        vector::log_softmax_grad(s, y, dy, p[1])
+        vector::log_softmax_grad(s, y, dy, p[1], p[2])
     }
 }
 

@@ -1,8 +1,8 @@
 //! The per-vector arithmetic of the row kernels, written once over [`Simd`] and shared by the
 //! tile loops of `tile.rs`.
 
-use crate::math::exp::exp_parts;
-use crate::simd::{Simd, neg, two_sum};
+use crate::math::exp::{exp_parts, exp_parts_lo};
+use crate::simd::{Simd, neg, two_prod, two_sum};
 
 /// x − m exactly, as `hi + lo`. Where `hi` is below −150, e^hi is 0 whatever `lo` is, and
 /// log-softmax is hi itself to f32: `lo` is zeroed there, which also keeps it finite where x is
@@ -43,9 +43,16 @@ pub(crate) fn softmax_grad<S: Simd>(s: S, y: S::V, dy: S::V, dh: S::V, dl: S::V)
     s.mul(y, s.sub(s.sub(dy, dh), dl))
 }
 
-/// Log-softmax backward: dx = dy − e^y·D, D the row's Σ dy.
+/// Log-softmax backward: dx = dy − e^y·D, D = `dh + dl` (double f32) the row's Σ dy. e^y·D
+/// can be far larger than dx and than Σ|dy·e^y| (a large D beside a sizeable e^y), so it is
+/// carried in two parts to the final subtraction: e^y as p + p_lo (the polynomial's rounding
+/// kept), the product exact (two-prod), its cross terms added to the low part, and dy − e^y·D
+/// taken by two-sum.
 #[inline(always)]
-pub(crate) fn log_softmax_grad<S: Simd>(s: S, y: S::V, dy: S::V, d: S::V) -> S::V {
-    let (p, n) = exp_parts(s, y, s.splat(0.0));
-    s.sub(dy, s.scale(s.mul(p, d), n))
+pub(crate) fn log_softmax_grad<S: Simd>(s: S, y: S::V, dy: S::V, dh: S::V, dl: S::V) -> S::V {
+    let (p, pl, n) = exp_parts_lo(s, y, s.splat(0.0));
+    let (ph, pe) = two_prod(s, p, dh);
+    let lo = s.fma(p, dl, s.fma(pl, dh, pe));
+    let (a, b) = two_sum(s, dy, neg(s, s.scale(ph, n)));
+    s.add(a, s.sub(b, s.scale(lo, n)))
 }
