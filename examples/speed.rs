@@ -23,6 +23,15 @@
 //! gradient (PReLU) or regenerate the slopes (RReLU); PReLU with one slope has naive rows (a
 //! plain loop, and for backward a running f32 sum), the others none.
 //!
+//! Row kernels: `softmax` and `log_softmax` (`forward`, and `backward` from the saved output
+//! y = op(x)) and `logsumexp` (`forward`, one value per row), on rows of `len` contiguous
+//! elements at three shapes: attn 512 × 128 (n = 65,536), vocab 32 × 32,000 (n = 1,024,000)
+//! and big 256 × 32,000 (n = 8,192,000). `n` counts the elements of x; their rows carry an
+//! extra `"len"` field. `--sizes N` runs the shape of n = N (none if N is not one of them); by
+//! default all three, with the limits measured at their n too. Their naive rows are a plain
+//! loop per row over f32 (max, sum of exp, divide; backward: the sum of dy·y or of dy, then the
+//! formula); with T > 1 they split rows over the pool whole, as the library does.
+//!
 //! - `--sizes` (default 4096,65536,1048576,16777216); `--isa` one ISA, or a comma list (default
 //!   every available one; `naive` alone leaves only the baselines); `--threads T` or a list
 //!   `--threads 1,2` (default 1, and 1,2 with `--markdown`) runs everything inside a rayon pool
@@ -51,7 +60,8 @@
 //!   machine does not cover a whole measurement) and a full default run about two minutes.
 //!
 //! With `--json`, one line per measurement:
-//! `{"kernel":"gelu_tanh","pass":"forward","isa":"avx512","n":65536,"threads":1,"dtype":"f32","melem_per_s":2410.7}`.
+//! `{"kernel":"gelu_tanh","pass":"forward","isa":"avx512","n":65536,"threads":1,"dtype":"f32","melem_per_s":2410.7}`
+//! (row kernels: `..."n":65536,"len":128,"threads":1...`).
 //! Otherwise a table with the ratios to the naive loop and to the memory limit (`limit_copy`, or
 //! `limit_update3` for optimizer steps); with `--markdown`, a markdown table with one line per
 //! kernel, pass, size and thread count, adding the ratio to the same kernel on one thread.
@@ -60,7 +70,7 @@
 
 // The naive baselines: each activation's plain f32 loop, from the activation registry.
 use nnsimd::internals::activations as naive;
-use nnsimd::{Activation, Element, Isa};
+use nnsimd::{Activation, Element, Error, Isa, LogSoftmax, Softmax};
 use rayon::prelude::*;
 use std::hint::black_box;
 use std::io::Write;
@@ -75,6 +85,14 @@ const SAMPLE_SECONDS: f64 = 50e-6;
 /// Elements per chunk of the threaded naive and limit loops.
 const CHUNK: usize = nnsimd::CHUNK;
 const LIMITS: [&str; 2] = ["limit_copy", "limit_update3"];
+/// The row kernels and their passes.
+const ROWS: [(&str, &[Pass]); 3] = [
+    ("softmax", &[Pass::Forward, Pass::Backward]),
+    ("log_softmax", &[Pass::Forward, Pass::Backward]),
+    ("logsumexp", &[Pass::Forward]),
+];
+/// The row kernels' shapes, (rows, len): attn, vocab, big.
+const SHAPES: [(usize, usize); 3] = [(512, 128), (32, 32_000), (256, 32_000)];
 #[path = "common/limits.rs"]
 mod limits;
 #[path = "common/pass.rs"]
@@ -145,6 +163,63 @@ fn limit_update3<T: Stored + Send + Sync>(
             .for_each(|(((p, m), v), g)| level.update3(p, m, v, g));
     } else {
         level.update3(p, m, v, g)
+    }
+}
+
+/// The naive loop of a row kernel over one row: `a` is x, or for backward the saved output y;
+/// `out` is the row's output (one value for logsumexp).
+fn naive_row(kernel: &str, pass: Pass, a: &[f32], dy: &[f32], out: &mut [f32]) {
+    let dot = |w: &[f32]| -> f32 { dy.iter().zip(w).map(|(d, w)| d * w).sum() };
+    match (kernel, pass) {
+        ("softmax", Pass::Backward) => {
+            let s = dot(a);
+            for ((o, &y), &d) in out.iter_mut().zip(a).zip(dy) {
+                *o = y * (d - s);
+            }
+        }
+        (_, Pass::Backward) => {
+            let s: f32 = dy.iter().sum();
+            for ((o, &y), &d) in out.iter_mut().zip(a).zip(dy) {
+                *o = d - y.exp() * s;
+            }
+        }
+        ("softmax", _) => {
+            let m = a.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            let mut sum = 0.0;
+            for (o, &v) in out.iter_mut().zip(a) {
+                *o = (v - m).exp();
+                sum += *o;
+            }
+            out.iter_mut().for_each(|o| *o /= sum);
+        }
+        _ => {
+            let m = a.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            let lse = m + a.iter().map(|&v| (v - m).exp()).sum::<f32>().ln();
+            match kernel {
+                "logsumexp" => out[0] = lse,
+                _ => out.iter_mut().zip(a).for_each(|(o, &v)| *o = v - lse),
+            }
+        }
+    }
+}
+
+/// The naive loop of a row kernel over rows of `len`, split over the pool's threads in whole
+/// rows (about a library chunk each) when there are several.
+fn naive_rows(t: usize, kernel: &str, pass: Pass, len: usize, a: &[f32], dy: &[f32], out: &mut [f32]) {
+    let w = out.len() / (a.len() / len); // output per row: len, or 1 for logsumexp
+    let rows = |a: &[f32], dy: &[f32], out: &mut [f32]| {
+        for ((a, dy), out) in a.chunks(len).zip(dy.chunks(len)).zip(out.chunks_mut(w)) {
+            naive_row(kernel, pass, a, dy, out);
+        }
+    };
+    if t > 1 {
+        let k = (CHUNK / len).max(1);
+        a.par_chunks(k * len)
+            .zip(dy.par_chunks(k * len))
+            .zip(out.par_chunks_mut(k * w))
+            .for_each(|((a, dy), out)| rows(a, dy, out));
+    } else {
+        rows(a, dy, out);
     }
 }
 
@@ -238,6 +313,8 @@ struct Meas {
     pass: &'static str,
     isa: String,
     n: usize,
+    /// The row length of a row kernel.
+    len: Option<usize>,
     threads: usize,
     dtype: &'static str,
     melem: f64,
@@ -285,8 +362,9 @@ impl Out {
     }
 
     fn push(&mut self, m: Meas) {
+        let len = m.len.map_or(String::new(), |l| format!(",\"len\":{l}"));
         let line = format!(
-            "{{\"kernel\":\"{}\",\"pass\":\"{}\",\"isa\":\"{}\",\"n\":{},\"threads\":{},\"dtype\":\"{}\",\"melem_per_s\":{:.1}}}",
+            "{{\"kernel\":\"{}\",\"pass\":\"{}\",\"isa\":\"{}\",\"n\":{}{len},\"threads\":{},\"dtype\":\"{}\",\"melem_per_s\":{:.1}}}",
             m.kernel, m.pass, m.isa, m.n, m.threads, m.dtype, m.melem
         );
         if let Some(f) = &mut self.save
@@ -384,6 +462,7 @@ fn main() {
     let (mut json, mut markdown) = (false, false);
     let mut names: Option<Vec<String>> = None;
     let mut sizes: Vec<usize> = vec![4096, 65536, 1 << 20, 1 << 24];
+    let mut sizes_given = false;
     let mut isa_arg: Option<String> = None;
     let mut save: Option<String> = None;
     let mut pin = true;
@@ -406,6 +485,7 @@ fn main() {
                     .map(|s| s.trim().parse::<usize>().ok().filter(|&n| n > 0))
                     .collect::<Option<Vec<_>>>()
                     .unwrap_or_else(|| usage(&format!("--sizes: {v:?} is not a list of positive numbers")));
+                sizes_given = true;
             }
             "--isa" => isa_arg = Some(value("an ISA name")),
             "--save" => save = Some(value("a file name")),
@@ -449,12 +529,14 @@ fn main() {
     let mut acts: Vec<Activation> = Vec::new();
     let mut opts: Vec<&str> = Vec::new();
     let mut sloped: Vec<&str> = Vec::new();
+    let mut rows: Vec<(&str, &[Pass])> = Vec::new();
     let optimizers = optimizer_rows();
     match &names {
         None => {
             acts.extend(Activation::all().filter(Activation::is_implemented));
             sloped.extend(SLOPED);
             opts.extend(optimizers.iter().copied());
+            rows.extend(ROWS);
         }
         Some(list) => {
             for n in list {
@@ -475,12 +557,17 @@ fn main() {
                     if !opts.contains(&o) {
                         opts.push(o);
                     }
+                } else if let Some(&r) = ROWS.iter().find(|r| r.0 == n.as_str()) {
+                    if !rows.contains(&r) {
+                        rows.push(r);
+                    }
                 } else {
                     eprintln!(
-                        "speed: unknown kernel {n:?}; known: {}, {}, {}, {}",
+                        "speed: unknown kernel {n:?}; known: {}, {}, {}, {}, {}",
                         Activation::all().map(|a| a.name()).collect::<Vec<_>>().join(","),
                         SLOPED.join(","),
                         optimizers.join(","),
+                        ROWS.map(|r| r.0).join(","),
                         LIMITS.join(",")
                     );
                     exit(2);
@@ -499,14 +586,22 @@ fn main() {
         opts.clear();
     }
 
+    // The row kernels' shapes: those --sizes names, or all three.
+    let shapes: Vec<(usize, usize)> = SHAPES
+        .into_iter()
+        .filter(|&(r, l)| !rows.is_empty() && (!sizes_given || sizes.contains(&(r * l))))
+        .collect();
     let per_size = 2 + (acts.len() + sloped.len()) * 2 * (isas.len() + 1) + opts.len() * isas.len();
-    let runs = per_size * sizes.len() * thread_counts.len();
+    let per_shape = rows.iter().map(|r| r.1.len()).sum::<usize>() * (isas.len() + 1);
+    let runs = (per_size * sizes.len() + (2 + per_shape) * shapes.len()) * thread_counts.len();
     let plan = Plan {
         acts,
         sloped,
         opts,
+        rows,
         isas,
         sizes,
+        shapes,
         levels: Level::available(),
         budget: (TOTAL_SECONDS / runs as f64).clamp(0.03, 0.3),
     };
@@ -517,7 +612,7 @@ fn main() {
     out.header();
 
     // Buffers for the largest size, written once so that no page fault lands in a measurement.
-    let nmax = plan.sizes.iter().copied().max().unwrap_or(0);
+    let nmax = plan.ns().into_iter().max().unwrap_or(0);
     let (x, dy) = workload::inputs(nmax);
     let typed = Typed::new(dtype, &x, &dy);
     let mut buf = Buffers {
@@ -554,12 +649,30 @@ struct Plan<'a> {
     acts: Vec<Activation>,
     sloped: Vec<&'a str>,
     opts: Vec<&'a str>,
+    /// Row kernels and their passes.
+    rows: Vec<(&'a str, &'a [Pass])>,
     isas: Vec<Isa>,
+    /// Element counts of the element-wise kernels and optimizers.
     sizes: Vec<usize>,
+    /// (rows, len) of the row kernels.
+    shapes: Vec<(usize, usize)>,
     /// The vector extensions the update3 limit is measured with (the best counts).
     levels: Vec<Level>,
     /// Seconds per measurement.
     budget: f64,
+}
+
+impl Plan<'_> {
+    /// Every element count measured: the sizes, then the shapes' counts not among them.
+    fn ns(&self) -> Vec<usize> {
+        let mut ns = self.sizes.clone();
+        for (r, l) in &self.shapes {
+            if !ns.contains(&(r * l)) {
+                ns.push(r * l);
+            }
+        }
+        ns
+    }
 }
 
 /// Inputs x and dy, output y, optimizer parameters p and limit_update3's state m and v, each as
@@ -638,7 +751,7 @@ fn time_act<T: Element>(
 fn measure(plan: &Plan, threads: usize, buf: &mut Buffers, out: &mut Out) {
     let (isas, budget) = (&plan.isas, plan.budget);
     let dtype = buf.dtype;
-    for &n in &plan.sizes {
+    for n in plan.ns() {
         let (x, dy, y) = (&buf.x[..n], &buf.dy[..n], &mut buf.y[..n]);
         let melem = |secs: f64| n as f64 / secs / 1e6;
         let row = |kernel: &str, pass: &'static str, isa: &str, secs: f64| Meas {
@@ -646,6 +759,7 @@ fn measure(plan: &Plan, threads: usize, buf: &mut Buffers, out: &mut Out) {
             pass,
             isa: isa.to_string(),
             n,
+            len: None,
             threads,
             dtype: if pass.starts_with("step") && dtype != "bf16" { "f32" } else { dtype },
             melem: melem(secs),
@@ -688,7 +802,13 @@ fn measure(plan: &Plan, threads: usize, buf: &mut Buffers, out: &mut Out) {
             .fold(f64::INFINITY, f64::min);
         out.push(row("limit_update3", "step", "naive", s));
 
-        for act in &plan.acts {
+        // The element-wise kernels and optimizers at their sizes only (not at a shape's n).
+        let (acts, sloped, opts) = if plan.sizes.contains(&n) {
+            (&plan.acts[..], &plan.sloped[..], &plan.opts[..])
+        } else {
+            (&[][..], &[][..], &[][..])
+        };
+        for act in acts {
             for pass in [Pass::Forward, Pass::Backward] {
                 // The naive loops are f32: other dtypes have no naive rows.
                 let s = (dtype == "f32").then(|| {
@@ -721,7 +841,7 @@ fn measure(plan: &Plan, threads: usize, buf: &mut Buffers, out: &mut Out) {
         }
 
         let mut ds = vec![0.0f32; n.max(64)]; // GLU's db: n values
-        for &name in &plan.sloped {
+        for &name in sloped {
             for pass in [Pass::Forward, Pass::Backward] {
                 let targets = std::iter::once(None).chain(isas.iter().map(|&i| Some(i)));
                 for isa in targets {
@@ -740,7 +860,7 @@ fn measure(plan: &Plan, threads: usize, buf: &mut Buffers, out: &mut Out) {
 
         // Optimizer steps at their defaults, n parameters, g = dy (`n` counts parameters); with
         // bf16, bf16 parameters (in y, stochastic rounding) and gradients.
-        for &name in &plan.opts {
+        for &name in opts {
             for &isa in isas {
                 let Some(mut opt) = make_optimizer(name, n) else { continue };
                 // The plain step, or (`Some(inv_scale)`) `step_scaled` on the same buffers.
@@ -780,5 +900,89 @@ fn measure(plan: &Plan, threads: usize, buf: &mut Buffers, out: &mut Out) {
                 }
             }
         }
+
+        // Row kernels at the shapes of n elements; backward from the saved output of x.
+        for &(_, len) in plan.shapes.iter().filter(|s| s.0 * s.1 == n) {
+            for &(kernel, passes) in &plan.rows {
+                for &pass in passes {
+                    let w = if kernel == "logsumexp" { n / len } else { n };
+                    let mut push =
+                        |isa: &str, s| out.push(Meas { len: Some(len), ..row(kernel, pass.name(), isa, s) });
+                    if dtype == "f32" {
+                        let a = row_input(kernel, pass, len, x);
+                        let s = best_time(budget, || {
+                            naive_rows(threads, kernel, pass, len, black_box(&a), black_box(dy), &mut y[..w]);
+                            black_box(&mut *y);
+                        });
+                        push("naive", s);
+                    }
+                    let secs = match &mut buf.typed {
+                        Typed::F32 => time_rows(budget, kernel, pass, isas, len, x, dy, &mut y[..w]),
+                        #[cfg(feature = "half")]
+                        Typed::Bf16([x, dy, y]) => {
+                            time_rows(budget, kernel, pass, isas, len, &x[..n], &dy[..n], &mut y[..w])
+                        }
+                        #[cfg(feature = "half")]
+                        Typed::F16([x, dy, y]) => {
+                            time_rows(budget, kernel, pass, isas, len, &x[..n], &dy[..n], &mut y[..w])
+                        }
+                    };
+                    for (isa, s) in isas.iter().zip(secs) {
+                        push(isa.name(), s);
+                    }
+                }
+            }
+        }
     }
+}
+
+/// One call of a row kernel's pass on rows of `len`: `a` is x, or for backward the saved output.
+fn run_row<T: Element>(
+    kernel: &str,
+    pass: Pass,
+    isa: Isa,
+    len: usize,
+    a: &[T],
+    dy: &[T],
+    out: &mut [T],
+) -> Result<(), Error> {
+    match (kernel, pass) {
+        ("softmax", Pass::Forward) => Softmax::new(len)?.forward_with(isa, a, out),
+        ("softmax", Pass::Backward) => Softmax::new(len)?.backward_with(isa, a, dy, out),
+        ("log_softmax", Pass::Forward) => LogSoftmax::new(len)?.forward_with(isa, a, out),
+        ("log_softmax", Pass::Backward) => LogSoftmax::new(len)?.backward_with(isa, a, dy, out),
+        _ => LogSoftmax::new(len)?.logsumexp_with(isa, a, out),
+    }
+}
+
+/// What a row kernel's pass reads: x for forward, the saved output op(x) for backward.
+fn row_input<'a, T: Element>(kernel: &str, pass: Pass, len: usize, x: &'a [T]) -> std::borrow::Cow<'a, [T]> {
+    if pass == Pass::Forward {
+        return x.into();
+    }
+    let mut y = x.to_vec();
+    run_row(kernel, Pass::Forward, Isa::detect(), len, x, x, &mut y).expect("row kernel");
+    y.into()
+}
+
+/// Best seconds per call of a row kernel's pass on each of `isas`, on slices of `T`.
+#[allow(clippy::too_many_arguments)]
+fn time_rows<T: Element>(
+    budget: f64,
+    kernel: &str,
+    pass: Pass,
+    isas: &[Isa],
+    len: usize,
+    x: &[T],
+    dy: &[T],
+    out: &mut [T],
+) -> Vec<f64> {
+    let a = row_input(kernel, pass, len, x);
+    let mut time = |isa| {
+        best_time(budget, || {
+            run_row(kernel, pass, isa, len, black_box(&a), black_box(dy), out).expect("row kernel");
+            black_box(&mut *out);
+        })
+    };
+    isas.iter().map(|&isa| time(isa)).collect()
 }
