@@ -44,6 +44,7 @@
 
 mod hardmax;
 mod plan;
+mod row;
 mod softmax;
 mod stats;
 mod tile;

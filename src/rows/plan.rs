@@ -1,14 +1,15 @@
-//! The row drivers: rows cut into tiles for the kernels of `tile.rs`, bf16 and f16 widened to
-//! f32 on the way in and rounded on the way out, whole rows spread over threads.
+//! The row drivers: rows spread over threads whole, bf16 and f16 widened to f32 on the way in
+//! and rounded on the way out.
 //!
-//! A contiguous row (inner = 1) is read as a `[len / c, c]` tile, `c` being the tier's lanes,
-//! in pieces of [`CHUNK`] elements: each piece's lane sums are added in f64, the pieces in
-//! order, so a row's result depends on nothing but the row. A strided row is one column of a
-//! `[len, inner]` slab, in blocks of [`COLS`] columns whose state is kept per column. bf16 and
-//! f16 go through f32 blocks of [`BLOCK`] elements (a multiple of every `4·c`, so that the sums'
-//! grouping is that of the f32 path: the same bits as the f32 kernels on the widened values).
+//! Contiguous rows (inner = 1) go to `row.rs` a task at a time. A strided axis is read in
+//! blocks of [`COLS`] columns, a column per row of the softmax, each column's state kept in
+//! arrays, as tiles of `tile.rs`: the slab itself for f32, rows widened into a block of
+//! [`BLOCK`] elements for bf16 and f16 (the sums grouped as on the f32 path, so the same bits
+//! as the f32 kernels on the widened values). A row's result depends on nothing but the row,
+//! so the thread count changes no result.
 
-use super::stats::{self, Stats, max_nan};
+use super::row;
+use super::stats::{self, Kind, Stats, max_nan};
 use super::tile::{self, Off, On, run_dot, run_exp_sum, run_max, run_write};
 use crate::element::{BLOCK, Buf, Element};
 use crate::isa::Isa;
@@ -19,13 +20,6 @@ use core::ops::Range;
 const MAXC: usize = 64;
 /// Columns per block of a strided axis.
 const COLS: usize = 256;
-
-/// The row function.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Kind {
-    Softmax,
-    LogSoftmax,
-}
 
 /// The geometry `[outer, len, inner]`: `len` and `inner` nonzero, their product in `usize`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -58,27 +52,24 @@ impl<T> Io<'_, T> {
     }
 }
 
-/// `src` as f32: the slice itself for f32, else widened into `buf` (`src` at most [`BLOCK`]).
-fn view<'a, T: Element>(isa: Isa, src: &'a [T], buf: &'a mut Buf) -> &'a [f32] {
-    match T::as_f32(src) {
-        Some(v) => v,
-        None => {
-            let b = &mut buf.0[..src.len()];
-            T::widen(isa, src, b);
-            b
-        }
-    }
+/// Two f32 blocks for widened inputs and outputs, made once per task: a fresh one per row
+/// would cost more than a short row itself.
+struct Scratch {
+    a: Buf,
+    b: Buf,
 }
 
-/// The block length of a pass over `T`.
-fn step<T: Element>() -> usize {
-    if T::CONVERTS { BLOCK } else { CHUNK }
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch { a: Buf::new(), b: Buf::new() }
+    }
 }
 
 /// A contiguous block of `n` as tiles of `c` columns: the whole rows, then the rest as one
 /// partial row: `(offset, rows, cols)`.
 fn tiles(n: usize, c: usize) -> impl Iterator<Item = (usize, usize, usize)> {
-    let rows = n / c;
+    // c is a power of two: no division.
+    let rows = n >> c.trailing_zeros();
     [(0, rows, c), (rows * c, 1, n - rows * c)].into_iter().filter(|t| t.1 * t.2 > 0)
 }
 
@@ -109,13 +100,21 @@ fn slabs<A: Sync, B: Send>(
 
 /// Forward over every row: y = op(x), or in place where `x` is `None`.
 pub(crate) fn forward<T: Element>(isa: Isa, g: Geometry, kind: Kind, x: Option<&[T]>, y: &mut [T]) {
-    let c = tile::run_lanes(isa);
+    if g.inner == 1 {
+        return contiguous(isa, g.len, x, y, |x, y| row::run_forward(isa, kind, g.len, x, y));
+    }
     let per = g.slab();
     let each = |x: Option<&[T]>, y: &mut [T]| {
+        let mut sc = Scratch::new();
         for o in 0..y.len() / per {
             let r = o * per..(o + 1) * per;
-            let io = Io { x: x.map(|x| &x[r.clone()]), y: Some(&mut y[r]) };
-            slab(isa, c, g, kind, io);
+            let mut io = Io { x: x.map(|x| &x[r.clone()]), y: Some(&mut y[r]) };
+            for j0 in (0..g.inner).step_by(COLS) {
+                let w = COLS.min(g.inner - j0);
+                let mut st = [Stats::nonfinite(0.0); COLS];
+                columns_stats(isa, g, kind, &io, j0, &mut st[..w], &mut sc);
+                write_columns(isa, g, kind, &mut io, j0, &st[..w], &mut sc);
+            }
         }
     };
     match x {
@@ -125,153 +124,72 @@ pub(crate) fn forward<T: Element>(isa: Isa, g: Geometry, kind: Kind, x: Option<&
     }
 }
 
+/// Runs `f(x, y)` on f32 rows of `len` over threads: on the slices themselves for f32 (`x`
+/// `None` in place), else on rows widened to f32 in a buffer of at least one row and about
+/// [`CHUNK`] elements, `f` run in place there and the results rounded into `y`: the same bits
+/// as the f32 kernels on the widened values.
+fn contiguous<T: Element>(
+    isa: Isa,
+    len: usize,
+    x: Option<&[T]>,
+    y: &mut [T],
+    f: impl Fn(Option<&[f32]>, &mut [f32]) + Sync + Send,
+) {
+    let task = |x: Option<&[T]>, y: &mut [T]| {
+        if let Some(yf) = T::as_f32_mut(y) {
+            return f(x.and_then(T::as_f32), yf);
+        }
+        let group = len * (CHUNK / len).max(1);
+        let mut buf = vec![0f32; group.min(y.len())];
+        for (i, y) in y.chunks_mut(group).enumerate() {
+            let b = &mut buf[..y.len()];
+            T::widen(isa, x.map_or(&*y, |x| &x[i * group..i * group + y.len()]), b);
+            f(None, b);
+            T::narrow(isa, b, y);
+        }
+    };
+    match x {
+        Some(x) => slabs(x, y, len, len, |_, x, y| task(Some(x), y)),
+        None => slabs(&[] as &[T], y, len, len, |_, _, y| task(None, y)),
+    }
+}
+
 /// logsumexp of every row into `out` (laid out `[outer, inner]`).
 pub(crate) fn logsumexp<T: Element>(isa: Isa, g: Geometry, x: &[T], out: &mut [T]) {
-    let c = tile::run_lanes(isa);
     let per = g.slab();
     slabs(x, out, per, g.inner, |_, x, out| {
+        if g.inner == 1 {
+            // f32 rows (widened where they are not) into f32 values, rounded into `out`.
+            let mut lse = [0f32; 64];
+            let group = (CHUNK / g.len).clamp(1, lse.len());
+            let mut buf = if T::CONVERTS { vec![0f32; group * g.len] } else { Vec::new() };
+            for (x, out) in x.chunks(group * g.len).zip(out.chunks_mut(group)) {
+                let xf = match T::as_f32(x) {
+                    Some(xf) => xf,
+                    None => {
+                        T::widen(isa, x, &mut buf[..x.len()]);
+                        &buf[..x.len()]
+                    }
+                };
+                row::run_logsumexp(isa, g.len, xf, &mut lse[..out.len()]);
+                T::narrow(isa, &lse[..out.len()], out);
+            }
+            return;
+        }
         let mut lse = [0f32; COLS];
+        let mut sc = Scratch::new();
         for (o, out) in out.chunks_mut(g.inner).enumerate() {
             let io = Io { x: Some(&x[o * per..(o + 1) * per]), y: None };
             for (j0, out) in (0..g.inner).step_by(COLS).zip(out.chunks_mut(COLS)) {
-                let lse = &mut lse[..out.len()];
-                slab_lse(isa, c, g, &io, j0, lse);
-                T::narrow(isa, lse, out);
+                let mut st = [Stats::nonfinite(0.0); COLS];
+                columns_stats(isa, g, Kind::LogSoftmax, &io, j0, &mut st[..out.len()], &mut sc);
+                for (l, s) in lse.iter_mut().zip(&st) {
+                    *l = s.lse;
+                }
+                T::narrow(isa, &lse[..out.len()], out);
             }
         }
     });
-}
-
-/// One slab `[len, inner]` of a forward.
-fn slab<T: Element>(isa: Isa, c: usize, g: Geometry, kind: Kind, mut io: Io<'_, T>) {
-    if g.inner == 1 {
-        let (st, stored) = row_stats(isa, c, kind, &mut io, g.len, true);
-        write_row(isa, c, kind, &mut io, st, stored, g.len);
-        return;
-    }
-    for j0 in (0..g.inner).step_by(COLS) {
-        let w = COLS.min(g.inner - j0);
-        let mut st = [Stats::nonfinite(0.0); COLS];
-        columns_stats(isa, g, kind, &io, j0, &mut st[..w]);
-        write_columns(isa, g, kind, &mut io, j0, &st[..w]);
-    }
-}
-
-/// logsumexp of columns `j0 ..` of a slab (`lse.len()` of them; one, of a contiguous row).
-fn slab_lse<T: Element>(isa: Isa, c: usize, g: Geometry, io: &Io<'_, T>, j0: usize, lse: &mut [f32]) {
-    if g.inner == 1 {
-        let mut io = Io { x: io.x, y: None };
-        lse[0] = row_stats(isa, c, Kind::LogSoftmax, &mut io, g.len, false).0.lse;
-        return;
-    }
-    let mut st = [Stats::nonfinite(0.0); COLS];
-    columns_stats(isa, g, Kind::LogSoftmax, io, j0, &mut st[..lse.len()]);
-    for (l, s) in lse.iter_mut().zip(&st) {
-        *l = s.lse;
-    }
-}
-
-/// A contiguous row's statistics: its maximum (pass 1) and sum (pass 2). With `store` (f32
-/// softmax with an output), pass 2 also writes the numerators e^(x − m) to `y`, which
-/// [`write_row`] then scales (and says so).
-fn row_stats<T: Element>(
-    isa: Isa,
-    c: usize,
-    kind: Kind,
-    io: &mut Io<'_, T>,
-    n: usize,
-    write: bool,
-) -> (Stats, bool) {
-    let mut buf = Buf::new();
-    let mut m = [f32::NEG_INFINITY; MAXC];
-    for i in (0..n).step_by(step::<T>()) {
-        let v = view(isa, io.src(i..n.min(i + step::<T>())), &mut buf);
-        for (at, rows, cols) in tiles(v.len(), c) {
-            run_max(isa, &v[at..], c, rows, cols, &mut m);
-        }
-    }
-    let m = m[..c].iter().fold(f32::NEG_INFINITY, |a, &b| max_nan(a, b));
-    let Some(m) = Stats::shift(m) else { return (Stats::nonfinite(m), false) };
-    let top = kind == Kind::LogSoftmax;
-    let store = !top && write && !T::CONVERTS;
-    let mv = [m; MAXC];
-    let (mut sum, mut count) = (0f64, 0f64);
-    for p in (0..n).step_by(CHUNK) {
-        let (mut h, mut l, mut k) = ([0f32; MAXC], [0f32; MAXC], [0f32; MAXC]);
-        let end = n.min(p + CHUNK);
-        for i in (p..end).step_by(step::<T>()) {
-            let r = i..end.min(i + step::<T>());
-            if store {
-                let x = io.x.and_then(|x| T::as_f32(&x[r.clone()]));
-                let Some(y) = io.y.as_deref_mut().and_then(|y| T::as_f32_mut(&mut y[r])) else { continue };
-                for (at, rows, cols) in tiles(y.len(), c) {
-                    let sums = [&mut h[..], &mut l[..], &mut k[..]];
-                    run_exp_sum::<Off, On>(isa, x.map(|x| &x[at..]), c, rows, cols, &mv, sums, &mut y[at..]);
-                }
-            } else {
-                let v = view(isa, io.src(r), &mut buf);
-                for (at, rows, cols) in tiles(v.len(), c) {
-                    let sums = [&mut h[..], &mut l[..], &mut k[..]];
-                    if top {
-                        run_exp_sum::<On, Off>(isa, Some(&v[at..]), c, rows, cols, &mv, sums, &mut []);
-                    } else {
-                        run_exp_sum::<Off, Off>(isa, Some(&v[at..]), c, rows, cols, &mv, sums, &mut []);
-                    }
-                }
-            }
-        }
-        sum += stats::lanes(&h[..c], &l[..c]);
-        count += k[..c].iter().map(|&k| k as f64).sum::<f64>();
-    }
-    let st = match kind {
-        Kind::Softmax => Stats::softmax(m, sum),
-        Kind::LogSoftmax => Stats::log_softmax(m, sum, count),
-    };
-    (st, store)
-}
-
-/// A contiguous row's pass 3: y from x and the row's statistics, or from the numerators that
-/// pass 2 `stored` in y.
-fn write_row<T: Element>(
-    isa: Isa,
-    c: usize,
-    kind: Kind,
-    io: &mut Io<'_, T>,
-    st: Stats,
-    stored: bool,
-    n: usize,
-) {
-    let p = st.p.map(|v| [v; MAXC]);
-    let p = [&p[0][..], &p[1][..], &p[2][..]];
-    let (mut a, mut b) = (Buf::new(), Buf::new());
-    for i in (0..n).step_by(step::<T>()) {
-        let r = i..n.min(i + step::<T>());
-        let x = io.x.map(|x| &x[r.clone()]);
-        let Some(y) = io.y.as_deref_mut().map(|y| &mut y[r]) else { return };
-        if let Some(yf) = T::as_f32_mut(y) {
-            let x = x.and_then(T::as_f32);
-            for (at, rows, cols) in tiles(yf.len(), c) {
-                let (x, y) = (x.map(|x| &x[at..]), &mut yf[at..]);
-                match kind {
-                    _ if stored => run_write(isa, tile::Scale, None, None, c, rows, cols, p, y, c),
-                    Kind::Softmax => run_write(isa, tile::Softmax, x, None, c, rows, cols, p, y, c),
-                    Kind::LogSoftmax => run_write(isa, tile::LogSoftmax, x, None, c, rows, cols, p, y, c),
-                }
-            }
-        } else {
-            let len = y.len();
-            T::widen(isa, x.unwrap_or(&*y), &mut a.0[..len]);
-            let (v, out) = (&a.0[..len], &mut b.0[..len]);
-            for (at, rows, cols) in tiles(len, c) {
-                let (v, o) = (Some(&v[at..]), &mut out[at..]);
-                match kind {
-                    Kind::Softmax => run_write(isa, tile::Softmax, v, None, c, rows, cols, p, o, c),
-                    Kind::LogSoftmax => run_write(isa, tile::LogSoftmax, v, None, c, rows, cols, p, o, c),
-                }
-            }
-            T::narrow(isa, out, y);
-        }
-    }
 }
 
 /// Rows `k0 ..` of columns `j0 .. j0 + w` of a `[len, inner]` slab `x` as an f32 tile:
@@ -312,14 +230,22 @@ fn widen_rows<T: Element>(
 }
 
 /// The statistics of columns `j0 .. j0 + st.len()` of a strided slab.
-fn columns_stats<T: Element>(isa: Isa, g: Geometry, kind: Kind, io: &Io<'_, T>, j0: usize, st: &mut [Stats]) {
+fn columns_stats<T: Element>(
+    isa: Isa,
+    g: Geometry,
+    kind: Kind,
+    io: &Io<'_, T>,
+    j0: usize,
+    st: &mut [Stats],
+    sc: &mut Scratch,
+) {
     let w = st.len();
     let x = io.src(0..g.slab());
-    let mut buf = Buf::new();
+    let buf = &mut sc.a;
     let mut m = [f32::NEG_INFINITY; COLS];
     let mut k0 = 0;
     while k0 < g.len {
-        let (v, stride, rows) = strided_view(isa, g, x, k0, j0, w, &mut buf);
+        let (v, stride, rows) = strided_view(isa, g, x, k0, j0, w, buf);
         run_max(isa, v, stride, rows, w, &mut m[..w]);
         k0 += rows;
     }
@@ -327,7 +253,7 @@ fn columns_stats<T: Element>(isa: Isa, g: Geometry, kind: Kind, io: &Io<'_, T>, 
     let (mut h, mut l, mut k) = ([0f32; COLS], [0f32; COLS], [0f32; COLS]);
     let mut k0 = 0;
     while k0 < g.len {
-        let (v, stride, rows) = strided_view(isa, g, x, k0, j0, w, &mut buf);
+        let (v, stride, rows) = strided_view(isa, g, x, k0, j0, w, buf);
         let sums = [&mut h[..w], &mut l[..w], &mut k[..w]];
         match kind {
             Kind::Softmax => run_exp_sum::<Off, Off>(isa, Some(v), stride, rows, w, &shift, sums, &mut []),
@@ -345,7 +271,15 @@ fn columns_stats<T: Element>(isa: Isa, g: Geometry, kind: Kind, io: &Io<'_, T>, 
 }
 
 /// The output of columns `j0 .. j0 + st.len()` of a strided slab.
-fn write_columns<T: Element>(isa: Isa, g: Geometry, kind: Kind, io: &mut Io<'_, T>, j0: usize, st: &[Stats]) {
+fn write_columns<T: Element>(
+    isa: Isa,
+    g: Geometry,
+    kind: Kind,
+    io: &mut Io<'_, T>,
+    j0: usize,
+    st: &[Stats],
+    sc: &mut Scratch,
+) {
     let w = st.len();
     let p: [[f32; COLS]; 3] =
         core::array::from_fn(|i| core::array::from_fn(|j| st.get(j).map_or(0.0, |s| s.p[i])));
@@ -360,10 +294,10 @@ fn write_columns<T: Element>(isa: Isa, g: Geometry, kind: Kind, io: &mut Io<'_, 
         }
         return;
     }
-    let (mut a, mut b) = (Buf::new(), Buf::new());
+    let Scratch { a, b } = sc;
     let mut k0 = 0;
     while k0 < g.len {
-        let rows = widen_rows(isa, g, io.x.unwrap_or(&*y), k0, j0, w, &mut a);
+        let rows = widen_rows(isa, g, io.x.unwrap_or(&*y), k0, j0, w, a);
         let (v, out) = (Some(&a.0[..rows * w]), &mut b.0[..rows * w]);
         match kind {
             Kind::Softmax => run_write(isa, tile::Softmax, v, None, w, rows, w, p, out, w),
@@ -387,15 +321,37 @@ pub(crate) fn backward<T: Element>(
     dy: Option<&[T]>,
     dx: &mut [T],
 ) {
-    let c = tile::run_lanes(isa);
     let per = g.slab();
     slabs(y, dx, per, per, |first, y, dx| {
+        let dy = dy.map(|d| &d[first * per..first * per + dx.len()]);
+        if g.inner == 1 {
+            return contiguous_grad(isa, kind, g.len, y, dy, dx);
+        }
+        let mut sc = Scratch::new();
         for o in 0..dx.len() / per {
             let r = o * per..(o + 1) * per;
-            let dy = dy.map(|d| &d[(first + o) * per..(first + o + 1) * per]);
-            grad_slab(isa, c, g, kind, &y[r.clone()], dy, &mut dx[r]);
+            let dy = dy.map(|d| &d[r.clone()]);
+            grad_slab(isa, g, kind, &y[r.clone()], dy, &mut dx[r], &mut sc);
         }
     });
+}
+
+/// [`backward`] of contiguous rows of `len`: on the slices for f32, else through f32 buffers of
+/// whole rows (as [`contiguous`]).
+fn contiguous_grad<T: Element>(isa: Isa, kind: Kind, len: usize, y: &[T], dy: Option<&[T]>, dx: &mut [T]) {
+    if let (Some(yf), Some(dxf)) = (T::as_f32(y), T::as_f32_mut(dx)) {
+        return row::run_backward(isa, kind, len, yf, dy.and_then(T::as_f32), dxf);
+    }
+    let group = len * (CHUNK / len).max(1);
+    let (mut a, mut b) = (vec![0f32; group.min(dx.len())], vec![0f32; group.min(dx.len())]);
+    for (i, dx) in dx.chunks_mut(group).enumerate() {
+        let r = i * group..i * group + dx.len();
+        let (a, b) = (&mut a[..dx.len()], &mut b[..dx.len()]);
+        T::widen(isa, &y[r.clone()], a);
+        T::widen(isa, dy.map_or(&*dx, |d| &d[r]), b);
+        row::run_backward(isa, kind, len, a, None, b);
+        T::narrow(isa, b, dx);
+    }
 }
 
 /// `Σ dy·y` (softmax) or `Σ dy` (log-softmax) of a tile into `(h, l)`.
@@ -440,61 +396,24 @@ fn grad(
 }
 
 /// One slab's backward.
+#[allow(clippy::too_many_arguments)]
 fn grad_slab<T: Element>(
     isa: Isa,
-    c: usize,
     g: Geometry,
     kind: Kind,
     y: &[T],
     dy: Option<&[T]>,
     dx: &mut [T],
+    sc: &mut Scratch,
 ) {
-    let (mut a, mut b) = (Buf::new(), Buf::new());
-    if g.inner == 1 {
-        let n = g.len;
-        let mut d = 0f64;
-        for p in (0..n).step_by(CHUNK) {
-            let (mut h, mut l) = ([0f32; MAXC], [0f32; MAXC]);
-            let end = n.min(p + CHUNK);
-            for i in (p..end).step_by(step::<T>()) {
-                let r = i..end.min(i + step::<T>());
-                let vy = view(isa, &y[r.clone()], &mut a);
-                let vd = view(isa, dy.map_or(&dx[r.clone()], |d| &d[r]), &mut b);
-                for (at, rows, cols) in tiles(vy.len(), c) {
-                    dot(isa, kind, &vy[at..], &vd[at..], c, rows, cols, &mut h, &mut l);
-                }
-            }
-            d += stats::lanes(&h[..c], &l[..c]);
-        }
-        let st = Stats::dot(d);
-        let p = st.p.map(|v| [v; MAXC]);
-        let p = [&p[0][..], &p[1][..], &p[2][..]];
-        for i in (0..n).step_by(step::<T>()) {
-            let r = i..n.min(i + step::<T>());
-            if let (Some(yf), Some(out)) = (T::as_f32(&y[r.clone()]), T::as_f32_mut(&mut dx[r.clone()])) {
-                let dyf = dy.and_then(|d| T::as_f32(&d[r.clone()]));
-                for (at, rows, cols) in tiles(yf.len(), c) {
-                    grad(isa, kind, &yf[at..], dyf.map(|d| &d[at..]), c, rows, cols, p, &mut out[at..], c);
-                }
-                continue;
-            }
-            let len = r.len();
-            T::widen(isa, &y[r.clone()], &mut a.0[..len]);
-            T::widen(isa, dy.map_or(&dx[r.clone()], |d| &d[r.clone()]), &mut b.0[..len]);
-            for (at, rows, cols) in tiles(len, c) {
-                grad(isa, kind, &a.0[at..len], None, c, rows, cols, p, &mut b.0[at..len], c);
-            }
-            T::narrow(isa, &b.0[..len], &mut dx[r]);
-        }
-        return;
-    }
+    let Scratch { a, b } = sc;
     for j0 in (0..g.inner).step_by(COLS) {
         let w = COLS.min(g.inner - j0);
         let (mut h, mut l) = ([0f32; COLS], [0f32; COLS]);
         let mut k0 = 0;
         while k0 < g.len {
-            let (vy, stride, rows) = strided_view(isa, g, y, k0, j0, w, &mut a);
-            let (vd, _, _) = strided_view(isa, g, dy.unwrap_or(&*dx), k0, j0, w, &mut b);
+            let (vy, stride, rows) = strided_view(isa, g, y, k0, j0, w, a);
+            let (vd, _, _) = strided_view(isa, g, dy.unwrap_or(&*dx), k0, j0, w, b);
             dot(isa, kind, vy, vd, stride, rows, w, &mut h[..w], &mut l[..w]);
             k0 += rows;
         }
@@ -508,8 +427,8 @@ fn grad_slab<T: Element>(
         }
         let mut k0 = 0;
         while k0 < g.len {
-            let rows = widen_rows(isa, g, y, k0, j0, w, &mut a);
-            widen_rows(isa, g, dy.unwrap_or(&*dx), k0, j0, w, &mut b);
+            let rows = widen_rows(isa, g, y, k0, j0, w, a);
+            widen_rows(isa, g, dy.unwrap_or(&*dx), k0, j0, w, b);
             grad(isa, kind, &a.0[..rows * w], None, w, rows, w, p, &mut b.0[..rows * w], w);
             for k in 0..rows {
                 let at = (k0 + k) * g.inner + j0;
@@ -526,10 +445,11 @@ pub(crate) fn hardmax<T: Element>(isa: Isa, g: Geometry, x: Option<&[T]>, y: &mu
     let c = tile::run_lanes(isa);
     let per = g.slab();
     let each = |x: Option<&[T]>, y: &mut [T]| {
+        let mut sc = Scratch::new();
         for o in 0..y.len() / per {
             let r = o * per..(o + 1) * per;
             let mut io = Io { x: x.map(|x| &x[r.clone()]), y: Some(&mut y[r]) };
-            hard_slab(isa, c, g, &mut io);
+            hard_slab(isa, c, g, &mut io, &mut sc);
         }
     };
     match x {
@@ -539,22 +459,22 @@ pub(crate) fn hardmax<T: Element>(isa: Isa, g: Geometry, x: Option<&[T]>, y: &mu
 }
 
 /// One slab of [`hardmax`].
-fn hard_slab<T: Element>(isa: Isa, c: usize, g: Geometry, io: &mut Io<'_, T>) {
-    let mut buf = Buf::new();
+fn hard_slab<T: Element>(isa: Isa, c: usize, g: Geometry, io: &mut Io<'_, T>, sc: &mut Scratch) {
+    let buf = &mut sc.a;
     for j0 in (0..g.inner).step_by(COLS) {
         let w = COLS.min(g.inner - j0);
         let x = io.src(0..g.slab());
         let mut m = [f32::NEG_INFINITY; COLS];
         let mut k0 = 0;
         while k0 < g.len {
-            let (v, stride, rows) = strided_view(isa, g, x, k0, j0, w, &mut buf);
+            let (v, stride, rows) = strided_view(isa, g, x, k0, j0, w, buf);
             if w == 1 && g.inner == 1 {
                 // A contiguous row: its tile has the tier's lanes as columns.
                 let mut mc = [f32::NEG_INFINITY; MAXC];
                 for (at, r, cc) in tiles(rows, c) {
                     run_max(isa, &v[at..], c, r, cc, &mut mc);
                 }
-                m[0] = max_nan(m[0], mc[..c].iter().fold(f32::NEG_INFINITY, |a, &b| max_nan(a, b)));
+                m[0] = max_nan(m[0], stats::lanes_max(&mc[..c]));
             } else {
                 run_max(isa, v, stride, rows, w, &mut m[..w]);
             }
@@ -564,7 +484,7 @@ fn hard_slab<T: Element>(isa: Isa, c: usize, g: Geometry, io: &mut Io<'_, T>) {
         let mut first = [usize::MAX; COLS];
         let mut k0 = 0;
         while k0 < g.len && first[..w].iter().zip(&m).any(|(&f, m)| f == usize::MAX && !m.is_nan()) {
-            let (v, stride, rows) = strided_view(isa, g, x, k0, j0, w, &mut buf);
+            let (v, stride, rows) = strided_view(isa, g, x, k0, j0, w, buf);
             for k in 0..rows {
                 for j in 0..w {
                     if first[j] == usize::MAX && v[k * stride + j] == m[j] {

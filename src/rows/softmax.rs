@@ -1,6 +1,7 @@
 //! [`Softmax`] and [`LogSoftmax`]: one definition, two row functions.
 
-use super::plan::{self, Geometry, Kind};
+use super::plan::{self, Geometry};
+use super::stats::Kind;
 use super::{check, geometry};
 use crate::element::Element;
 use crate::error::Error;

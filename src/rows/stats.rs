@@ -1,27 +1,54 @@
 //! A row's statistics, finished in f64 from the tiles' per-lane sums: what the write pass
 //! needs, and logsumexp.
 
+/// The row function.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Kind {
+    Softmax,
+    LogSoftmax,
+}
+
 /// A lane's double-f32 sum `(h, l)` as f64: `h` alone once it is ±inf or NaN (its low part is
 /// then NaN).
 pub(crate) fn lane(h: f32, l: f32) -> f64 {
     if h.is_finite() { h as f64 + l as f64 } else { h as f64 }
 }
 
-/// Σ over lanes of [`lane`], in lane order with four accumulators (a fixed order, so the same
-/// bits every time).
+/// Σ over lanes of [`lane`], in eight running sums by lane position, then pairwise: a fixed
+/// order, so the same bits every time, in loops the compiler vectorizes (a short row's cost is
+/// much in these reductions).
 pub(crate) fn lanes(h: &[f32], l: &[f32]) -> f64 {
-    let mut acc = [0f64; 4];
-    for (j, (&h, &l)) in h.iter().zip(l).enumerate() {
-        acc[j % 4] += lane(h, l);
+    let mut acc = [0f64; 8];
+    for (h, l) in h.chunks(8).zip(l.chunks(8)) {
+        for ((a, &h), &l) in acc.iter_mut().zip(h).zip(l) {
+            *a += lane(h, l);
+        }
     }
-    (acc[0] + acc[1]) + (acc[2] + acc[3])
+    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+}
+
+/// The maximum of `m`'s lanes, NaN if one is NaN.
+pub(crate) fn lanes_max(m: &[f32]) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; 8];
+    let mut nan = false;
+    for m in m.chunks(8) {
+        for (a, &v) in acc.iter_mut().zip(m) {
+            *a = a.max(v);
+            nan |= v.is_nan();
+        }
+    }
+    if nan { f32::NAN } else { acc.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) }
+}
+
+/// Σ of `k`'s lanes (counts, exact).
+pub(crate) fn lanes_count(k: &[f32]) -> f64 {
+    k.iter().map(|&k| k as f64).sum()
 }
 
 /// The maximum that keeps a NaN, as the tiles take it.
 pub(crate) fn max_nan(a: f32, b: f32) -> f32 {
     if a.is_nan() || b.is_nan() { f32::NAN } else { a.max(b) }
 }
-
 /// What a softmax row's write pass reads, per column: `[m, p1, p2]` (the tiles' `Out`
 /// parameters), and the row's logsumexp.
 #[derive(Clone, Copy)]

@@ -82,7 +82,7 @@ macro_rules! grouped {
 
 /// m[j] = the maximum of column j and m[j] (NaN if either holds one).
 #[inline(always)]
-fn max<S: Simd>(s: S, x: &[f32], stride: usize, rows: usize, cols: usize, m: &mut [f32]) {
+pub(crate) fn max<S: Simd>(s: S, x: &[f32], stride: usize, rows: usize, cols: usize, m: &mut [f32]) {
     columns!(S, cols, |j, w| {
         let mut acc = [ld(s, m, j, w); 4];
         let mut k = 0;
@@ -108,7 +108,7 @@ fn max<S: Simd>(s: S, x: &[f32], stride: usize, rows: usize, cols: usize, m: &mu
 /// it is `y` itself (in place). Without `STORE`, `x` must be given.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn exp_sum<S: Simd, const TOP: bool, const STORE: bool>(
+pub(crate) fn exp_sum<S: Simd, const TOP: bool, const STORE: bool>(
     s: S,
     x: Option<&[f32]>,
     stride: usize,
@@ -155,7 +155,7 @@ fn exp_sum<S: Simd, const TOP: bool, const STORE: bool>(
 /// term exactly) to column j's sum `(h[j], l[j])`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn dot<S: Simd, const PRODUCT: bool>(
+pub(crate) fn dot<S: Simd, const PRODUCT: bool>(
     s: S,
     y: &[f32],
     dy: &[f32],
@@ -196,7 +196,7 @@ pub(crate) trait Out: Copy {
 /// read from `out` itself (in place). `b` is read only by a two-input output ([`Out::TWO`]).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn write<S: Simd, O: Out>(
+pub(crate) fn write<S: Simd, O: Out>(
     s: S,
     o: O,
     a: Option<&[f32]>,
