@@ -10,6 +10,7 @@ pub(crate) enum Kind {
 
 /// A lane's double-f32 sum `(h, l)` as f64: `h` alone once it is ±inf or NaN (its low part is
 /// then NaN).
+#[inline(always)]
 pub(crate) fn lane(h: f32, l: f32) -> f64 {
     if h.is_finite() { h as f64 + l as f64 } else { h as f64 }
 }
@@ -17,6 +18,7 @@ pub(crate) fn lane(h: f32, l: f32) -> f64 {
 /// Σ over lanes of [`lane`], in eight running sums by lane position, then pairwise: a fixed
 /// order, so the same bits every time, in loops the compiler vectorizes (a short row's cost is
 /// much in these reductions).
+#[inline(always)]
 pub(crate) fn lanes(h: &[f32], l: &[f32]) -> f64 {
     let mut acc = [0f64; 8];
     for (h, l) in h.chunks(8).zip(l.chunks(8)) {
@@ -28,6 +30,7 @@ pub(crate) fn lanes(h: &[f32], l: &[f32]) -> f64 {
 }
 
 /// The maximum of `m`'s lanes, NaN if one is NaN.
+#[inline(always)]
 pub(crate) fn lanes_max(m: &[f32]) -> f32 {
     let mut acc = [f32::NEG_INFINITY; 8];
     let mut nan = false;
@@ -41,11 +44,13 @@ pub(crate) fn lanes_max(m: &[f32]) -> f32 {
 }
 
 /// Σ of `k`'s lanes (counts, exact).
+#[inline(always)]
 pub(crate) fn lanes_count(k: &[f32]) -> f64 {
     k.iter().map(|&k| k as f64).sum()
 }
 
 /// The maximum that keeps a NaN, as the tiles take it.
+#[inline(always)]
 pub(crate) fn max_nan(a: f32, b: f32) -> f32 {
     if a.is_nan() || b.is_nan() { f32::NAN } else { a.max(b) }
 }
@@ -61,16 +66,21 @@ impl Stats {
     /// The shift the sum pass subtracts: the maximum where it is finite. Elsewhere every output
     /// of the row is NaN (a NaN or +inf in the row, or every entry −inf) and logsumexp is the
     /// maximum itself, so the sum pass is skipped.
+    #[inline(always)]
     pub(crate) fn shift(m: f32) -> Option<f32> {
         m.is_finite().then_some(m)
     }
 
-    /// A row whose maximum is not finite: outputs NaN, logsumexp = m (NaN, +inf or −inf).
+    /// A row whose maximum is not finite: outputs NaN, logsumexp = m (NaN, +inf or −inf). The
+    /// write pass subtracts +inf, which leaves no entry finite (x − inf is −inf or NaN), and
+    /// scales by NaN.
+    #[inline(always)]
     pub(crate) fn nonfinite(m: f32) -> Stats {
-        Stats { p: [0.0, f32::NAN, f32::NAN], lse: m }
+        Stats { p: [f32::INFINITY, f32::NAN, f32::NAN], lse: m }
     }
 
     /// Softmax: 1/Σ, Σ = Σ e^(x − m) ≥ 1.
+    #[inline(always)]
     pub(crate) fn softmax(m: f32, sum: f64) -> Stats {
         Stats { p: [m, (1.0 / sum) as f32, 0.0], lse: 0.0 }
     }
@@ -78,6 +88,7 @@ impl Stats {
     /// Log-softmax and logsumexp from the sum of the terms below the maximum, `others`, and the
     /// number of entries equal to it, `top` (≥ 1): L = ln Σ = log1p(top − 1 + others), exact
     /// to f64 where Σ is 1 plus a tiny amount; L as double f32 `[m, hi, lo]`, lse = m + L.
+    #[inline(always)]
     pub(crate) fn log_softmax(m: f32, others: f64, top: f64) -> Stats {
         let l = libm::log1p((top - 1.0) + others);
         let hi = l as f32;
@@ -85,6 +96,7 @@ impl Stats {
     }
 
     /// Softmax backward: d = Σ dy·y as double f32 in `[_, hi, lo]`.
+    #[inline(always)]
     pub(crate) fn dot(d: f64) -> Stats {
         let hi = d as f32;
         let lo = if hi.is_finite() { (d - hi as f64) as f32 } else { 0.0 };

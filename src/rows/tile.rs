@@ -130,7 +130,7 @@ pub(crate) fn exp_sum<S: Simd, const TOP: bool, const STORE: bool>(
                 None => ld(s, y, k * stride + j, w),
             };
             let (hi, lo) = vector::diff(s, xv, mv);
-            let (p, n) = crate::math::exp::exp_parts(s, hi, lo);
+            let (p, n) = vector::exp_parts(s, hi, lo);
             let e = s.scale(p, n);
             if STORE {
                 st(s, e, y, k * stride + j, w);

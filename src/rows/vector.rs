@@ -1,7 +1,7 @@
 //! The per-vector arithmetic of the row kernels, written once over [`Simd`] and shared by the
 //! tile loops of `tile.rs`.
 
-use crate::math::exp::{exp_parts, exp_parts_lo};
+use crate::math::exp::{exp_parts_in_range, exp_parts_lo};
 use crate::simd::{Simd, neg, two_prod, two_sum};
 
 /// x − m exactly, as `hi + lo`. Where `hi` is below −150, e^hi is 0 whatever `lo` is, and
@@ -11,6 +11,13 @@ use crate::simd::{Simd, neg, two_prod, two_sum};
 pub(crate) fn diff<S: Simd>(s: S, x: S::V, m: S::V) -> (S::V, S::V) {
     let (hi, lo) = two_sum(s, x, neg(s, m));
     (hi, s.select(s.lt(hi, s.splat(-150.0)), s.splat(0.0), lo))
+}
+
+/// e^(hi + lo) as `p·2^n` for hi + lo = x − m ≤ 0 (NaN where x is NaN, but never above 0
+/// otherwise: only the lower clamp is needed, at −150, where e^hi is 0 whatever `lo`).
+#[inline(always)]
+pub(crate) fn exp_parts<S: Simd>(s: S, hi: S::V, lo: S::V) -> (S::V, S::V) {
+    exp_parts_in_range(s, s.max(hi, s.splat(-150.0)), lo)
 }
 
 /// softmax: e^(x − m)·r, the scaling by a power of two applied last so that a subnormal result
