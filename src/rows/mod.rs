@@ -77,7 +77,7 @@ fn check(
     same: &[(&'static str, usize)],
 ) -> Result<(), Error> {
     isa.check()?;
-    if x.1 % g.slab() != 0 {
+    if !x.1.is_multiple_of(g.slab()) {
         return Err(Error::NotMultiple { arg: x.0, found: x.1, multiple_of: g.slab() });
     }
     for &(arg, n) in same {

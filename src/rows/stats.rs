@@ -85,11 +85,13 @@ impl Stats {
         Stats { p: [m, (1.0 / sum) as f32, 0.0], lse: 0.0 }
     }
 
-    /// Log-softmax and logsumexp from the sum of the terms below the maximum, `others`, and the
+    /// Log-softmax and logsumexp from the sum of the terms below the maximum, `others` (times
+    /// 2^64, as [`exp_sum`](super::tile) takes it), and the
     /// number of entries equal to it, `top` (≥ 1): L = ln Σ = log1p(top − 1 + others), exact
     /// to f64 where Σ is 1 plus a tiny amount; L as double f32 `[m, hi, lo]`, lse = m + L.
     #[inline(always)]
     pub(crate) fn log_softmax(m: f32, others: f64, top: f64) -> Stats {
+        let others = libm::ldexp(others, -(super::tile::TOP_SCALE as i32));
         let l = libm::log1p((top - 1.0) + others);
         let hi = l as f32;
         Stats { p: [m, hi, (l - hi as f64) as f32], lse: (m as f64 + l) as f32 }

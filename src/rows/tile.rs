@@ -101,9 +101,13 @@ pub(crate) fn max<S: Simd>(s: S, x: &[f32], stride: usize, rows: usize, cols: us
     });
 }
 
+/// The exponent of the factor 2^64 by which [`exp_sum`] takes the terms below the maximum.
+pub(crate) const TOP_SCALE: f32 = 64.0;
+
 /// Adds Σ e^(x − m[j]) to column j's sum `(h[j], l[j])`. With `TOP`, the terms where x = m[j]
 /// (exactly 1) are counted in `c[j]` instead, so that the sum of the others stays exact where
-/// it is tiny beside them (log-softmax of a dominant entry is −log1p of it). With `STORE`, each
+/// it is tiny beside them (log-softmax of a dominant entry is −log1p of it), and that sum is
+/// taken times 2^[`TOP_SCALE`]. With `STORE`, each
 /// e^(x − m) is also written to `y` (the softmax's numerators, scaled later); `x` is `None` where
 /// it is `y` itself (in place). Without `STORE`, `x` must be given.
 #[allow(clippy::too_many_arguments)]
@@ -131,15 +135,17 @@ pub(crate) fn exp_sum<S: Simd, const TOP: bool, const STORE: bool>(
             };
             let (hi, lo) = vector::diff(s, xv, mv);
             let (p, n) = vector::exp_parts(s, hi, lo);
-            let e = s.scale(p, n);
-            if STORE {
-                st(s, e, y, k * stride + j, w);
-            }
             if TOP {
+                // The others' sum may be all there is beside the maximum's 1s, and tiny: its
+                // terms are taken times 2^64, so that none is rounded as a subnormal.
                 let top = s.le(zero, hi);
                 count = s.add(count, s.select(top, one, zero));
-                s.select(top, zero, e)
+                s.select(top, zero, s.scale(p, s.add(n, s.splat(TOP_SCALE))))
             } else {
+                let e = s.scale(p, n);
+                if STORE {
+                    st(s, e, y, k * stride + j, w);
+                }
                 e
             }
         });
