@@ -67,7 +67,9 @@ fn row_stats<S: Simd>(s: S, kind: Kind, x: Option<&[f32]>, mut y: Option<&mut [f
             }
         }
         sum += stats::lanes(&h[..c], &l[..c]);
-        count += stats::lanes_count(&k[..c]);
+        if top {
+            count += stats::lanes_count(&k[..c]);
+        }
     }
     match kind {
         Kind::Softmax => (Stats::softmax(m, sum), store),

@@ -43,10 +43,17 @@ pub(crate) fn lanes_max(m: &[f32]) -> f32 {
     if nan { f32::NAN } else { acc.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) }
 }
 
-/// Σ of `k`'s lanes (counts, exact).
+/// Σ of `k`'s lanes: counts, exact in f32 below 2^24, in eight running sums (a sequential
+/// sum of 32 lanes costs a short row more than its arithmetic).
 #[inline(always)]
 pub(crate) fn lanes_count(k: &[f32]) -> f64 {
-    k.iter().map(|&k| k as f64).sum()
+    let mut acc = [0f32; 8];
+    for k in k.chunks(8) {
+        for (a, &v) in acc.iter_mut().zip(k) {
+            *a += v;
+        }
+    }
+    acc.iter().map(|&a| a as f64).sum()
 }
 
 /// The maximum that keeps a NaN, as the tiles take it.
@@ -92,7 +99,7 @@ impl Stats {
     #[inline(always)]
     pub(crate) fn log_softmax(m: f32, others: f64, top: f64) -> Stats {
         let others = libm::ldexp(others, -(super::tile::TOP_SCALE as i32));
-        let l = libm::log1p((top - 1.0) + others);
+        let l = ((top - 1.0) + others).ln_1p();
         let hi = l as f32;
         Stats { p: [m, hi, (l - hi as f64) as f32], lse: (m as f64 + l) as f32 }
     }
