@@ -146,6 +146,9 @@
 //! slope gradient), [`Rrelu`] (random slopes from a counter-based generator, the same on every
 //! ISA and thread count), and [`Activation::backward_from_output`] for frameworks that keep
 //! y = f(x) instead of x.
+//!
+//! Row-wise kernels along any axis ([`rows`]): [`Softmax`], [`LogSoftmax`] (with logsumexp) and
+//! [`Hardmax`], forward and backward from the saved output.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]

@@ -365,7 +365,8 @@ fn errors_write_nothing() {
 fn dominant_entry_with_subnormal_others() {
     let mut rng = Rng(13);
     for isa in Isa::available() {
-        for len in [2, 17, 1000, 65_536] {
+        let lens: &[usize] = if common::qemu() { &[2, 17, 1000] } else { &[2, 17, 1000, 65_536] };
+        for &len in lens {
             for gap in [87.0f32, 90.0, 95.0, 100.0, 103.0, 104.0, 110.0] {
                 let mut x = vec![-gap; len];
                 x[0] = 0.0;
