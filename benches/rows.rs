@@ -9,10 +9,10 @@
 mod common;
 
 use common::pass::Pass;
-use common::workload::inputs;
+use common::workload::{inputs, run_row};
 use common::{Setup, bench_copy, group};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use nnsimd::{Error, Isa, LogSoftmax, Softmax};
+use nnsimd::Isa;
 use std::hint::black_box;
 
 /// The row kernels and their passes.
@@ -23,25 +23,6 @@ const ROWS: [(&str, &[Pass]); 3] = [
 ];
 /// (rows, len): attn, vocab, big.
 const SHAPES: [(usize, usize); 3] = [(512, 128), (32, 32_000), (256, 32_000)];
-
-/// One call of a row kernel's pass on rows of `len`: `a` is x, or for backward the saved output.
-fn run(
-    kernel: &str,
-    pass: Pass,
-    isa: Isa,
-    len: usize,
-    a: &[f32],
-    dy: &[f32],
-    out: &mut [f32],
-) -> Result<(), Error> {
-    match (kernel, pass) {
-        ("softmax", Pass::Forward) => Softmax::new(len)?.forward_with(isa, a, out),
-        ("softmax", Pass::Backward) => Softmax::new(len)?.backward_with(isa, a, dy, out),
-        ("log_softmax", Pass::Forward) => LogSoftmax::new(len)?.forward_with(isa, a, out),
-        ("log_softmax", Pass::Backward) => LogSoftmax::new(len)?.backward_with(isa, a, dy, out),
-        _ => LogSoftmax::new(len)?.logsumexp_with(isa, a, out),
-    }
-}
 
 fn rows(c: &mut Criterion) {
     let setup = Setup::from_env();
@@ -60,7 +41,7 @@ fn rows(c: &mut Criterion) {
                 let a = match pass {
                     Pass::Forward => x,
                     Pass::Backward => {
-                        run(kernel, Pass::Forward, Isa::best(), len, x, x, &mut saved[..n])
+                        run_row(kernel, Pass::Forward, Isa::best(), len, x, x, &mut saved[..n])
                             .expect("row kernel");
                         &saved[..n]
                     }
@@ -68,7 +49,7 @@ fn rows(c: &mut Criterion) {
                 let out = if kernel == "logsumexp" { &mut y[..rows] } else { &mut *y };
                 for &isa in &isas {
                     g.bench_function(BenchmarkId::new(format!("{}/{isa}", pass.name()), n), |b| {
-                        b.iter(|| run(kernel, pass, isa, len, black_box(a), black_box(dy), out))
+                        b.iter(|| run_row(kernel, pass, isa, len, black_box(a), black_box(dy), out))
                     });
                 }
             }

@@ -70,7 +70,7 @@
 
 // The naive baselines: each activation's plain f32 loop, from the activation registry.
 use nnsimd::internals::activations as naive;
-use nnsimd::{Activation, Element, Error, Isa, LogSoftmax, Softmax};
+use nnsimd::{Activation, Element, Isa};
 use rayon::prelude::*;
 use std::hint::black_box;
 use std::io::Write;
@@ -101,7 +101,7 @@ mod pass;
 mod workload;
 use limits::{Level, Stored};
 use pass::Pass;
-use workload::{SLOPED, make_optimizer, optimizer_rows, run_sloped};
+use workload::{SLOPED, make_optimizer, optimizer_rows, run_row, run_sloped};
 
 fn usage(msg: &str) -> ! {
     eprintln!("speed: {msg}");
@@ -933,25 +933,6 @@ fn measure(plan: &Plan, threads: usize, buf: &mut Buffers, out: &mut Out) {
                 }
             }
         }
-    }
-}
-
-/// One call of a row kernel's pass on rows of `len`: `a` is x, or for backward the saved output.
-fn run_row<T: Element>(
-    kernel: &str,
-    pass: Pass,
-    isa: Isa,
-    len: usize,
-    a: &[T],
-    dy: &[T],
-    out: &mut [T],
-) -> Result<(), Error> {
-    match (kernel, pass) {
-        ("softmax", Pass::Forward) => Softmax::new(len)?.forward_with(isa, a, out),
-        ("softmax", Pass::Backward) => Softmax::new(len)?.backward_with(isa, a, dy, out),
-        ("log_softmax", Pass::Forward) => LogSoftmax::new(len)?.forward_with(isa, a, out),
-        ("log_softmax", Pass::Backward) => LogSoftmax::new(len)?.backward_with(isa, a, dy, out),
-        _ => LogSoftmax::new(len)?.logsumexp_with(isa, a, out),
     }
 }
 

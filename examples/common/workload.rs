@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use super::pass::Pass;
-use nnsimd::{Activation, Glu, Isa, Prelu, Rrelu, RreluMode, optim};
+use nnsimd::{Activation, Element, Error, Glu, Isa, LogSoftmax, Prelu, Rrelu, RreluMode, Softmax, optim};
 
 /// Names that `--kernels` accepts for the optimizers (the `speed` example's contract), in the
 /// order they are measured: the crate's registry of optimizers, each at its defaults, with the
@@ -184,4 +184,23 @@ pub fn run_sloped(
         _ => return false,
     }
     true
+}
+
+/// One call of a row kernel's pass on rows of `len`: `a` is x, or for backward the saved output.
+pub fn run_row<T: Element>(
+    kernel: &str,
+    pass: Pass,
+    isa: Isa,
+    len: usize,
+    a: &[T],
+    dy: &[T],
+    out: &mut [T],
+) -> Result<(), Error> {
+    match (kernel, pass) {
+        ("softmax", Pass::Forward) => Softmax::new(len)?.forward_with(isa, a, out),
+        ("softmax", Pass::Backward) => Softmax::new(len)?.backward_with(isa, a, dy, out),
+        ("log_softmax", Pass::Forward) => LogSoftmax::new(len)?.forward_with(isa, a, out),
+        ("log_softmax", Pass::Backward) => LogSoftmax::new(len)?.backward_with(isa, a, dy, out),
+        _ => LogSoftmax::new(len)?.logsumexp_with(isa, a, out),
+    }
 }

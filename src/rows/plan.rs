@@ -98,30 +98,50 @@ fn slabs<A: Sync, B: Send>(
     f(0, x, y)
 }
 
+/// [`slabs`] of `f(x, y)` over an input and an output, or over the output alone where the input
+/// is `None` (in place: the inputs are its own values).
+fn slabs_io<T: Element>(
+    x: Option<&[T]>,
+    y: &mut [T],
+    per: usize,
+    f: impl Fn(Option<&[T]>, &mut [T]) + Sync + Send,
+) {
+    match x {
+        Some(x) => slabs(x, y, per, per, |_, x, y| f(Some(x), y)),
+        None => slabs(&[] as &[T], y, per, per, |_, _, y| f(None, y)),
+    }
+}
+
+/// Runs `f(io, scratch)` on every slab of `per` elements over threads, `io` the slab's input
+/// (`None`: in place) and output, with one scratch per task.
+fn each_slab<T: Element>(
+    x: Option<&[T]>,
+    y: &mut [T],
+    per: usize,
+    f: impl Fn(&mut Io<'_, T>, &mut Scratch) + Sync + Send,
+) {
+    slabs_io(x, y, per, |x, y| {
+        let mut sc = Scratch::new();
+        for o in 0..y.len() / per {
+            let r = o * per..(o + 1) * per;
+            f(&mut Io { x: x.map(|x| &x[r.clone()]), y: Some(&mut y[r]) }, &mut sc);
+        }
+    })
+}
+
 /// Forward over every row: y = op(x), or in place where `x` is `None`.
 pub(crate) fn forward<T: Element>(isa: Isa, g: Geometry, kind: Kind, x: Option<&[T]>, y: &mut [T]) {
     if g.inner == 1 {
         return contiguous(isa, g.len, x, y, |x, y| row::run_forward(isa, kind, g.len, x, y));
     }
-    let per = g.slab();
-    let each = |x: Option<&[T]>, y: &mut [T]| {
-        let mut sc = Scratch::new();
-        for o in 0..y.len() / per {
-            let r = o * per..(o + 1) * per;
-            let mut io = Io { x: x.map(|x| &x[r.clone()]), y: Some(&mut y[r]) };
-            for j0 in (0..g.inner).step_by(COLS) {
-                let w = COLS.min(g.inner - j0);
-                let mut st = [Stats::nonfinite(0.0); COLS];
-                columns_stats(isa, g, kind, &io, j0, &mut st[..w], &mut sc);
-                write_columns(isa, g, kind, &mut io, j0, &st[..w], &mut sc);
-            }
+    each_slab(x, y, g.slab(), |io, sc| {
+        for j0 in (0..g.inner).step_by(COLS) {
+            let w = COLS.min(g.inner - j0);
+            let mut st = [Stats::nonfinite(0.0); COLS];
+            columns_stats(isa, g, kind, io, j0, &mut st[..w], sc);
+            write_columns(isa, g, kind, io, j0, &st[..w], sc);
         }
-    };
-    match x {
-        Some(x) => slabs(x, y, per, per, |_, x, y| each(Some(x), y)),
-        // In place: only `y` is split (the inputs are its own values).
-        None => slabs(&[] as &[T], y, per, per, |_, _, y| each(None, y)),
-    }
+    })
 }
 
 /// Runs `f(x, y)` on f32 rows of `len` over threads: on the slices themselves for f32 (`x`
@@ -148,10 +168,7 @@ fn contiguous<T: Element>(
             T::narrow(isa, b, y);
         }
     };
-    match x {
-        Some(x) => slabs(x, y, len, len, |_, x, y| task(Some(x), y)),
-        None => slabs(&[] as &[T], y, len, len, |_, _, y| task(None, y)),
-    }
+    slabs_io(x, y, len, task)
 }
 
 /// logsumexp of every row into `out` (laid out `[outer, inner]`).
@@ -443,19 +460,7 @@ fn grad_slab<T: Element>(
 /// holds one. In place where `x` is `None`.
 pub(crate) fn hardmax<T: Element>(isa: Isa, g: Geometry, x: Option<&[T]>, y: &mut [T]) {
     let c = tile::run_lanes(isa);
-    let per = g.slab();
-    let each = |x: Option<&[T]>, y: &mut [T]| {
-        let mut sc = Scratch::new();
-        for o in 0..y.len() / per {
-            let r = o * per..(o + 1) * per;
-            let mut io = Io { x: x.map(|x| &x[r.clone()]), y: Some(&mut y[r]) };
-            hard_slab(isa, c, g, &mut io, &mut sc);
-        }
-    };
-    match x {
-        Some(x) => slabs(x, y, per, per, |_, x, y| each(Some(x), y)),
-        None => slabs(&[] as &[T], y, per, per, |_, _, y| each(None, y)),
-    }
+    each_slab(x, y, g.slab(), |io, sc| hard_slab(isa, c, g, io, sc))
 }
 
 /// One slab of [`hardmax`].

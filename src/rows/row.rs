@@ -4,7 +4,7 @@
 //! pays no dispatch and its lane reductions are compiled with the tier's instructions.
 
 use super::stats::{self, Kind, Stats};
-use super::tile::{self, dot, exp_sum, max, write};
+use super::tile::{self, Off, On, dot, exp_sum, max, write};
 use crate::parallel::CHUNK;
 use crate::simd::Simd;
 use crate::simd::tier::simd_fn;
@@ -55,13 +55,13 @@ fn row_stats<S: Simd>(s: S, kind: Kind, x: Option<&[f32]>, mut y: Option<&mut [f
             let (o, sums) = (p + at, [&mut h[..], &mut l[..], &mut k[..]]);
             let xo = x.map(|x| &x[o..]);
             match &mut y {
-                Some(y) if store => exp_sum::<S, false, true>(s, xo, c, rows, cols, &mv, sums, &mut y[o..]),
+                Some(y) if store => exp_sum::<S, Off, On>(s, xo, c, rows, cols, &mv, sums, &mut y[o..]),
                 y => {
                     let src = xo.or(y.as_deref().map(|y| &y[o..]));
                     if top {
-                        exp_sum::<S, true, false>(s, src, c, rows, cols, &mv, sums, &mut [])
+                        exp_sum::<S, On, Off>(s, src, c, rows, cols, &mv, sums, &mut [])
                     } else {
-                        exp_sum::<S, false, false>(s, src, c, rows, cols, &mv, sums, &mut [])
+                        exp_sum::<S, Off, Off>(s, src, c, rows, cols, &mv, sums, &mut [])
                     }
                 }
             }
@@ -137,8 +137,8 @@ fn backward<S: Simd>(s: S, kind: Kind, len: usize, y: &[f32], dy: Option<&[f32]>
                 let (y, o) = (&y[p + at..], p + at);
                 let d = dy.map_or(&dx[o..], |d| &d[o..]);
                 match kind {
-                    Kind::Softmax => dot::<S, true>(s, y, d, c, rows, cols, &mut h, &mut l),
-                    Kind::LogSoftmax => dot::<S, false>(s, y, d, c, rows, cols, &mut h, &mut l),
+                    Kind::Softmax => dot::<S, On>(s, y, d, c, rows, cols, &mut h, &mut l),
+                    Kind::LogSoftmax => dot::<S, Off>(s, y, d, c, rows, cols, &mut h, &mut l),
                 }
             }
             d += stats::lanes(&h[..c], &l[..c]);

@@ -112,7 +112,7 @@ pub(crate) const TOP_SCALE: f32 = 64.0;
 /// it is `y` itself (in place). Without `STORE`, `x` must be given.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn exp_sum<S: Simd, const TOP: bool, const STORE: bool>(
+pub(crate) fn exp_sum<S: Simd, TOP: Flag, STORE: Flag>(
     s: S,
     x: Option<&[f32]>,
     stride: usize,
@@ -135,7 +135,7 @@ pub(crate) fn exp_sum<S: Simd, const TOP: bool, const STORE: bool>(
             };
             let (hi, lo) = vector::diff(s, xv, mv);
             let (p, n) = vector::exp_parts(s, hi, lo);
-            if TOP {
+            if TOP::ON {
                 // The others' sum may be all there is beside the maximum's 1s, and tiny: its
                 // terms are taken times 2^64, so that none is rounded as a subnormal.
                 let top = s.le(zero, hi);
@@ -143,7 +143,7 @@ pub(crate) fn exp_sum<S: Simd, const TOP: bool, const STORE: bool>(
                 s.select(top, zero, s.scale(p, s.add(n, s.splat(TOP_SCALE))))
             } else {
                 let e = s.scale(p, n);
-                if STORE {
+                if STORE::ON {
                     st(s, e, y, k * stride + j, w);
                 }
                 e
@@ -151,7 +151,7 @@ pub(crate) fn exp_sum<S: Simd, const TOP: bool, const STORE: bool>(
         });
         st(s, hv, h, j, w);
         st(s, lv, l, j, w);
-        if TOP {
+        if TOP::ON {
             st(s, s.add(ld(s, c, j, w), count), c, j, w);
         }
     });
@@ -161,7 +161,7 @@ pub(crate) fn exp_sum<S: Simd, const TOP: bool, const STORE: bool>(
 /// term exactly) to column j's sum `(h[j], l[j])`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) fn dot<S: Simd, const PRODUCT: bool>(
+pub(crate) fn dot<S: Simd, PRODUCT: Flag>(
     s: S,
     y: &[f32],
     dy: &[f32],
@@ -173,7 +173,7 @@ pub(crate) fn dot<S: Simd, const PRODUCT: bool>(
 ) {
     columns!(S, cols, |j, w| {
         let (mut hv, mut lv) = (ld(s, h, j, w), ld(s, l, j, w));
-        if PRODUCT {
+        if PRODUCT::ON {
             grouped!(s, rows, hv, lv, |k| {
                 s.mul(ld(s, dy, k * stride + j, w), ld(s, y, k * stride + j, w))
             });
@@ -305,14 +305,14 @@ simd_fn! {
     /// [`exp_sum`] on an available `isa`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn run_exp_sum<TOP: Flag, STORE: Flag>(x: Option<&[f32]>, stride: usize, rows: usize, cols: usize,
-        m: &[f32], sums: [&mut [f32]; 3], y: &mut [f32]) => exp_sum_flags::<_, TOP, STORE>;
+        m: &[f32], sums: [&mut [f32]; 3], y: &mut [f32]) => exp_sum::<_, TOP, STORE>;
 }
 
 simd_fn! {
     /// [`dot`] on an available `isa`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn run_dot<PRODUCT: Flag>(y: &[f32], dy: &[f32], stride: usize, rows: usize, cols: usize,
-        h: &mut [f32], l: &mut [f32]) => dot_flags::<_, PRODUCT>;
+        h: &mut [f32], l: &mut [f32]) => dot::<_, PRODUCT>;
 }
 
 simd_fn! {
@@ -335,43 +335,4 @@ impl Flag for On {
 }
 impl Flag for Off {
     const ON: bool = false;
-}
-
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn exp_sum_flags<S: Simd, T: Flag, W: Flag>(
-    s: S,
-    x: Option<&[f32]>,
-    stride: usize,
-    rows: usize,
-    cols: usize,
-    m: &[f32],
-    sums: [&mut [f32]; 3],
-    y: &mut [f32],
-) {
-    match (T::ON, W::ON) {
-        (false, false) => exp_sum::<S, false, false>(s, x, stride, rows, cols, m, sums, y),
-        (false, true) => exp_sum::<S, false, true>(s, x, stride, rows, cols, m, sums, y),
-        (true, false) => exp_sum::<S, true, false>(s, x, stride, rows, cols, m, sums, y),
-        (true, true) => exp_sum::<S, true, true>(s, x, stride, rows, cols, m, sums, y),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn dot_flags<S: Simd, P: Flag>(
-    s: S,
-    y: &[f32],
-    dy: &[f32],
-    stride: usize,
-    rows: usize,
-    cols: usize,
-    h: &mut [f32],
-    l: &mut [f32],
-) {
-    if P::ON {
-        dot::<S, true>(s, y, dy, stride, rows, cols, h, l)
-    } else {
-        dot::<S, false>(s, y, dy, stride, rows, cols, h, l)
-    }
 }
