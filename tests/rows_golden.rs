@@ -1,6 +1,7 @@
 //! Row kernels against PyTorch's float64 reference cases: `tests/golden/rows/{softmax,
-//! log_softmax,logsumexp}_*.json`, copied from `../shared/golden/rows` (its README gives the
-//! format), on every available ISA. Each case gives `params.len` and `params.inner` (the kernel
+//! log_softmax,logsumexp}_*.json` (made by PyTorch in float64 from float32 inputs; one JSON
+//! object per case: `op`, `params`, `inputs` and `outputs`, tensors as shape, dtype and
+//! row-major data, "inf"/"-inf" for infinities and null for NaN), on every available ISA. Each case gives `params.len` and `params.inner` (the kernel
 //! runs `along(len, inner)` over `[outer, len, inner]`, outer = x.len() / (len·inner)).
 //!
 //! f32, against the case's expected values, with the bounds of `src/rows/mod.rs` (m the row's

@@ -10,14 +10,12 @@
 
 use super::row;
 use super::stats::{self, Kind, Stats, max_nan};
-use super::tile::{self, Off, On, run_dot, run_exp_sum, run_max, run_write};
+use super::tile::{self, MAXC, Off, On, Out, run_dot, run_exp_sum, run_max, run_write, split};
 use crate::element::{BLOCK, Buf, Element};
 use crate::isa::Isa;
 use crate::parallel::CHUNK;
 use core::ops::Range;
 
-/// The most lanes of any tier's row kernels (AVX-512, two vectors side by side).
-const MAXC: usize = 64;
 /// Columns per block of a strided axis.
 const COLS: usize = 256;
 
@@ -63,14 +61,6 @@ impl Scratch {
     fn new() -> Scratch {
         Scratch { a: Buf::new(), b: Buf::new() }
     }
-}
-
-/// A contiguous block of `n` as tiles of `c` columns: the whole rows, then the rest as one
-/// partial row: `(offset, rows, cols)`.
-fn tiles(n: usize, c: usize) -> impl Iterator<Item = (usize, usize, usize)> {
-    // c is a power of two: no division.
-    let rows = n >> c.trailing_zeros();
-    [(0, rows, c), (rows * c, 1, n - rows * c)].into_iter().filter(|t| t.1 * t.2 > 0)
 }
 
 /// Runs `f(first, x, y)` over whole slabs (`x`'s and `y`'s slabs of `per_x` and `per_y`
@@ -139,7 +129,11 @@ pub(crate) fn forward<T: Element>(isa: Isa, g: Geometry, kind: Kind, x: Option<&
             let w = COLS.min(g.inner - j0);
             let mut st = [Stats::nonfinite(0.0); COLS];
             columns_stats(isa, g, kind, io, j0, &mut st[..w], sc);
-            write_columns(isa, g, kind, io, j0, &st[..w], sc);
+            let Some(y) = io.y.as_deref_mut() else { return };
+            match kind {
+                Kind::Softmax => write_strided(isa, g, tile::Softmax, io.x, None, y, j0, &st[..w], sc),
+                Kind::LogSoftmax => write_strided(isa, g, tile::LogSoftmax, io.x, None, y, j0, &st[..w], sc),
+            }
         }
     })
 }
@@ -287,12 +281,18 @@ fn columns_stats<T: Element>(
     }
 }
 
-/// The output of columns `j0 .. j0 + st.len()` of a strided slab.
-fn write_columns<T: Element>(
+/// Writes columns `j0 .. j0 + st.len()` of a strided slab, `dst = o(a, b, p)` with `p` the
+/// columns' parameters from `st`: on the slabs themselves for f32, through rows widened into the
+/// scratch blocks for bf16 and f16. An input that is `None` is read from `dst` (in place); `b`
+/// only for a two-input output.
+#[allow(clippy::too_many_arguments)]
+fn write_strided<T: Element, O: Out>(
     isa: Isa,
     g: Geometry,
-    kind: Kind,
-    io: &mut Io<'_, T>,
+    o: O,
+    a: Option<&[T]>,
+    b: Option<&[T]>,
+    dst: &mut [T],
     j0: usize,
     st: &[Stats],
     sc: &mut Scratch,
@@ -301,28 +301,22 @@ fn write_columns<T: Element>(
     let p: [[f32; COLS]; 3] =
         core::array::from_fn(|i| core::array::from_fn(|j| st.get(j).map_or(0.0, |s| s.p[i])));
     let p = [&p[0][..w], &p[1][..w], &p[2][..w]];
-    let Some(y) = io.y.as_deref_mut() else { return };
-    if let Some(yf) = T::as_f32_mut(y) {
-        let x = io.x.and_then(T::as_f32).map(|x| &x[j0..]);
-        let out = &mut yf[j0..];
-        match kind {
-            Kind::Softmax => run_write(isa, tile::Softmax, x, None, g.inner, g.len, w, p, out, g.inner),
-            Kind::LogSoftmax => run_write(isa, tile::LogSoftmax, x, None, g.inner, g.len, w, p, out, g.inner),
-        }
-        return;
+    if let Some(out) = T::as_f32_mut(dst) {
+        let a = a.and_then(T::as_f32).map(|a| &a[j0..]);
+        let b = b.and_then(T::as_f32).map(|b| &b[j0..]);
+        return run_write(isa, o, a, b, g.inner, g.len, w, p, &mut out[j0..], g.inner);
     }
-    let Scratch { a, b } = sc;
+    let Scratch { a: wa, b: wb } = sc;
     let mut k0 = 0;
     while k0 < g.len {
-        let rows = widen_rows(isa, g, io.x.unwrap_or(&*y), k0, j0, w, a);
-        let (v, out) = (Some(&a.0[..rows * w]), &mut b.0[..rows * w]);
-        match kind {
-            Kind::Softmax => run_write(isa, tile::Softmax, v, None, w, rows, w, p, out, w),
-            Kind::LogSoftmax => run_write(isa, tile::LogSoftmax, v, None, w, rows, w, p, out, w),
+        let rows = widen_rows(isa, g, a.unwrap_or(&*dst), k0, j0, w, wa);
+        if O::TWO {
+            widen_rows(isa, g, b.unwrap_or(&*dst), k0, j0, w, wb);
         }
+        run_write(isa, o, Some(&wa.0[..rows * w]), None, w, rows, w, p, &mut wb.0[..rows * w], w);
         for k in 0..rows {
             let at = (k0 + k) * g.inner + j0;
-            T::narrow(isa, &out[k * w..(k + 1) * w], &mut y[at..at + w]);
+            T::narrow(isa, &wb.0[k * w..(k + 1) * w], &mut dst[at..at + w]);
         }
         k0 += rows;
     }
@@ -371,47 +365,6 @@ fn contiguous_grad<T: Element>(isa: Isa, kind: Kind, len: usize, y: &[T], dy: Op
     }
 }
 
-/// `Σ dy·y` (softmax) or `Σ dy` (log-softmax) of a tile into `(h, l)`.
-#[allow(clippy::too_many_arguments)]
-fn dot(
-    isa: Isa,
-    kind: Kind,
-    y: &[f32],
-    dy: &[f32],
-    stride: usize,
-    rows: usize,
-    cols: usize,
-    h: &mut [f32],
-    l: &mut [f32],
-) {
-    match kind {
-        Kind::Softmax => run_dot::<On>(isa, y, dy, stride, rows, cols, h, l),
-        Kind::LogSoftmax => run_dot::<Off>(isa, y, dy, stride, rows, cols, h, l),
-    }
-}
-
-/// The backward's write pass over a tile: `b = None` reads dy from `out` (in place).
-#[allow(clippy::too_many_arguments)]
-fn grad(
-    isa: Isa,
-    kind: Kind,
-    y: &[f32],
-    dy: Option<&[f32]>,
-    stride: usize,
-    rows: usize,
-    cols: usize,
-    p: [&[f32]; 3],
-    out: &mut [f32],
-    ostride: usize,
-) {
-    match kind {
-        Kind::Softmax => run_write(isa, tile::SoftmaxGrad, Some(y), dy, stride, rows, cols, p, out, ostride),
-        Kind::LogSoftmax => {
-            run_write(isa, tile::LogSoftmaxGrad, Some(y), dy, stride, rows, cols, p, out, ostride)
-        }
-    }
-}
-
 /// One slab's backward.
 #[allow(clippy::too_many_arguments)]
 fn grad_slab<T: Element>(
@@ -423,35 +376,27 @@ fn grad_slab<T: Element>(
     dx: &mut [T],
     sc: &mut Scratch,
 ) {
-    let Scratch { a, b } = sc;
     for j0 in (0..g.inner).step_by(COLS) {
         let w = COLS.min(g.inner - j0);
         let (mut h, mut l) = ([0f32; COLS], [0f32; COLS]);
         let mut k0 = 0;
         while k0 < g.len {
-            let (vy, stride, rows) = strided_view(isa, g, y, k0, j0, w, a);
-            let (vd, _, _) = strided_view(isa, g, dy.unwrap_or(&*dx), k0, j0, w, b);
-            dot(isa, kind, vy, vd, stride, rows, w, &mut h[..w], &mut l[..w]);
+            let (vy, stride, rows) = strided_view(isa, g, y, k0, j0, w, &mut sc.a);
+            let (vd, _, _) = strided_view(isa, g, dy.unwrap_or(&*dx), k0, j0, w, &mut sc.b);
+            let (h, l) = (&mut h[..w], &mut l[..w]);
+            // Σ dy·y for softmax, Σ dy for log-softmax.
+            match kind {
+                Kind::Softmax => run_dot::<On>(isa, vy, vd, stride, rows, w, h, l),
+                Kind::LogSoftmax => run_dot::<Off>(isa, vy, vd, stride, rows, w, h, l),
+            }
             k0 += rows;
         }
         let st: [Stats; COLS] = core::array::from_fn(|j| Stats::dot(stats::lane(h[j], l[j])));
-        let p: [[f32; COLS]; 3] = core::array::from_fn(|i| core::array::from_fn(|j| st[j].p[i]));
-        let p = [&p[0][..w], &p[1][..w], &p[2][..w]];
-        if let (Some(yf), Some(out)) = (T::as_f32(y), T::as_f32_mut(dx)) {
-            let dyf = dy.and_then(T::as_f32).map(|d| &d[j0..]);
-            grad(isa, kind, &yf[j0..], dyf, g.inner, g.len, w, p, &mut out[j0..], g.inner);
-            continue;
-        }
-        let mut k0 = 0;
-        while k0 < g.len {
-            let rows = widen_rows(isa, g, y, k0, j0, w, a);
-            widen_rows(isa, g, dy.unwrap_or(&*dx), k0, j0, w, b);
-            grad(isa, kind, &a.0[..rows * w], None, w, rows, w, p, &mut b.0[..rows * w], w);
-            for k in 0..rows {
-                let at = (k0 + k) * g.inner + j0;
-                T::narrow(isa, &b.0[k * w..(k + 1) * w], &mut dx[at..at + w]);
+        match kind {
+            Kind::Softmax => write_strided(isa, g, tile::SoftmaxGrad, Some(y), dy, dx, j0, &st[..w], sc),
+            Kind::LogSoftmax => {
+                write_strided(isa, g, tile::LogSoftmaxGrad, Some(y), dy, dx, j0, &st[..w], sc)
             }
-            k0 += rows;
         }
     }
 }
@@ -473,10 +418,10 @@ fn hard_slab<T: Element>(isa: Isa, c: usize, g: Geometry, io: &mut Io<'_, T>, sc
         let mut k0 = 0;
         while k0 < g.len {
             let (v, stride, rows) = strided_view(isa, g, x, k0, j0, w, buf);
-            if w == 1 && g.inner == 1 {
+            if g.inner == 1 {
                 // A contiguous row: its tile has the tier's lanes as columns.
                 let mut mc = [f32::NEG_INFINITY; MAXC];
-                for (at, r, cc) in tiles(rows, c) {
+                for (at, r, cc) in split(rows, c).into_iter().filter(|t| t.1 * t.2 > 0) {
                     run_max(isa, &v[at..], c, r, cc, &mut mc);
                 }
                 m[0] = max_nan(m[0], stats::lanes_max(&mc[..c]));

@@ -4,21 +4,10 @@
 //! pays no dispatch and its lane reductions are compiled with the tier's instructions.
 
 use super::stats::{self, Kind, Stats};
-use super::tile::{self, Off, On, dot, exp_sum, max, write};
+use super::tile::{self, MAXC, Off, On, dot, exp_sum, max, split, write};
 use crate::parallel::CHUNK;
 use crate::simd::Simd;
 use crate::simd::tier::simd_fn;
-
-/// The most lanes of any tier (AVX-512, two vectors side by side).
-const MAXC: usize = 64;
-
-/// A contiguous block of `n` as tiles of `c` columns: `(offset, rows, cols)` of its whole rows
-/// and of the rest (either may be empty).
-#[inline(always)]
-fn split(n: usize, c: usize) -> [(usize, usize, usize); 2] {
-    let rows = n / c;
-    [(0, rows, c), (rows * c, 1, n - rows * c)]
-}
 
 /// A row's statistics (maximum, then sum). With an output `y` and softmax, the sum pass also
 /// stores the numerators e^(x − m) in `y`, which the second value then says. `x` is `None`

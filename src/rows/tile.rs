@@ -9,6 +9,18 @@ use super::vector::{self, add_group};
 use crate::simd::Simd;
 use crate::simd::tier::simd_fn;
 
+/// The most lanes of any tier (AVX-512, two vectors side by side): the width of a contiguous
+/// row's tile and of its state arrays.
+pub(crate) const MAXC: usize = 64;
+
+/// A contiguous block of `n` as tiles of `c` columns: `(offset, rows, cols)` of its whole rows
+/// and of the rest (either may be empty).
+#[inline(always)]
+pub(crate) fn split(n: usize, c: usize) -> [(usize, usize, usize); 2] {
+    let rows = n / c;
+    [(0, rows, c), (rows * c, 1, n - rows * c)]
+}
+
 /// `w` lanes from `x[at..]`: a whole vector, or a partial one at the right edge of a tile.
 #[inline(always)]
 fn ld<S: Simd>(s: S, x: &[f32], at: usize, w: usize) -> S::V {
