@@ -24,6 +24,7 @@ LAYERS = [
     ("math", ["math", "counter"]),
     ("drivers", ["drivers", "element", "parallel"]),
     ("families", ["activation", "optim", "registry", "reference", "rows"]),
+    ("compounds", ["loss"]),
     ("face", ["crate", "internals"]),
 ]
 

@@ -72,6 +72,33 @@ pub enum Error {
     /// A tensor shape whose number of elements (the product of its dimensions) overflows
     /// `usize`.
     ShapeOverflow,
+    /// A loss method called with a reduction it does not take: `forward` and
+    /// `forward_backward` reduce, the `_none` methods need [`Reduction::None`]. The text says
+    /// which.
+    ///
+    /// [`Reduction::None`]: crate::loss::Reduction::None
+    Reduction(&'static str),
+    /// A class index outside `[0, classes)` that is not the ignored index.
+    TargetOutOfRange {
+        /// Its position in the targets.
+        position: usize,
+        /// The index found.
+        value: i64,
+        /// The number of classes.
+        classes: usize,
+    },
+    /// An input value outside the domain of the kernel (binary cross-entropy's predictions
+    /// outside [0, 1], NaN included).
+    InvalidInput {
+        /// The argument (`"pred"`).
+        arg: &'static str,
+        /// The first offending position.
+        position: usize,
+        /// Its value.
+        value: f32,
+        /// What it must be, as a phrase.
+        expected: &'static str,
+    },
 }
 
 /// A short copy of a name, so that [`Error`] needs no allocation (it works without `std`).
@@ -148,6 +175,13 @@ impl fmt::Display for Error {
                     f,
                     "`shape` has more elements than usize can count: the product of its dimensions overflows"
                 )
+            }
+            Error::Reduction(why) => write!(f, "wrong reduction for this loss method: {why}"),
+            Error::TargetOutOfRange { position, value, classes } => {
+                write!(f, "target {value} at position {position} is not a class in [0, {classes}) nor the ignored index")
+            }
+            Error::InvalidInput { arg, position, value, expected } => {
+                write!(f, "`{arg}[{position}]` is {value} but must be {expected}")
             }
         }
     }

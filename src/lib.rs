@@ -167,6 +167,8 @@ mod error;
 #[cfg(feature = "internals")]
 pub mod internals;
 mod isa;
+#[cfg(feature = "std")]
+pub mod loss;
 mod math;
 #[cfg(feature = "std")]
 pub mod optim;

@@ -212,3 +212,26 @@ pub(crate) fn threads() -> usize {
     #[cfg(not(feature = "rayon"))]
     return 1;
 }
+
+/// `f` over `items`, in order, on the current rayon pool where work over `n` elements is worth
+/// splitting ([`parallel`]): each item is computed alone, so the results do not depend on the
+/// thread count.
+#[cfg(feature = "std")]
+pub(crate) fn map<I: Send, R: Send>(n: usize, items: Vec<I>, f: impl Fn(I) -> R + Sync + Send) -> Vec<R> {
+    #[cfg(feature = "rayon")]
+    if parallel(n) {
+        use rayon::prelude::*;
+        return items.into_par_iter().map(f).collect();
+    }
+    let _ = n;
+    items.into_iter().map(f).collect()
+}
+
+/// An optional output cut into pieces of `per` elements, or `count` absent pieces.
+#[cfg(feature = "std")]
+pub(crate) fn pieces<X>(o: Option<&mut [X]>, per: usize, count: usize) -> Vec<Option<&mut [X]>> {
+    match o {
+        Some(o) => o.chunks_mut(per).map(Some).collect(),
+        None => (0..count).map(|_| None).collect(),
+    }
+}

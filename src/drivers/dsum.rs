@@ -60,6 +60,11 @@ impl Total {
         }
     }
 
+    /// The sum: the non-finite terms' sum if there is one.
+    pub(crate) fn f64(self) -> f64 {
+        if self.big != 0.0 { self.big } else { self.finite }
+    }
+
     /// The sum rounded to f32: the non-finite terms' sum if there is one (NaN ≠ 0 too).
     pub(crate) fn value(self) -> f32 {
         if self.big != 0.0 { self.big as f32 } else { self.finite as f32 }

@@ -6,7 +6,7 @@
 //! so that a long axis can be cut into tiles whose results do not depend on the cut.
 
 use super::vector::{self, add_group};
-use crate::simd::Simd;
+use crate::simd::{Simd, load_n as ld, store_n as st};
 use crate::simd::tier::simd_fn;
 
 /// The most lanes of any tier (AVX-512, two vectors side by side): the width of a contiguous
@@ -19,18 +19,6 @@ pub(crate) const MAXC: usize = 64;
 pub(crate) fn split(n: usize, c: usize) -> [(usize, usize, usize); 2] {
     let rows = n / c;
     [(0, rows, c), (rows * c, 1, n - rows * c)]
-}
-
-/// `w` lanes from `x[at..]`: a whole vector, or a partial one at the right edge of a tile.
-#[inline(always)]
-fn ld<S: Simd>(s: S, x: &[f32], at: usize, w: usize) -> S::V {
-    if w == S::LANES { s.load(&x[at..]) } else { s.load_partial(&x[at..at + w]) }
-}
-
-/// [`ld`]'s store.
-#[inline(always)]
-fn st<S: Simd>(s: S, v: S::V, y: &mut [f32], at: usize, w: usize) {
-    if w == S::LANES { s.store(v, &mut y[at..]) } else { s.store_partial(v, &mut y[at..at + w]) }
 }
 
 /// Runs `$body` for each column block of a tile, `$w` lanes from column `$j`. Macros rather

@@ -211,6 +211,18 @@ fn lane_lookup<S: Simd>(s: S, t: &[f32], k: S::V) -> S::V {
     s.load(lanes)
 }
 
+/// `w ≤ LANES` lanes from `x[at..]`: a whole vector, or a partial one (zero beyond `w`).
+#[inline(always)]
+pub(crate) fn load_n<S: Simd>(s: S, x: &[f32], at: usize, w: usize) -> S::V {
+    if w == S::LANES { s.load(&x[at..]) } else { s.load_partial(&x[at..at + w]) }
+}
+
+/// [`load_n`]'s store: the first `w` lanes into `y[at..]`.
+#[inline(always)]
+pub(crate) fn store_n<S: Simd>(s: S, v: S::V, y: &mut [f32], at: usize, w: usize) {
+    if w == S::LANES { s.store(v, &mut y[at..]) } else { s.store_partial(v, &mut y[at..at + w]) }
+}
+
 /// |a|, clearing the sign bit.
 #[inline(always)]
 pub(crate) fn abs<S: Simd>(s: S, a: S::V) -> S::V {
