@@ -57,7 +57,7 @@ pub(crate) fn run<L: Spec, T: Element>(
 /// The public methods of a loss type over `(pred, target)` slices of types `[$P]` and `$Tg`,
 /// run by `$run` (as [`run`]).
 macro_rules! loss_methods {
-    ($T:ident, $pred:literal, $tg:ty, $run:path) => {
+    ($T:ty, $pred:literal, $tg:ty, $run:path) => {
         impl $T {
             #[doc = concat!("The reduced loss of `", $pred, "` against `target`, on the best ISA.")]
             pub fn forward<E: Element>(&self, pred: &[E], target: &$tg) -> Result<f32, Error> {

@@ -40,11 +40,16 @@
 //!
 //! [`Softmax::along`]: crate::Softmax::along
 
+mod classes;
+mod cross_entropy;
 mod drive;
 mod elementwise;
+mod nll;
 mod pointwise;
 
+pub use cross_entropy::{CrossEntropy, SoftCrossEntropy};
 pub use elementwise::{Bce, BceWithLogits, Huber, KlDiv, L1, Mse, SmoothL1};
+pub use nll::Nll;
 
 use crate::error::Error;
 

@@ -44,10 +44,10 @@
 
 mod hardmax;
 mod plan;
-mod row;
+pub(crate) mod row;
 mod softmax;
-mod stats;
-mod tile;
+pub(crate) mod stats;
+pub(crate) mod tile;
 mod vector;
 
 pub use hardmax::Hardmax;

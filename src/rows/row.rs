@@ -13,7 +13,7 @@ use crate::simd::tier::simd_fn;
 /// stores the numerators e^(x − m) in `y`, which the second value then says. `x` is `None`
 /// where the input is `y` (in place); with neither, the row is empty.
 #[inline(always)]
-fn row_stats<S: Simd>(s: S, kind: Kind, x: Option<&[f32]>, mut y: Option<&mut [f32]>) -> (Stats, bool) {
+pub(crate) fn row_stats<S: Simd>(s: S, kind: Kind, x: Option<&[f32]>, mut y: Option<&mut [f32]>) -> (Stats, bool) {
     let c = S::LANES;
     let mut mv = [f32::NEG_INFINITY; MAXC];
     let n = {
@@ -76,18 +76,23 @@ fn lanes_of(st: Stats) -> [[f32; MAXC]; 3] {
 /// the numerators that [`row_stats`] `stored` in y.
 #[inline(always)]
 fn row_write<S: Simd>(s: S, kind: Kind, st: Stats, stored: bool, x: Option<&[f32]>, y: &mut [f32]) {
+    match kind {
+        _ if stored => row_write_with(s, tile::Scale, st.p, None, None, y),
+        Kind::Softmax => row_write_with(s, tile::Softmax, st.p, x, None, y),
+        Kind::LogSoftmax => row_write_with(s, tile::LogSoftmax, st.p, x, None, y),
+    }
+}
+
+/// A row's output from its statistics `p` through `o`, from `a` (`None`: in place) and `b`
+/// (read by a two-input output), each as long as `y`.
+#[inline(always)]
+pub(crate) fn row_write_with<S: Simd, O: tile::Out>(s: S, o: O, p: [f32; 3], a: Option<&[f32]>, b: Option<&[f32]>, y: &mut [f32]) {
     let c = S::LANES;
-    let p = lanes_of(st);
+    let p = p.map(|v| [v; MAXC]);
     let p = [&p[0][..], &p[1][..], &p[2][..]];
     for (at, rows, cols) in split(y.len(), c) {
-        if rows * cols == 0 {
-            continue;
-        }
-        let (x, y) = (x.map(|x| &x[at..]), &mut y[at..]);
-        match kind {
-            _ if stored => write(s, tile::Scale, None, None, c, rows, cols, p, y, c),
-            Kind::Softmax => write(s, tile::Softmax, x, None, c, rows, cols, p, y, c),
-            Kind::LogSoftmax => write(s, tile::LogSoftmax, x, None, c, rows, cols, p, y, c),
+        if rows * cols > 0 {
+            write(s, o, a.map(|a| &a[at..]), b.map(|b| &b[at..]), c, rows, cols, p, &mut y[at..], c);
         }
     }
 }

@@ -67,6 +67,9 @@ pub(crate) fn max_nan(a: f32, b: f32) -> f32 {
 pub(crate) struct Stats {
     pub(crate) p: [f32; 3],
     pub(crate) lse: f32,
+    /// Log-softmax: ln Σ and Σ − 1 in f64 (the losses' row terms), NaN elsewhere.
+    pub(crate) ln_sum: f64,
+    pub(crate) sum_m1: f64,
 }
 
 impl Stats {
@@ -83,13 +86,13 @@ impl Stats {
     /// scales by NaN.
     #[inline(always)]
     pub(crate) fn nonfinite(m: f32) -> Stats {
-        Stats { p: [f32::INFINITY, f32::NAN, f32::NAN], lse: m }
+        Stats { p: [f32::INFINITY, f32::NAN, f32::NAN], lse: m, ln_sum: f64::NAN, sum_m1: f64::NAN }
     }
 
     /// Softmax: 1/Σ, Σ = Σ e^(x − m) ≥ 1.
     #[inline(always)]
     pub(crate) fn softmax(m: f32, sum: f64) -> Stats {
-        Stats { p: [m, (1.0 / sum) as f32, 0.0], lse: 0.0 }
+        Stats { p: [m, (1.0 / sum) as f32, 0.0], lse: 0.0, ln_sum: f64::NAN, sum_m1: f64::NAN }
     }
 
     /// Log-softmax and logsumexp from the sum of the terms below the maximum, `others` (times
@@ -99,9 +102,10 @@ impl Stats {
     #[inline(always)]
     pub(crate) fn log_softmax(m: f32, others: f64, top: f64) -> Stats {
         let others = libm::ldexp(others, -(super::tile::TOP_SCALE as i32));
-        let l = ((top - 1.0) + others).ln_1p();
+        let sum_m1 = (top - 1.0) + others;
+        let l = sum_m1.ln_1p();
         let hi = l as f32;
-        Stats { p: [m, hi, (l - hi as f64) as f32], lse: (m as f64 + l) as f32 }
+        Stats { p: [m, hi, (l - hi as f64) as f32], lse: (m as f64 + l) as f32, ln_sum: l, sum_m1 }
     }
 
     /// Softmax backward: d = Σ dy·y as double f32 in `[_, hi, lo]`.
@@ -109,6 +113,6 @@ impl Stats {
     pub(crate) fn dot(d: f64) -> Stats {
         let hi = d as f32;
         let lo = if hi.is_finite() { (d - hi as f64) as f32 } else { 0.0 };
-        Stats { p: [0.0, hi, lo], lse: 0.0 }
+        Stats { p: [0.0, hi, lo], lse: 0.0, ln_sum: f64::NAN, sum_m1: f64::NAN }
     }
 }

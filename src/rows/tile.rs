@@ -253,6 +253,18 @@ impl Out for Scale {
     }
 }
 
+/// A scaled softmax less a weighted shift, from (x, w): e^(x − m)·r − c·w, p = [m, r, c]
+/// (cross-entropy's gradient, the target's entry apart).
+#[derive(Clone, Copy)]
+pub(crate) struct SoftmaxShift;
+impl Out for SoftmaxShift {
+    const TWO: bool = true;
+    #[inline(always)]
+    fn out<S: Simd>(self, s: S, x: S::V, w: S::V, p: [S::V; 3]) -> S::V {
+        s.sub(vector::softmax(s, x, p[0], p[1]), s.mul(p[2], w))
+    }
+}
+
 /// log-softmax from x: p = [m, L hi, L lo].
 #[derive(Clone, Copy)]
 pub(crate) struct LogSoftmax;
