@@ -32,6 +32,12 @@
 //! loop per row over f32 (max, sum of exp, divide; backward: the sum of dy·y or of dy, then the
 //! formula); with T > 1 they split rows over the pool whole, as the library does.
 //!
+//! Losses: each element-wise loss of `nnsimd::loss` (`mse`, `l1`, `huber`, `smooth_l1`, `bce`,
+//! `bce_with_logits`, `kl_div`, at PyTorch's defaults with a mean) as `"pass":"forward_backward"`
+//! (the loss and the gradient in one call) at the sizes, and `cross_entropy` (class targets,
+//! mean) at the row kernels' shapes, `n` the logits. Their naive rows are plain f32 loops of the
+//! formula, forward then backward. They are f32 only.
+//!
 //! - `--sizes` (default 4096,65536,1048576,16777216); `--isa` one ISA, or a comma list (default
 //!   every available one; `naive` alone leaves only the baselines); `--threads T` or a list
 //!   `--threads 1,2` (default 1, and 1,2 with `--markdown`) runs everything inside a rayon pool
@@ -101,7 +107,10 @@ mod pass;
 mod workload;
 use limits::{Level, Stored};
 use pass::Pass;
-use workload::{SLOPED, make_optimizer, optimizer_rows, run_row, run_sloped};
+use workload::{
+    LOSSES, SLOPED, class_targets, loss_inputs, make_optimizer, optimizer_rows, run_cross_entropy, run_loss,
+    run_row, run_sloped,
+};
 
 fn usage(msg: &str) -> ! {
     eprintln!("speed: {msg}");
@@ -221,6 +230,78 @@ fn naive_rows(t: usize, kernel: &str, pass: Pass, len: usize, a: &[f32], dy: &[f
     } else {
         rows(a, dy, out);
     }
+}
+
+/// The naive loop of an element-wise loss with a mean: Σ of the f32 terms, the gradient
+/// divided by n, over the library's chunks on the pool's threads when there are several.
+fn naive_loss(t: usize, name: &str, p: &[f32], tg: &[f32], grad: &mut [f32]) -> f32 {
+    let k = 1.0 / p.len() as f32;
+    let term = |p: f32, t: f32| -> (f32, f32) {
+        let d = p - t;
+        match name {
+            "mse" => (d * d, 2.0 * d * k),
+            "l1" => (d.abs(), d.signum() * k),
+            "huber" | "smooth_l1" if d.abs() < 1.0 => (0.5 * d * d, d * k),
+            "huber" | "smooth_l1" => (d.abs() - 0.5, d.signum() * k),
+            "bce" => (
+                -(t * p.ln().max(-100.0) + (1.0 - t) * (-p).ln_1p().max(-100.0)),
+                d / (p * (1.0 - p)).max(1e-12) * k,
+            ),
+            "bce_with_logits" => {
+                (p.max(0.0) - p * t + (-p.abs()).exp().ln_1p(), (1.0 / (1.0 + (-p).exp()) - t) * k)
+            }
+            _ => (if t > 0.0 { t * (t.ln() - p) } else { 0.0 }, -t * k),
+        }
+    };
+    let part = |p: &[f32], tg: &[f32], g: &mut [f32]| -> f32 {
+        let mut sum = 0.0;
+        for ((&p, &t), g) in p.iter().zip(tg).zip(g) {
+            let (l, d) = term(p, t);
+            sum += l;
+            *g = d;
+        }
+        sum
+    };
+    let sum: f32 = if t > 1 {
+        p.par_chunks(CHUNK)
+            .zip(tg.par_chunks(CHUNK))
+            .zip(grad.par_chunks_mut(CHUNK))
+            .map(|((p, t), g)| part(p, t, g))
+            .sum()
+    } else {
+        part(p, tg, grad)
+    };
+    sum * k
+}
+
+/// The naive loop of the mean cross-entropy over rows of `len`: per row the maximum, the sum of
+/// exponentials, the loss, and the gradient (softmax − one-hot)/rows; rows split over the pool
+/// whole when there are several threads.
+fn naive_cross_entropy(t: usize, len: usize, x: &[f32], tg: &[i64], grad: &mut [f32]) -> f32 {
+    let k = 1.0 / tg.len() as f32;
+    let row = |x: &[f32], t: i64, g: &mut [f32]| -> f32 {
+        let m = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let sum: f32 = x.iter().map(|&v| (v - m).exp()).sum();
+        for (g, &v) in g.iter_mut().zip(x) {
+            *g = (v - m).exp() / sum * k;
+        }
+        g[t as usize] -= k;
+        sum.ln() - (x[t as usize] - m)
+    };
+    let rows = |x: &[f32], tg: &[i64], g: &mut [f32]| -> f32 {
+        x.chunks(len).zip(tg).zip(g.chunks_mut(len)).map(|((x, &t), g)| row(x, t, g)).sum()
+    };
+    let sum: f32 = if t > 1 {
+        let r = (CHUNK / len).max(1);
+        x.par_chunks(r * len)
+            .zip(tg.par_chunks(r))
+            .zip(grad.par_chunks_mut(r * len))
+            .map(|((x, t), g)| rows(x, t, g))
+            .sum()
+    } else {
+        rows(x, tg, grad)
+    };
+    sum * k
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -530,6 +611,8 @@ fn main() {
     let mut opts: Vec<&str> = Vec::new();
     let mut sloped: Vec<&str> = Vec::new();
     let mut rows: Vec<(&str, &[Pass])> = Vec::new();
+    let mut losses: Vec<&str> = Vec::new();
+    let mut ce = false;
     let optimizers = optimizer_rows();
     match &names {
         None => {
@@ -537,6 +620,8 @@ fn main() {
             sloped.extend(SLOPED);
             opts.extend(optimizers.iter().copied());
             rows.extend(ROWS);
+            losses.extend(LOSSES);
+            ce = true;
         }
         Some(list) => {
             for n in list {
@@ -561,13 +646,20 @@ fn main() {
                     if !rows.contains(&r) {
                         rows.push(r);
                     }
+                } else if let Some(&l) = LOSSES.iter().find(|l| **l == n.as_str()) {
+                    if !losses.contains(&l) {
+                        losses.push(l);
+                    }
+                } else if n == "cross_entropy" {
+                    ce = true;
                 } else {
                     eprintln!(
-                        "speed: unknown kernel {n:?}; known: {}, {}, {}, {}, {}",
+                        "speed: unknown kernel {n:?}; known: {}, {}, {}, {}, {}, cross_entropy, {}",
                         Activation::all().map(|a| a.name()).collect::<Vec<_>>().join(","),
                         SLOPED.join(","),
                         optimizers.join(","),
                         ROWS.map(|r| r.0).join(","),
+                        LOSSES.join(","),
                         LIMITS.join(",")
                     );
                     exit(2);
@@ -585,20 +677,30 @@ fn main() {
         eprintln!("speed: --dtype f16: the optimizers take bf16 or f32 parameters, left out");
         opts.clear();
     }
+    if dtype != "f32" && (!losses.is_empty() || ce) {
+        eprintln!("speed: --dtype {dtype}: the loss rows are f32 only, left out");
+        losses.clear();
+        ce = false;
+    }
 
     // The row kernels' shapes: those --sizes names, or all three.
     let shapes: Vec<(usize, usize)> = SHAPES
         .into_iter()
-        .filter(|&(r, l)| !rows.is_empty() && (!sizes_given || sizes.contains(&(r * l))))
+        .filter(|&(r, l)| (!rows.is_empty() || ce) && (!sizes_given || sizes.contains(&(r * l))))
         .collect();
-    let per_size = 2 + (acts.len() + sloped.len()) * 2 * (isas.len() + 1) + opts.len() * isas.len();
-    let per_shape = rows.iter().map(|r| r.1.len()).sum::<usize>() * (isas.len() + 1);
+    let per_size = 2
+        + (acts.len() + sloped.len()) * 2 * (isas.len() + 1)
+        + opts.len() * isas.len()
+        + losses.len() * (isas.len() + 1);
+    let per_shape = (rows.iter().map(|r| r.1.len()).sum::<usize>() + ce as usize) * (isas.len() + 1);
     let runs = (per_size * sizes.len() + (2 + per_shape) * shapes.len()) * thread_counts.len();
     let plan = Plan {
         acts,
         sloped,
         opts,
         rows,
+        losses,
+        ce,
         isas,
         sizes,
         shapes,
@@ -651,6 +753,10 @@ struct Plan<'a> {
     opts: Vec<&'a str>,
     /// Row kernels and their passes.
     rows: Vec<(&'a str, &'a [Pass])>,
+    /// Element-wise losses.
+    losses: Vec<&'a str>,
+    /// Whether cross-entropy is measured.
+    ce: bool,
     isas: Vec<Isa>,
     /// Element counts of the element-wise kernels and optimizers.
     sizes: Vec<usize>,
@@ -898,6 +1004,45 @@ fn measure(plan: &Plan, threads: usize, buf: &mut Buffers, out: &mut Out) {
                     // multiply in the update pass. Never skipped (dy is finite).
                     out.push(row(name, "step_scaled", isa.name(), time_step(&mut opt, Some(1.0 / 1024.0))));
                 }
+            }
+        }
+
+        // Element-wise losses at the sizes.
+        if plan.sizes.contains(&n) {
+            for &name in &plan.losses {
+                let (p, t) = loss_inputs(name, x, dy);
+                let s = best_time(budget, || {
+                    black_box(naive_loss(threads, name, black_box(&p), black_box(&t), y));
+                    black_box(&mut *y);
+                });
+                out.push(row(name, "forward_backward", "naive", s));
+                for &isa in isas {
+                    let s = best_time(budget, || {
+                        black_box(run_loss(name, isa, black_box(&p), black_box(&t), y).expect("loss"));
+                        black_box(&mut *y);
+                    });
+                    out.push(row(name, "forward_backward", isa.name(), s));
+                }
+            }
+        }
+
+        // Cross-entropy at the shapes of n elements.
+        for &(rows, len) in plan.shapes.iter().filter(|s| plan.ce && s.0 * s.1 == n) {
+            let t = class_targets(rows, len);
+            let mut push = |isa: &str, s| {
+                out.push(Meas { len: Some(len), ..row("cross_entropy", "forward_backward", isa, s) })
+            };
+            let s = best_time(budget, || {
+                black_box(naive_cross_entropy(threads, len, black_box(x), black_box(&t), y));
+                black_box(&mut *y);
+            });
+            push("naive", s);
+            for &isa in isas {
+                let s = best_time(budget, || {
+                    black_box(run_cross_entropy(isa, len, black_box(x), black_box(&t), y).expect("loss"));
+                    black_box(&mut *y);
+                });
+                push(isa.name(), s);
             }
         }
 

@@ -178,7 +178,10 @@ impl fmt::Display for Error {
             }
             Error::Reduction(why) => write!(f, "wrong reduction for this loss method: {why}"),
             Error::TargetOutOfRange { position, value, classes } => {
-                write!(f, "target {value} at position {position} is not a class in [0, {classes}) nor the ignored index")
+                write!(
+                    f,
+                    "target {value} at position {position} is not a class in [0, {classes}) nor the ignored index"
+                )
             }
             Error::InvalidInput { arg, position, value, expected } => {
                 write!(f, "`{arg}[{position}]` is {value} but must be {expected}")

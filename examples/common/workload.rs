@@ -204,3 +204,52 @@ pub fn run_row<T: Element>(
         _ => LogSoftmax::new(len)?.logsumexp_with(isa, a, out),
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Losses
+
+/// The element-wise losses' row names (the `speed` example's contract), each at PyTorch's
+/// defaults with a mean, measured as `forward_backward`.
+pub const LOSSES: [&str; 7] = ["mse", "l1", "huber", "smooth_l1", "bce", "bce_with_logits", "kl_div"];
+
+/// A loss's inputs from x ~ N(0, 3²) and dy ~ N(0, 1): probabilities σ(x) for `bce`'s
+/// predictions, σ(dy) as the binary losses' targets, log-probabilities −|x| with `kl_div`.
+pub fn loss_inputs(name: &str, x: &[f32], dy: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let sig = |v: &[f32]| v.iter().map(|&v| 1.0 / (1.0 + (-v).exp())).collect::<Vec<f32>>();
+    match name {
+        "bce" => (sig(x), sig(dy)),
+        "bce_with_logits" => (x.to_vec(), sig(dy)),
+        "kl_div" => (x.iter().map(|v| -v.abs()).collect(), sig(dy)),
+        _ => (x.to_vec(), dy.to_vec()),
+    }
+}
+
+/// One `forward_backward` of an element-wise loss: the mean loss, the gradient into `grad`.
+pub fn run_loss(name: &str, isa: Isa, p: &[f32], t: &[f32], grad: &mut [f32]) -> Result<f32, Error> {
+    use nnsimd::loss::*;
+    match name {
+        "mse" => Mse::default().forward_backward_with(isa, p, t, grad),
+        "l1" => L1::default().forward_backward_with(isa, p, t, grad),
+        "huber" => Huber::default().forward_backward_with(isa, p, t, grad),
+        "smooth_l1" => SmoothL1::default().forward_backward_with(isa, p, t, grad),
+        "bce" => Bce::default().forward_backward_with(isa, p, t, grad),
+        "bce_with_logits" => BceWithLogits::default().forward_backward_with(isa, p, t, grad),
+        _ => KlDiv::default().forward_backward_with(isa, p, t, grad),
+    }
+}
+
+/// Class targets for rows of `len` logits: a fixed pseudo-random class per row.
+pub fn class_targets(rows: usize, len: usize) -> Vec<i64> {
+    (0..rows as u64).map(|r| ((r.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 17) % len as u64) as i64).collect()
+}
+
+/// One `forward_backward` of the mean cross-entropy over rows of `len` logits.
+pub fn run_cross_entropy<T: Element>(
+    isa: Isa,
+    len: usize,
+    x: &[T],
+    t: &[i64],
+    grad: &mut [T],
+) -> Result<f32, Error> {
+    nnsimd::loss::CrossEntropy::new(len)?.forward_backward_with(isa, x, t, grad)
+}

@@ -8,8 +8,8 @@
 use super::Reduction;
 use crate::element::Element;
 use crate::error::{Error, check_len};
-use crate::parallel::{CHUNK, map, pieces};
 use crate::isa::Isa;
+use crate::parallel::{CHUNK, map, pieces};
 
 /// The options of a loss over classes.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -31,7 +31,14 @@ impl<'w> Classes<'w> {
             }
         }
         classes.checked_mul(inner).ok_or(Error::ShapeOverflow)?;
-        Ok(Classes { classes, inner, weight: None, ignore_index: -100, label_smoothing: 0.0, reduction: Reduction::Mean })
+        Ok(Classes {
+            classes,
+            inner,
+            weight: None,
+            ignore_index: -100,
+            label_smoothing: 0.0,
+            reduction: Reduction::Mean,
+        })
     }
 
     /// The weight of class `c` (1 without weights).
@@ -43,14 +50,24 @@ impl<'w> Classes<'w> {
     /// Checks the options, the ISA and the shapes (`x` whole `[C, inner]` blocks, `t` one
     /// target per row), then the targets: the number of rows and the mean's divisor, the summed
     /// weights of the targets not ignored.
-    pub(crate) fn check(&self, isa: Isa, x: usize, t: Option<&[i64]>, reduced: bool) -> Result<(usize, f64), Error> {
+    pub(crate) fn check(
+        &self,
+        isa: Isa,
+        x: usize,
+        t: Option<&[i64]>,
+        reduced: bool,
+    ) -> Result<(usize, f64), Error> {
         self.reduction.check(reduced)?;
         if let Some(w) = self.weight {
             check_len("weight", self.classes, w.len())?;
         }
         let e = self.label_smoothing;
         if !(0.0..=1.0).contains(&e) {
-            return Err(Error::InvalidParameter { name: "label_smoothing", value: e as f64, expected: "in [0, 1]" });
+            return Err(Error::InvalidParameter {
+                name: "label_smoothing",
+                value: e as f64,
+                expected: "in [0, 1]",
+            });
         }
         isa.check()?;
         let slab = self.classes * self.inner;
@@ -118,7 +135,10 @@ pub(crate) fn drive<T: Element>(
         .collect();
     let (x, probs, t, dloss) = (pass.x, pass.probs, pass.t, pass.dloss);
     let sums = map(n, tasks, |(i, (grad, loss))| {
-        let (e, r) = (i * per * slab..n.min((i + 1) * per * slab), i * per * c.inner..(n / c.classes).min((i + 1) * per * c.inner));
+        let (e, r) = (
+            i * per * slab..n.min((i + 1) * per * slab),
+            i * per * c.inner..(n / c.classes).min((i + 1) * per * c.inner),
+        );
         let rows = r.len();
         let t = if t.is_empty() { t } else { &t[r.clone()] };
         let dloss = dloss.map(|d| &d[r]);

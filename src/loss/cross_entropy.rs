@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::isa::Isa;
 use crate::rows::row::{row_stats, row_write_with};
 use crate::rows::stats::Kind;
-use crate::rows::tile::SoftmaxShift;
+use crate::rows::tile;
 use crate::simd::Simd;
 use crate::simd::tier::simd_fn;
 
@@ -98,7 +98,10 @@ macro_rules! class_options {
 }
 pub(crate) use class_options;
 
-class_options!(CrossEntropy, "Label smoothing ε in [0, 1] (checked when the loss runs): the target mixes the one-hot vector with the uniform distribution, (1 − ε)·onehot + ε/C.");
+class_options!(
+    CrossEntropy,
+    "Label smoothing ε in [0, 1] (checked when the loss runs): the target mixes the one-hot vector with the uniform distribution, (1 − ε)·onehot + ε/C."
+);
 
 impl<'w> CrossEntropy<'w> {
     /// The same loss over probability targets ([`SoftCrossEntropy`]).
@@ -108,7 +111,11 @@ impl<'w> CrossEntropy<'w> {
 
     /// The reduced loss, and the gradient written over the logits (a vocabulary-sized buffer
     /// saved).
-    pub fn forward_backward_inplace<E: Element>(&self, logits: &mut [E], target: &[i64]) -> Result<f32, Error> {
+    pub fn forward_backward_inplace<E: Element>(
+        &self,
+        logits: &mut [E],
+        target: &[i64],
+    ) -> Result<f32, Error> {
         self.forward_backward_inplace_with(Isa::detect(), logits, target)
     }
 
@@ -151,7 +158,11 @@ pub(crate) fn out_lens<E>(
     grad: Option<&[E]>,
 ) -> Result<(), Error> {
     use crate::error::check_len;
-    for (arg, len, want) in [("dloss", dloss.map(<[f32]>::len), rows), ("loss", loss.map(<[f32]>::len), rows), ("grad", grad.map(<[E]>::len), n)] {
+    for (arg, len, want) in [
+        ("dloss", dloss.map(<[f32]>::len), rows),
+        ("loss", loss.map(<[f32]>::len), rows),
+        ("grad", grad.map(<[E]>::len), n),
+    ] {
         if let Some(len) = len {
             check_len(arg, want, len)?;
         }
@@ -162,21 +173,32 @@ pub(crate) fn out_lens<E>(
 /// A class-index pass, checked: the reduced loss.
 fn indices<E: Element>(isa: Isa, c: &Classes<'_>, divisor: f64, pass: Pass<'_, E>) -> f32 {
     let f = c.reduction.factor(divisor);
-    let sum = drive(isa, c, pass, |r| run_ce(isa, c, f, r));
+    // What every row shares: W = Σ w, and a weight per class for the smoothed gradient (ones
+    // without weights).
+    let ones = if c.weight.is_none() { vec![1f32; c.classes] } else { Vec::new() };
+    let w = c.weight.unwrap_or(&ones);
+    let wsum: f64 = w.iter().map(|&w| w as f64).sum();
+    let sum = drive(isa, c, pass, |r| run_ce(isa, &Shared { c, wsum, w }, f, r));
     (sum * f) as f32
+}
+
+/// What the rows of a cross-entropy pass share.
+struct Shared<'a> {
+    c: &'a Classes<'a>,
+    /// Σ of the class weights.
+    wsum: f64,
+    /// The class weights, ones without.
+    w: &'a [f32],
 }
 
 /// Per row: the statistics of log-softmax (maximum m, L = ln Σ e^(x − m), Σ − 1), the loss
 /// from them, and where asked the gradient, the target's entry apart: `scale` multiplies each
 /// row's gradient without `dloss`.
 #[inline(always)]
-fn ce<S: Simd>(s: S, c: &Classes<'_>, scale: f64, r: Rows<'_>) {
+fn ce<S: Simd>(s: S, sh: &Shared<'_>, scale: f64, r: Rows<'_>) {
+    let (c, wsum, w_row) = (sh.c, sh.wsum, sh.w);
     let cl = c.classes;
     let eps = c.label_smoothing as f64;
-    let wsum: f64 = (0..cl).map(|k| c.w(k) as f64).sum();
-    // The gradient pass reads a weight per class even where b = 0 (finite, so 0·w = 0).
-    let ones = if c.weight.is_none() { vec![1f32; cl] } else { Vec::new() };
-    let w_row = c.weight.unwrap_or(&ones);
     let Rows { x, t, dloss, loss, mut grad, .. } = r;
     for (i, (&ti, li)) in t.iter().zip(loss.iter_mut()).enumerate() {
         let g = grad.as_deref_mut().map(|g| &mut g[i * cl..(i + 1) * cl]);
@@ -215,7 +237,12 @@ fn ce<S: Simd>(s: S, c: &Classes<'_>, scale: f64, r: Rows<'_>) {
         let a = sc * ((1.0 - eps) * wt + eps * wsum / cl as f64);
         let b = sc * eps / cl as f64;
         let sum = 1.0 + st.sum_m1;
-        row_write_with(s, SoftmaxShift, [m, (a / sum) as f32, b as f32], xs, Some(w_row), g);
+        let p = [m, (a / sum) as f32, b as f32];
+        if b == 0.0 {
+            row_write_with(s, tile::Softmax, p, xs, None, g);
+        } else {
+            row_write_with(s, tile::SoftmaxShift, p, xs, Some(w_row), g);
+        }
         // The target's entry in f64: where x_t is the maximum, p_t = 1/Σ and
         // a·p_t − c_t = ((a − c_t) − c_t·(Σ − 1))/Σ keeps its digits as Σ → 1.
         let ct = sc * wt * (1.0 - eps + eps / cl as f64);
@@ -229,7 +256,7 @@ fn ce<S: Simd>(s: S, c: &Classes<'_>, scale: f64, r: Rows<'_>) {
 
 simd_fn! {
     /// [`ce`] on an available `isa`.
-    fn run_ce(c: &Classes<'_>, scale: f64, r: Rows<'_>) => ce;
+    fn run_ce(sh: &Shared<'_>, scale: f64, r: Rows<'_>) => ce;
 }
 
 loss_methods!(CrossEntropy<'_>, "logits", [i64], run);

@@ -17,10 +17,17 @@ pub(crate) struct Want<'a, T> {
 }
 
 /// Σ of `k`'s terms over `p` and `t` (equal lengths), writing what `want` asks for.
-pub(crate) fn elementwise<T: Element, K: Pointwise>(isa: Isa, k: K, p: &[T], t: &[T], want: Want<'_, T>) -> f64 {
+pub(crate) fn elementwise<T: Element, K: Pointwise>(
+    isa: Isa,
+    k: K,
+    p: &[T],
+    t: &[T],
+    want: Want<'_, T>,
+) -> f64 {
     let n = p.len();
     let count = n.div_ceil(CHUNK);
-    let tasks: Vec<_> = pieces(want.loss, CHUNK, count).into_iter().zip(pieces(want.grad, CHUNK, count)).collect();
+    let tasks: Vec<_> =
+        pieces(want.loss, CHUNK, count).into_iter().zip(pieces(want.grad, CHUNK, count)).collect();
     let (dloss, scale) = (want.dloss, want.scale);
     let sums = map(n, tasks.into_iter().enumerate().collect(), |(i, (loss, grad))| {
         let r = i * CHUNK..n.min((i + 1) * CHUNK);

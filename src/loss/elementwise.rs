@@ -7,7 +7,10 @@ use super::pointwise::{Pointwise, Term, diff};
 use crate::element::Element;
 use crate::error::{Error, check_len};
 use crate::isa::Isa;
-use crate::math::{exp::exp, log1p::{log, log1p}};
+use crate::math::{
+    exp::exp,
+    log1p::{log, log1p},
+};
 use crate::simd::{Simd, abs, neg, sign_of, two_prod};
 
 /// An element-wise loss's parameters, checked into its kernel.
@@ -70,7 +73,12 @@ macro_rules! loss_methods {
             }
 
             /// The reduced loss, and its gradient (for an upstream gradient of 1) into `grad`.
-            pub fn forward_backward<E: Element>(&self, pred: &[E], target: &$tg, grad: &mut [E]) -> Result<f32, Error> {
+            pub fn forward_backward<E: Element>(
+                &self,
+                pred: &[E],
+                target: &$tg,
+                grad: &mut [E],
+            ) -> Result<f32, Error> {
                 self.forward_backward_with(Isa::detect(), pred, target, grad)
             }
 
@@ -86,7 +94,12 @@ macro_rules! loss_methods {
             }
 
             /// With [`Reduction::None`]: each loss into `loss`.
-            pub fn forward_none<E: Element>(&self, pred: &[E], target: &$tg, loss: &mut [f32]) -> Result<(), Error> {
+            pub fn forward_none<E: Element>(
+                &self,
+                pred: &[E],
+                target: &$tg,
+                loss: &mut [f32],
+            ) -> Result<(), Error> {
                 self.forward_none_with(Isa::detect(), pred, target, loss)
             }
 
@@ -169,7 +182,13 @@ macro_rules! element_loss {
 }
 
 /// A parameter that must be finite and at least `min` (above it where `strict`).
-fn at_least(name: &'static str, v: f32, min: f32, strict: bool, expected: &'static str) -> Result<f32, Error> {
+fn at_least(
+    name: &'static str,
+    v: f32,
+    min: f32,
+    strict: bool,
+    expected: &'static str,
+) -> Result<f32, Error> {
     let ok = v.is_finite() && if strict { v > min } else { v >= min };
     if ok { Ok(v) } else { Err(Error::InvalidParameter { name, value: v as f64, expected }) }
 }
@@ -318,7 +337,12 @@ element_loss! {
 impl Bce {
     /// The first prediction outside [0, 1], NaN included.
     fn domain<T: Element>(isa: Isa, pred: &[T]) -> Result<(), Error> {
-        let bad = |at: usize, v: f32| Error::InvalidInput { arg: "pred", position: at, value: v, expected: "in [0, 1]" };
+        let bad = |at: usize, v: f32| Error::InvalidInput {
+            arg: "pred",
+            position: at,
+            value: v,
+            expected: "in [0, 1]",
+        };
         let check = |at: usize, p: &[f32]| match p.iter().position(|v| !(0.0..=1.0).contains(v)) {
             Some(i) => Err(bad(at + i, p[i])),
             None => Ok(()),

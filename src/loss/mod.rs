@@ -74,7 +74,9 @@ impl Reduction {
     /// is positive.
     pub(crate) fn check(self, reduced: bool) -> Result<(), Error> {
         match (self, reduced) {
-            (Reduction::None, true) => Err(Error::Reduction("this method reduces: use a reduction other than None, or the _none methods")),
+            (Reduction::None, true) => Err(Error::Reduction(
+                "this method reduces: use a reduction other than None, or the _none methods",
+            )),
             (Reduction::None, false) => Ok(()),
             (_, false) => Err(Error::Reduction("the _none methods need Reduction::None")),
             (Reduction::BatchMean(0), _) => {

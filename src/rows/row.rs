@@ -13,7 +13,12 @@ use crate::simd::tier::simd_fn;
 /// stores the numerators e^(x − m) in `y`, which the second value then says. `x` is `None`
 /// where the input is `y` (in place); with neither, the row is empty.
 #[inline(always)]
-pub(crate) fn row_stats<S: Simd>(s: S, kind: Kind, x: Option<&[f32]>, mut y: Option<&mut [f32]>) -> (Stats, bool) {
+pub(crate) fn row_stats<S: Simd>(
+    s: S,
+    kind: Kind,
+    x: Option<&[f32]>,
+    mut y: Option<&mut [f32]>,
+) -> (Stats, bool) {
     let c = S::LANES;
     let mut mv = [f32::NEG_INFINITY; MAXC];
     let n = {
@@ -86,7 +91,14 @@ fn row_write<S: Simd>(s: S, kind: Kind, st: Stats, stored: bool, x: Option<&[f32
 /// A row's output from its statistics `p` through `o`, from `a` (`None`: in place) and `b`
 /// (read by a two-input output), each as long as `y`.
 #[inline(always)]
-pub(crate) fn row_write_with<S: Simd, O: tile::Out>(s: S, o: O, p: [f32; 3], a: Option<&[f32]>, b: Option<&[f32]>, y: &mut [f32]) {
+pub(crate) fn row_write_with<S: Simd, O: tile::Out>(
+    s: S,
+    o: O,
+    p: [f32; 3],
+    a: Option<&[f32]>,
+    b: Option<&[f32]>,
+    y: &mut [f32],
+) {
     let c = S::LANES;
     let p = p.map(|v| [v; MAXC]);
     let p = [&p[0][..], &p[1][..], &p[2][..]];

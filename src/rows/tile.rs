@@ -6,8 +6,8 @@
 //! so that a long axis can be cut into tiles whose results do not depend on the cut.
 
 use super::vector::{self, add_group};
-use crate::simd::{Simd, load_n as ld, store_n as st};
 use crate::simd::tier::simd_fn;
+use crate::simd::{Simd, load_n as ld, store_n as st};
 
 /// The most lanes of any tier (AVX-512, two vectors side by side): the width of a contiguous
 /// row's tile and of its state arrays.
