@@ -7,7 +7,7 @@
 //!
 //! The data (2 × 256 points, 1.5 turns, fixed seed) and the initial weights are the same for
 //! every optimizer. Each step is one full batch: forward with plain matrix loops and the crate's
-//! activation kernels, mean binary cross-entropy through the crate's log-sigmoid and sigmoid,
+//! activation kernels, mean binary cross-entropy through the crate's `loss::BceWithLogits`,
 //! backward with the crate's in-place activation backward, then one fused optimizer step per
 //! tensor (weights and biases separately, with their shapes). Writes into DIR:
 //! `train_mlp_loss.csv` (the loss at every step, one column per optimizer),

@@ -1,6 +1,6 @@
 //! A small multilayer perceptron for binary classification, with plain matrix loops and the
 //! crate's kernels for everything element-wise: the hidden activation (forward, and backward in
-//! place) and the loss (log-sigmoid and sigmoid). Used by the `train_mlp` example, which also
+//! place) and the loss (`loss::BceWithLogits`). Used by the `train_mlp` example, which also
 //! declares the `rng` module (examples/common/rng.rs).
 
 use crate::rng::Rng;
@@ -118,18 +118,12 @@ impl Mlp {
     }
 }
 
-/// Mean of −t·ln σ(z) − (1 − t)·ln σ(−z), with ln σ from the crate's log-sigmoid (no overflow for
-/// large |z|), and its gradient (σ(z) − t)/n from the crate's sigmoid.
+/// Mean binary cross-entropy on logits, −t·ln σ(z) − (1 − t)·ln σ(−z) (`loss::BceWithLogits`),
+/// and its gradient (σ(z) − t)/n.
 fn bce_with_logits(z: &[f32], t: &[f32]) -> Result<(f32, Vec<f32>), Error> {
-    let n = z.len();
-    let neg: Vec<f32> = z.iter().map(|v| -v).collect();
-    let (mut ls, mut ls_neg, mut s) = (vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n]);
-    Activation::LogSigmoid.forward(z, &mut ls)?;
-    Activation::LogSigmoid.forward(&neg, &mut ls_neg)?;
-    Activation::Sigmoid.forward(z, &mut s)?;
-    let sum: f64 = (0..n).map(|i| -(t[i] * ls[i] + (1.0 - t[i]) * ls_neg[i]) as f64).sum();
-    let grad = s.iter().zip(t).map(|(s, t)| (s - t) / n as f32).collect();
-    Ok(((sum / n as f64) as f32, grad))
+    let mut grad = vec![0.0f32; z.len()];
+    let loss = nnsimd::loss::BceWithLogits::default().forward_backward(z, t, &mut grad)?;
+    Ok((loss, grad))
 }
 
 /// z = a·W + b for a batch: a is n × inp, W inp × out, z n × out.

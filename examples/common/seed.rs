@@ -5,6 +5,7 @@
 //! The hidden activation and its derivative come from the crate's kernels
 //! ([`Activation::forward_with`] and [`Activation::backward_with`]); the two dot products are plain f32.
 
+use nnsimd::loss::{Mse, Reduction};
 use nnsimd::{Activation, Error, Isa};
 
 /// The input x.
@@ -54,8 +55,18 @@ pub fn run_with(isa: Isa, act: Activation) -> Result<Seed, Error> {
     let mut h = [0.0f32; 2];
     act.forward_with(isa, &z, &mut h)?;
     let y = V[0] * h[0] + V[1] * h[1] + C;
-    let dy = y - T;
-    let loss = 0.5 * dy * dy;
+    // L = ½(y − t)² is half of PyTorch's `mse_loss` (y − t)², whose derivative is 2(y − t):
+    // `loss::Mse` with no reduction, scaled by an upstream gradient of ½.
+    let (mut sq, mut dys) = ([0.0f32], [0.0f32]);
+    Mse { reduction: Reduction::None }.forward_backward_none_with(
+        isa,
+        &[y],
+        &[T],
+        &[0.5],
+        &mut sq,
+        &mut dys,
+    )?;
+    let (loss, dy) = (0.5 * sq[0], dys[0]);
     let dh = [V[0] * dy, V[1] * dy];
     let mut dz = [0.0f32; 2];
     act.backward_with(isa, &z, &dh, &mut dz)?;
