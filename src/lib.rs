@@ -149,6 +149,10 @@
 //!
 //! Row-wise kernels along any axis ([`rows`]): [`Softmax`], [`LogSoftmax`] (with logsumexp) and
 //! [`Hardmax`], forward and backward from the saved output.
+//!
+//! Loss functions with PyTorch's semantics ([`loss`]): cross-entropy (fused with its gradient,
+//! in place over the logits if wanted), NLL, and the element-wise losses fused with their
+//! reduction.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
