@@ -387,7 +387,9 @@ impl Pointwise for BceLogitsK {
 element_loss! {
     /// Binary cross-entropy on logits, PyTorch's `binary_cross_entropy_with_logits`:
     /// (1 − t)·x + l·ln(1 + e^−x) with l = 1 + (w − 1)·t, in the stable form
-    /// max(x, 0) − x·t + ln(1 + e^−|x|) where w = 1; derivative l·σ(x) − w·t.
+    /// max(x, 0) − x·t + ln(1 + e^−|x|) where w = 1; derivative l·σ(x) − w·t. At x = ±inf the
+    /// loss is its limit (+inf where the linear term grows, as at x = −inf with w·t > 0, where
+    /// PyTorch's order of evaluation gives NaN).
     BceWithLogits {
         /// The weight w of the positive examples, for every element (PyTorch's `pos_weight`
         /// as one value; 1 is none). Finite.
