@@ -71,12 +71,6 @@ pub(crate) fn row_stats<S: Simd>(
     }
 }
 
-/// The parameters of a row's write pass, one per lane.
-#[inline(always)]
-fn lanes_of(st: Stats) -> [[f32; MAXC]; 3] {
-    st.p.map(|v| [v; MAXC])
-}
-
 /// A row's output from its statistics: from x (`None`: from y itself, in place), or by scaling
 /// the numerators that [`row_stats`] `stored` in y.
 #[inline(always)]
@@ -149,17 +143,10 @@ fn backward<S: Simd>(s: S, kind: Kind, len: usize, y: &[f32], dy: Option<&[f32]>
             }
             d += stats::lanes(&h[..c], &l[..c]);
         }
-        let p = lanes_of(Stats::dot(d));
-        let p = [&p[0][..], &p[1][..], &p[2][..]];
-        for (at, rows, cols) in split(len, c) {
-            if rows * cols == 0 {
-                continue;
-            }
-            let (y, dy, dx) = (Some(&y[at..]), dy.map(|d| &d[at..]), &mut dx[at..]);
-            match kind {
-                Kind::Softmax => write(s, tile::SoftmaxGrad, y, dy, c, rows, cols, p, dx, c),
-                Kind::LogSoftmax => write(s, tile::LogSoftmaxGrad, y, dy, c, rows, cols, p, dx, c),
-            }
+        let p = Stats::dot(d).p;
+        match kind {
+            Kind::Softmax => row_write_with(s, tile::SoftmaxGrad, p, Some(y), dy, dx),
+            Kind::LogSoftmax => row_write_with(s, tile::LogSoftmaxGrad, p, Some(y), dy, dx),
         }
     }
 }
