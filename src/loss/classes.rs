@@ -47,13 +47,13 @@ impl<'w> Classes<'w> {
         self.weight.map_or(1.0, |w| w[c])
     }
 
-    /// Checks the options, the ISA and the shapes (`x` whole `[C, inner]` blocks, `t` one
-    /// target per row), then the targets: the number of rows and the mean's divisor, the summed
+    /// Checks the options, the ISA and the shapes (`x`, the input named `arg`, whole
+    /// `[C, inner]` blocks, `t` one target per row), then the targets: the number of rows and the mean's divisor, the summed
     /// weights of the targets not ignored.
     pub(crate) fn check(
         &self,
         isa: Isa,
-        x: usize,
+        (arg, x): (&'static str, usize),
         t: Option<&[i64]>,
         reduced: bool,
     ) -> Result<(usize, f64), Error> {
@@ -72,7 +72,7 @@ impl<'w> Classes<'w> {
         isa.check()?;
         let slab = self.classes * self.inner;
         if !x.is_multiple_of(slab) {
-            return Err(Error::NotMultiple { arg: "logits", found: x, multiple_of: slab });
+            return Err(Error::NotMultiple { arg, found: x, multiple_of: slab });
         }
         let rows = x / self.classes;
         let Some(t) = t else { return Ok((rows, rows as f64)) };

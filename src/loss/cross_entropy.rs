@@ -126,7 +126,7 @@ impl<'w> CrossEntropy<'w> {
         logits: &mut [E],
         target: &[i64],
     ) -> Result<f32, Error> {
-        let (_, divisor) = self.c.check(isa, logits.len(), Some(target), true)?;
+        let (_, divisor) = self.c.check(isa, ("logits", logits.len()), Some(target), true)?;
         let pass = Pass { x: None, probs: None, t: target, dloss: None, loss: None, grad: Some(logits) };
         Ok(indices(isa, &self.c, divisor, pass))
     }
@@ -144,7 +144,7 @@ fn run<E: Element>(
     grad: Option<&mut [E]>,
     reduced: bool,
 ) -> Result<f32, Error> {
-    let (rows, divisor) = l.c.check(isa, x.len(), Some(t), reduced)?;
+    let (rows, divisor) = l.c.check(isa, ("logits", x.len()), Some(t), reduced)?;
     out_lens(x.len(), rows, dloss, loss.as_deref(), grad.as_deref())?;
     Ok(indices(isa, &l.c, divisor, Pass { x: Some(x), probs: None, t, dloss, loss, grad }))
 }
@@ -265,7 +265,8 @@ loss_methods!(CrossEntropy<'_>, "logits", [i64], run);
 /// accepts them): a row's loss is −Σ_c w[c]·q[c]·log p[c] with q = (1 − ε)·target + ε/C, its
 /// gradient s·(p[c]·Σ_k w[k]·q[k] − w[c]·q[c]). The ignored index does not apply, and `Mean`
 /// divides by the number of rows. The targets have the logits' shape. The loss terms and
-/// the gradient are taken in f64 per element.
+/// the gradient are taken in f64 per element. A class with w·q = 0 adds nothing to the loss,
+/// whatever its logit (its limit: PyTorch's product gives NaN where that logit is −inf).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SoftCrossEntropy<'w> {
     c: Classes<'w>,
@@ -283,7 +284,7 @@ fn run_soft<E: Element>(
     grad: Option<&mut [E]>,
     reduced: bool,
 ) -> Result<f32, Error> {
-    let (rows, divisor) = l.c.check(isa, x.len(), None, reduced)?;
+    let (rows, divisor) = l.c.check(isa, ("logits", x.len()), None, reduced)?;
     crate::error::check_len("target", x.len(), probs.len())?;
     out_lens(x.len(), rows, dloss, loss.as_deref(), grad.as_deref())?;
     let c = &l.c;

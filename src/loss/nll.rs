@@ -43,7 +43,7 @@ fn run<E: Element>(
     reduced: bool,
 ) -> Result<f32, Error> {
     let c = &l.c;
-    let (rows, divisor) = c.check(isa, x.len(), Some(t), reduced)?;
+    let (rows, divisor) = c.check(isa, ("logp", x.len()), Some(t), reduced)?;
     out_lens(x.len(), rows, dloss, loss.as_deref(), grad.as_deref())?;
     let f = c.reduction.factor(divisor);
     if let Some(g) = grad.as_deref_mut() {
