@@ -32,7 +32,8 @@
 //! `{"kernel":"mse","isa":"avx2","pass":"loss","cases":3000,"checked":3000,"fails":0,"max_ulp":1,"worst_of_bound":0.1234,"worst":"...","ok":true}`
 //!
 //! - `loss`: the reduced loss, within 2 ULP plus 2^-23·f·Σ|term| of f·Σ term, the f64 sum of the
-//!   f64 terms (f the mean's factor, 1/n or 1/Σ w[t]; a term is an element's loss, or a row's).
+//!   f64 terms (f the mean's factor, 1/n or 1/Σ w[t]; a term is an element's loss, or a row's;
+//!   for `kl_div` without log targets |term| is |t·ln t| + |t·p|, its two parts).
 //! - `grad`: each gradient element, within 8 ULP of the f64 derivative (times f), or within an
 //!   absolute 2^-23·f·(the magnitude of the parts that cancel): 2(|p| + |t|) for `mse`;
 //!   (|p| + |t|)/c for `huber` and `smooth_l1` (c = 1, or β: the quadratic part);
@@ -269,6 +270,16 @@ enum Elem {
 }
 
 impl Elem {
+    /// The magnitude a term's error is measured against: |term|, but for `kl_div` without log
+    /// targets |t·ln t| + |t·p|, PyTorch's two terms xlogy(t, t) and t·p, which cancel where
+    /// p ≈ ln t (the crate states its bound so).
+    fn magnitude(self, p: f64, t: f64, term: f64) -> f64 {
+        match self {
+            Elem::KlDiv { log_target: false } if t != 0.0 => (t * t.ln()).abs() + (t * p).abs(),
+            _ => term.abs(),
+        }
+    }
+
     /// PyTorch's term at (p, t), its derivative in p, and the magnitude of the parts that the
     /// derivative's formula cancels (0 where nothing cancels).
     fn term(self, p: f64, t: f64) -> (f64, f64, f64) {
@@ -411,7 +422,7 @@ impl Case for ElemCase {
         for (&p, &t) in self.p.iter().zip(&self.t) {
             let (term, d, cancel) = self.k.term(p as f64, t as f64);
             sum += term;
-            sum_abs += term.abs();
+            sum_abs += self.k.magnitude(p as f64, t as f64, term);
             grad.push(f * d);
             grad_abs.push(EPS * f * cancel);
         }

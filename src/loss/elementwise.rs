@@ -7,11 +7,9 @@ use super::pointwise::{Pointwise, Term, diff};
 use crate::element::Element;
 use crate::error::{Error, check_len};
 use crate::isa::Isa;
-use crate::math::{
-    exp::exp,
-    log1p::{log, log1p},
-};
-use crate::simd::{Simd, abs, neg, sign_of, two_prod};
+use crate::math::exp::{exp_parts, exp_parts_lo};
+use crate::math::log1p::{log, log1p};
+use crate::simd::{Simd, abs, neg, sign_of, two_prod, two_sum};
 
 /// An element-wise loss's parameters, checked into its kernel.
 pub(crate) trait Spec {
@@ -368,18 +366,27 @@ impl Pointwise for BceLogitsK {
     #[inline(always)]
     fn term<S: Simd>(&self, s: S, x: S::V, t: S::V) -> Term<S::V> {
         let (zero, one, w) = (s.splat(0.0), s.splat(1.0), s.splat(self.w));
-        let e = exp(s, neg(s, abs(s, x)));
-        let den = s.add(one, e);
+        // e = e^−|x| with its low part, 1 + e exactly: σ(x) = num/(1 + e) (num = e below 0,
+        // else 1) to about 1 ULP, the quotient corrected by its remainder.
+        let (pe, pl, n) = exp_parts_lo(s, neg(s, abs(s, x)), zero);
+        let (e, el) = (s.scale(pe, n), s.scale(pl, n));
+        let (dh, dl) = two_sum(s, one, e);
         let neg_x = s.lt(x, zero);
-        let sig = s.div(s.select(neg_x, e, one), den);
-        // l = 1 + (w − 1)·t, the weight of the log term.
-        let l = s.fma(s.sub(w, one), t, one);
+        let (nh, nl) = (s.select(neg_x, e, one), s.select(neg_x, el, zero));
+        let q = s.div(nh, dh);
+        let r = s.add(s.fma(neg(s, q), dh, nh), s.fma(neg(s, q), s.add(dl, el), nl));
+        let sig = s.add(q, s.div(r, dh));
+        // l = 1 + (w − 1)·t, the weight of the log term, as (1 − t) + w·t: rounding w − 1
+        // would cost 2^-24/w relative to l for a small w and t near 1.
+        let l = s.fma(w, t, s.sub(one, t));
         let sp = log1p(s, e);
         // (1 − t)·x + l·(ln(1 + e^−|x|) + max(−x, 0)), as sums of terms ≥ 0 for t in [0, 1]:
         // x·(1 − t) above 0, −x·w·t below.
         let lin = s.select(neg_x, s.mul(neg(s, x), s.mul(w, t)), s.mul(x, s.sub(one, t)));
         let hi = s.fma(l, sp, lin);
-        let grad = s.fma(l, sig, neg(s, s.mul(w, t)));
+        // l·σ − w·t, w·t exact: they cancel where σ ≈ w·t/l.
+        let (wh, wl) = two_prod(s, w, t);
+        let grad = s.sub(s.fma(l, sig, neg(s, wh)), wl);
         Term { hi, lo: zero, grad }
     }
 }
@@ -410,10 +417,19 @@ impl Pointwise for KlK {
     fn term<S: Simd>(&self, s: S, p: S::V, t: S::V) -> Term<S::V> {
         let zero = s.splat(0.0);
         if self.log_target {
-            let e = exp(s, t);
+            // e^t·(t − p) with t − p exact and e^t = pe·2^n: the product of e^t, kept normal
+            // (2^n1, n1 ≥ −125), and (t − p)·2^(n − n1) rounds once where the term is tiny and
+            // cannot overflow where e^t is tiny and |t − p| huge. Below t = −150 (exp_parts'
+            // clamp) the term is taken as 0: at most 2^-87, only where |p| is near f32::MAX.
+            let (pe, n) = exp_parts(s, t, zero);
+            let pe = s.select(s.lt(t, s.splat(-150.0)), zero, pe);
+            let n1 = s.max(n, s.splat(-125.0));
+            let n2 = s.sub(n, n1);
+            let e1 = s.scale(pe, n1);
             let (d, dl) = diff(s, t, p);
-            let (h, l) = two_prod(s, e, d);
-            return Term { hi: h, lo: s.fma(e, dl, l), grad: neg(s, e) };
+            let (h, l) = two_prod(s, e1, s.scale(d, n2));
+            let lo = s.fma(e1, s.scale(dl, n2), l);
+            return Term { hi: h, lo, grad: neg(s, s.scale(pe, n)) };
         }
         // t·ln t − t·p, t·ln t taken as 0 where t = 0 (PyTorch's xlogy); NaN for t < 0.
         let lt = s.select(s.lt(zero, abs(s, t)), log(s, t), zero);
@@ -425,7 +441,9 @@ impl Pointwise for KlK {
 element_loss! {
     /// Kullback–Leibler divergence, PyTorch's `kl_div` with `pred` the log-probabilities:
     /// t·(ln t − p) (0 where t = 0), or with `log_target` e^t·(t − p); derivative −t, or −e^t.
-    /// PyTorch's `batchmean` is [`Reduction::BatchMean`].
+    /// PyTorch's `batchmean` is [`Reduction::BatchMean`]. Without log targets the term is
+    /// taken as PyTorch's two, t·ln t − t·p, which cancel where p ≈ ln t: the loss is then
+    /// within 2^-23·Σ(|t·ln t| + |t·p|), not 2^-23·Σ|term|.
     KlDiv {
         /// Whether the targets are log-probabilities too.
         log_target: bool = false
