@@ -15,13 +15,13 @@ use crate::simd::tier::simd_fn;
 /// class weights w, an ignored index, label smoothing ε. A row of logits x over C classes with
 /// target t has the loss
 ///
-/// (1 − ε)·w[t]·(−log p[t]) + (ε/C)·Σ_c w[c]·(−log p[c]),  p = softmax(x),
+/// (1 − ε)·w_t·(−log p_t) + (ε/C)·Σ_c w_c·(−log p_c),  p = softmax(x),
 ///
-/// an ignored row 0 (and a zero gradient). `Mean` divides the sum by Σ w[t] over the rows not
+/// an ignored row 0 (and a zero gradient). `Mean` divides the sum by Σ w_t over the rows not
 /// ignored (NaN where every row is ignored). The gradient in x is
-/// s·(((1 − ε)·w[t] + ε·W/C)·p[c] − (1 − ε)·w[t]·[c = t] − (ε/C)·w[c]), W = Σ w and s the
+/// s·(((1 − ε)·w_t + ε·W/C)·p_c − (1 − ε)·w_t·[c = t] − (ε/C)·w_c), W = Σ w and s the
 /// row's upstream gradient, computed with the softmax kernel's method: x − max exact, the sum
-/// compensated, and the target's entry p[t] − 1 from the sum of the others where p[t] is near
+/// compensated, and the target's entry p_t − 1 from the sum of the others where p_t is near
 /// 1. Within 8 ULP of the f64 reference, or 2^-23·s·w absolute where p − one-hot cancels.
 ///
 /// The logits are `[N, C]` rows, or `[N, C, d1, …]` with the class axis of stride
@@ -262,8 +262,8 @@ simd_fn! {
 loss_methods!(CrossEntropy<'_>, "logits", [i64], run);
 
 /// [`CrossEntropy`] over probability targets (soft labels, as PyTorch's `cross_entropy`
-/// accepts them): a row's loss is −Σ_c w[c]·q[c]·log p[c] with q = (1 − ε)·target + ε/C, its
-/// gradient s·(p[c]·Σ_k w[k]·q[k] − w[c]·q[c]). The ignored index does not apply, and `Mean`
+/// accepts them): a row's loss is −Σ_c w_c·q_c·log p_c with q = (1 − ε)·target + ε/C, its
+/// gradient s·(p_c·Σ_k w_k·q_k − w_c·q_c). The ignored index does not apply, and `Mean`
 /// divides by the number of rows. The targets have the logits' shape. The loss terms and
 /// the gradient are taken in f64 per element. A class with w·q = 0 adds nothing to the loss,
 /// whatever its logit (its limit: PyTorch's product gives NaN where that logit is −inf).

@@ -91,7 +91,7 @@ macro_rules! loss_methods {
                 $run(self, isa, pred, target, None, None, Some(grad), true)
             }
 
-            /// With [`Reduction::None`]: each loss into `loss`.
+            /// With [`Reduction::None`](crate::loss::Reduction::None): each loss into `loss`.
             pub fn forward_none<E: Element>(
                 &self,
                 pred: &[E],
@@ -112,7 +112,7 @@ macro_rules! loss_methods {
                 $run(self, isa, pred, target, None, Some(loss), None, false).map(|_| ())
             }
 
-            /// With [`Reduction::None`]: each loss into `loss`, and the gradient for the
+            /// With [`Reduction::None`](crate::loss::Reduction::None): each loss into `loss`, and the gradient for the
             /// upstream gradients `dloss` (one per loss) into `grad`.
             pub fn forward_backward_none<E: Element>(
                 &self,

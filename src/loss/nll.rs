@@ -8,9 +8,9 @@ use crate::error::Error;
 use crate::isa::Isa;
 
 /// Negative log-likelihood, PyTorch's `nll_loss`: a row of log-probabilities with target t has
-/// the loss −w[t]·logp[t] (class weights w, 1 without), an ignored row 0; the gradient is
-/// −s·w[t] at the target and 0 elsewhere (s the row's upstream gradient). `Mean` divides by
-/// Σ w[t] over the rows not ignored. Shapes as [`CrossEntropy`](super::CrossEntropy).
+/// the loss −w_t·logp_t (class weights w, 1 without), an ignored row 0; the gradient is
+/// −s·w_t at the target and 0 elsewhere (s the row's upstream gradient). `Mean` divides by
+/// Σ w_t over the rows not ignored. Shapes as [`CrossEntropy`](super::CrossEntropy).
 ///
 /// ```
 /// use nnsimd::loss::Nll;
