@@ -20,22 +20,11 @@
 
 mod common;
 
+use common::losses::{Loss, sigmoid, ulp_of, with_loss};
 use common::{Guarded, Rng};
 use nnsimd::internals::reference::ulp_distance;
 use nnsimd::loss::{Bce, BceWithLogits, Huber, KlDiv, L1, Mse, Reduction, SmoothL1};
-use nnsimd::{CHUNK, Element, Error, Isa};
-
-/// One loss with its parameter.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Loss {
-    Mse,
-    L1,
-    Huber(f32),
-    SmoothL1(f32),
-    Bce,
-    Logits(f32),
-    Kl(bool),
-}
+use nnsimd::{CHUNK, Error, Isa};
 
 /// Every loss, with the parameters under test.
 const LOSSES: [Loss; 15] = [
@@ -58,95 +47,6 @@ const LOSSES: [Loss; 15] = [
 
 const REDUCED: [Reduction; 3] = [Reduction::Sum, Reduction::Mean, Reduction::BatchMean(7)];
 
-/// Runs `$body` with `$l` the crate's loss struct for `$loss` with reduction `$r`.
-macro_rules! with_loss {
-    ($loss:expr, $r:expr, |$l:ident| $body:expr) => {{
-        let reduction = $r;
-        match $loss {
-            Loss::Mse => {
-                let $l = Mse { reduction };
-                $body
-            }
-            Loss::L1 => {
-                let $l = L1 { reduction };
-                $body
-            }
-            Loss::Huber(delta) => {
-                let $l = Huber { delta, reduction };
-                $body
-            }
-            Loss::SmoothL1(beta) => {
-                let $l = SmoothL1 { beta, reduction };
-                $body
-            }
-            Loss::Bce => {
-                let $l = Bce { reduction };
-                $body
-            }
-            Loss::Logits(pos_weight) => {
-                let $l = BceWithLogits { pos_weight, reduction };
-                $body
-            }
-            Loss::Kl(log_target) => {
-                let $l = KlDiv { log_target, reduction };
-                $body
-            }
-        }
-    }};
-}
-
-impl Loss {
-    fn forward<E: Element>(self, r: Reduction, isa: Isa, p: &[E], t: &[E]) -> Result<f32, Error> {
-        with_loss!(self, r, |l| l.forward_with(isa, p, t))
-    }
-    fn forward_backward<E: Element>(
-        self,
-        r: Reduction,
-        isa: Isa,
-        p: &[E],
-        t: &[E],
-        g: &mut [E],
-    ) -> Result<f32, Error> {
-        with_loss!(self, r, |l| l.forward_backward_with(isa, p, t, g))
-    }
-    fn forward_none<E: Element>(
-        self,
-        r: Reduction,
-        isa: Isa,
-        p: &[E],
-        t: &[E],
-        loss: &mut [f32],
-    ) -> Result<(), Error> {
-        with_loss!(self, r, |l| l.forward_none_with(isa, p, t, loss))
-    }
-    #[allow(clippy::too_many_arguments)]
-    fn forward_backward_none<E: Element>(
-        self,
-        r: Reduction,
-        isa: Isa,
-        p: &[E],
-        t: &[E],
-        dloss: &[f32],
-        loss: &mut [f32],
-        g: &mut [E],
-    ) -> Result<(), Error> {
-        with_loss!(self, r, |l| l.forward_backward_none_with(isa, p, t, dloss, loss, g))
-    }
-}
-
-/// The ISAs under test: every available one. Any ISA named in `NNSIMD_REQUIRE`
-/// (comma-separated) must be among them, so that a run cannot skip a backend silently.
-fn isas() -> Vec<Isa> {
-    let isas = common::isas();
-    if let Ok(list) = std::env::var("NNSIMD_REQUIRE") {
-        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            let isa: Isa = name.parse().unwrap_or_else(|_| panic!("NNSIMD_REQUIRE: `{name}` is not an ISA"));
-            assert!(isas.contains(&isa), "NNSIMD_REQUIRE: {isa} is not available here ({isas:?})");
-        }
-    }
-    isas
-}
-
 /// The oracle of one element.
 #[derive(Clone, Copy, Debug)]
 struct Want {
@@ -163,16 +63,6 @@ struct Want {
 /// sgn(d) as PyTorch's l1 derivative: 0 at 0, NaN at NaN.
 fn sgn(d: f64) -> f64 {
     if d == 0.0 || d.is_nan() { d * 0.0 } else { d.signum() }
-}
-
-/// σ(x) in f64.
-fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
 }
 
 /// The f64 oracle from PyTorch's formulas, at f32 prediction `p` (logit for BceWithLogits,
@@ -218,13 +108,6 @@ fn oracle(loss: Loss, p: f32, t: f32) -> Want {
             plain(e * (t - p), -e)
         }
     }
-}
-
-/// The spacing of f32 at |v| (v rounded to f32).
-fn ulp_of(v: f64) -> f64 {
-    let a = (v as f32).abs();
-    let next = f32::from_bits(a.to_bits() + 1);
-    if next.is_finite() { next as f64 - a as f64 } else { 2f64.powi(104) }
 }
 
 /// `got` against `want`: NaN with NaN, an infinity (or a value that rounds to one) exactly, else
@@ -440,7 +323,7 @@ fn check_random(isa: Isa, loss: Loss, n: usize, rng: &mut Rng) {
 fn every_length_and_loss_on_every_isa() {
     let mut rng = Rng(0x5eed_1055);
     let step = if common::qemu() { 7 } else { 1 };
-    for isa in isas() {
+    for isa in common::checked_isas() {
         for n in (0..=300).step_by(step) {
             for loss in LOSSES {
                 check_random(isa, loss, n, &mut rng);
@@ -453,7 +336,7 @@ fn every_length_and_loss_on_every_isa() {
 #[test]
 fn long_slices_on_every_isa() {
     let mut rng = Rng(77);
-    for isa in isas() {
+    for isa in common::checked_isas() {
         for n in [CHUNK - 1, CHUNK + 1, 2 * CHUNK + 77] {
             for loss in LOSSES {
                 check_random(isa, loss, n, &mut rng);
@@ -493,7 +376,7 @@ fn specials(loss: Loss) -> Vec<(f32, f32)> {
 
 #[test]
 fn special_values_on_every_isa() {
-    for isa in isas() {
+    for isa in common::checked_isas() {
         for loss in LOSSES {
             let (p, t): (Vec<f32>, Vec<f32>) = specials(loss).into_iter().unzip();
             // Upstream gradients of moderate size: a derivative below f32's normal range (σ(x)
@@ -513,7 +396,7 @@ fn special_values_on_every_isa() {
 /// gradient l·σ(−inf) − w·t = −w·t.
 #[test]
 fn logits_at_minus_infinity() {
-    for isa in isas() {
+    for isa in common::checked_isas() {
         for w in [1.0f32, 3.5, 0.2] {
             for t in [1.0f32, 0.3, 2.0] {
                 let l = BceWithLogits { pos_weight: w, reduction: Reduction::Sum };
@@ -549,7 +432,7 @@ mod params {
         #[test]
         fn random_parameters(loss in any_loss(), n in 0usize..200, seed in any::<u64>()) {
             let mut rng = Rng(seed);
-            for isa in isas() {
+            for isa in common::checked_isas() {
                 check_random(isa, loss, n, &mut rng);
             }
         }
@@ -558,7 +441,7 @@ mod params {
 
 #[test]
 fn empty_slices() {
-    for isa in isas() {
+    for isa in common::checked_isas() {
         for loss in LOSSES {
             let e: &[f32] = &[];
             assert!(loss.forward(Reduction::Mean, isa, e, e).unwrap().is_nan(), "{loss:?}: mean of nothing");
@@ -623,7 +506,7 @@ fn bf16_and_f16_are_f32_on_the_widened_values() {
     use nnsimd::{bf16, f16};
     let mut rng = Rng(5);
     let same = |a: f32, b: f32| a.to_bits() == b.to_bits() || a.is_nan() && b.is_nan();
-    for isa in isas() {
+    for isa in common::checked_isas() {
         for n in [0, 1, 7, 33, 300, 2100, CHUNK + 5] {
             for loss in LOSSES {
                 let (p32, t32) = data(loss, n, &mut rng);
@@ -719,7 +602,7 @@ fn each_method_fails(
 fn errors_write_nothing() {
     let (p, t, dl) = ([0.25f32; 9], [0.5f32; 9], [1.0f32; 9]);
     let ok_r = (Reduction::Mean, Reduction::None);
-    for isa in isas() {
+    for isa in common::checked_isas() {
         for loss in LOSSES {
             // Lengths: each argument named.
             let mismatch = |arg: &'static str| move |e: &Error| matches!(e, Error::LengthMismatch { arg: a, expected: 9, found: 8 } if *a == arg);
@@ -823,7 +706,7 @@ fn errors_write_nothing() {
 #[test]
 fn small_exact_cases() {
     let (p, t) = ([1.0f32, 2.0, 4.0], [1.0f32, 1.0, 1.0]);
-    for isa in isas() {
+    for isa in common::checked_isas() {
         let mut g = [0f32; 3];
         assert_eq!(Mse::default().forward_backward_with(isa, &p, &t, &mut g), Ok(10.0 / 3.0));
         assert_eq!(g, [0.0, 2.0 / 3.0, 2.0]);

@@ -33,27 +33,12 @@
 
 mod common;
 
+use common::classes::{RowWant, U23, row_indices, same, ulp_of};
 use common::{Guarded, Rng};
 use nnsimd::internals::reference::ulp_distance;
 use nnsimd::loss::{CrossEntropy, Nll, Reduction};
 use nnsimd::{Error, Isa};
 use std::collections::BTreeMap;
-
-/// 2^-23.
-const U23: f64 = 1.0 / (1u64 << 23) as f64;
-
-/// The ISAs under test: every available one. Any ISA named in `NNSIMD_REQUIRE`
-/// (comma-separated) must be among them, so that a run cannot skip a backend silently.
-fn isas() -> Vec<Isa> {
-    let isas = common::isas();
-    if let Ok(list) = std::env::var("NNSIMD_REQUIRE") {
-        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            let isa: Isa = name.parse().unwrap_or_else(|_| panic!("NNSIMD_REQUIRE: `{name}` is not an ISA"));
-            assert!(isas.contains(&isa), "NNSIMD_REQUIRE: {isa} is not available here ({isas:?})");
-        }
-    }
-    isas
-}
 
 // ---------------------------------------------------------------------------------------------
 // The losses under test and their options.
@@ -146,13 +131,6 @@ impl Data {
     }
 }
 
-/// The element indices of each row of `[outer, classes, inner]`, rows in `[outer, inner]` order.
-fn row_indices(n: usize, classes: usize, inner: usize) -> Vec<Vec<usize>> {
-    (0..n / (classes * inner))
-        .flat_map(|o| (0..inner).map(move |j| (0..classes).map(|k| (o * classes + k) * inner + j).collect()))
-        .collect()
-}
-
 /// Rows of C values laid out as `[outer, C, inner]` (row r = o·inner + j).
 fn layout(rows: &[Vec<f32>], classes: usize, inner: usize) -> Vec<f32> {
     let mut x = vec![0f32; rows.len() * classes];
@@ -166,28 +144,6 @@ fn layout(rows: &[Vec<f32>], classes: usize, inner: usize) -> Vec<f32> {
 
 // ---------------------------------------------------------------------------------------------
 // The f64 oracle.
-
-/// One row's expected results for an upstream gradient of 1: its loss, the magnitude of its
-/// terms, the gradient per class and the magnitude each gradient element's error is measured
-/// against.
-#[derive(Clone, Debug)]
-struct RowWant {
-    ignored: bool,
-    loss: f64,
-    mag: f64,
-    g: Vec<f64>,
-    gm: Vec<f64>,
-}
-
-impl RowWant {
-    fn ignored(c: usize) -> RowWant {
-        RowWant { ignored: true, loss: 0.0, mag: 0.0, g: vec![0.0; c], gm: vec![0.0; c] }
-    }
-
-    fn nan(c: usize) -> RowWant {
-        RowWant { ignored: false, loss: f64::NAN, mag: 0.0, g: vec![f64::NAN; c], gm: vec![0.0; c] }
-    }
-}
 
 /// A row's log-softmax in f64: −log p, p, Σ − 1 and the maximum.
 struct LogSm {
@@ -312,15 +268,6 @@ fn factor(red: Reduction, divisor: f64) -> f64 {
     }
 }
 
-/// The spacing of f32 at `v` rounded to f32.
-fn ulp_of(v: f64) -> f64 {
-    let f = (v as f32).abs();
-    if !f.is_finite() {
-        return f64::INFINITY;
-    }
-    (f32::from_bits(f.to_bits() + 1) - f) as f64
-}
-
 // ---------------------------------------------------------------------------------------------
 // Checks and their summary.
 
@@ -437,11 +384,6 @@ fn check_grad(
             }
         }
     }
-}
-
-/// Bitwise equal, or both NaN.
-fn same(a: f32, b: f32) -> bool {
-    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
 }
 
 fn same_all(a: &[f32], b: &[f32]) -> bool {
@@ -650,7 +592,7 @@ fn every_class_count_on_every_isa() {
     let mut tally = Tally::default();
     let mut rng = Rng(0x5eed_c1a5);
     let step = if common::qemu() { 7 } else { 1 };
-    for isa in isas() {
+    for isa in common::checked_isas() {
         for c in (1..=70).step_by(step) {
             for (k, which) in [Which::Ce, Which::Ce, Which::Soft, Which::Nll].into_iter().enumerate() {
                 let rows = [1, 2, 5, 13][(c + k) % 4];
@@ -668,7 +610,7 @@ fn every_class_count_on_every_isa() {
 fn large_class_counts_on_every_isa() {
     let mut tally = Tally::default();
     let mut rng = Rng(0x1a26e);
-    for isa in isas() {
+    for isa in common::checked_isas() {
         // Under qemu (NNSIMD_QEMU), one row of 32000.
         let sizes: &[(usize, usize)] =
             if common::qemu() { &[(1000, 2), (32000, 1)] } else { &[(1000, 5), (4097, 2), (32000, 3)] };
@@ -689,7 +631,7 @@ fn large_class_counts_on_every_isa() {
 fn strided_class_axis_on_every_isa() {
     let mut tally = Tally::default();
     let mut rng = Rng(0x571d3);
-    for isa in isas() {
+    for isa in common::checked_isas() {
         for inner in [1, 2, 3, 4, 5, 37] {
             for c in [1, 2, 3, 7, 17, 70] {
                 for which in [Which::Ce, Which::Soft, Which::Nll] {
@@ -711,7 +653,7 @@ fn many_tasks_on_every_isa() {
     let mut tally = Tally::default();
     let mut rng = Rng(0x7a5c);
     let all = [(7, 1, 5000), (3, 1000, 12_000), (20_000, 1, 3), (20_000, 2, 2), (129, 5, 600)];
-    for isa in isas() {
+    for isa in common::checked_isas() {
         // Under qemu (NNSIMD_QEMU), the first two.
         for &(c, inner, rows) in &all[..if common::qemu() { 2 } else { all.len() }] {
             for which in [Which::Ce, Which::Soft, Which::Nll] {
@@ -730,7 +672,7 @@ fn many_tasks_on_every_isa() {
 fn every_option_on_every_isa() {
     let mut tally = Tally::default();
     let mut rng = Rng(0x0b7);
-    for isa in isas() {
+    for isa in common::checked_isas() {
         for eps in [0.0, 0.1, 1.0] {
             for ignore in [-100, 2, 9] {
                 for weighted in [false, true] {
@@ -770,7 +712,7 @@ fn special_values() {
     ];
     let mut tally = Tally::default();
     let mut rng = Rng(0x5bec);
-    for isa in isas() {
+    for isa in common::checked_isas() {
         for eps in [0.0, 0.1, 1.0] {
             for weighted in [false, true] {
                 let weight = weighted.then(|| vec![0.5, 1.5, 2.0, 0.75]);
@@ -993,7 +935,7 @@ mod half_types {
     fn bf16_and_f16_equal_the_f32_kernel_rounded() {
         let mut rng = Rng(0x4a1f);
         let mut fails = vec![];
-        for isa in isas() {
+        for isa in common::checked_isas() {
             for (c, inner, rows) in [
                 (1, 1, 3),
                 (3, 1, 7),

@@ -20,28 +20,14 @@
 //! NaN must meet NaN, an infinity must be met exactly; `forward` equals `forward_backward`'s
 //! loss, and cross-entropy's `forward_backward_inplace` its loss and gradient, bitwise.
 
+mod common;
+
+use common::classes::{RowWant, U23, row_indices, same, ulp_of};
+use common::golden::{self, shape, tensor, tensor_f32};
 use nnsimd::Isa;
 use nnsimd::internals::reference::ulp_distance;
 use nnsimd::loss::{CrossEntropy, Nll, Reduction};
-use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-
-/// The ISAs under test: every available one. Any ISA named in `NNSIMD_REQUIRE`
-/// (comma-separated) must be among them, so that a run cannot skip a backend silently.
-fn isas() -> Vec<Isa> {
-    let isas = Isa::available();
-    if let Ok(list) = std::env::var("NNSIMD_REQUIRE") {
-        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            let isa: Isa = name.parse().unwrap_or_else(|_| panic!("NNSIMD_REQUIRE: `{name}` is not an ISA"));
-            assert!(isas.contains(&isa), "NNSIMD_REQUIRE: {isa} is not available here ({isas:?})");
-        }
-    }
-    isas
-}
-
-/// 2^-23.
-const U23: f64 = 1.0 / (1u64 << 23) as f64;
 
 /// One reference case.
 struct Case {
@@ -63,58 +49,27 @@ struct Case {
     grad: Vec<f64>,
 }
 
-/// A tensor's data: numbers (or one bare number), the strings "inf" / "-inf", null for NaN.
-fn tensor(t: &Value) -> Vec<f64> {
-    let one = |v: &Value| match v {
-        Value::Null => f64::NAN,
-        Value::String(s) => s.parse().expect("inf or -inf"),
-        v => v.as_f64().expect("a number"),
-    };
-    match &t["data"] {
-        Value::Array(a) => a.iter().map(one).collect(),
-        v => vec![one(v)],
-    }
-}
-
-fn shape(t: &Value) -> Vec<usize> {
-    t["shape"].as_array().expect("shape").iter().map(|d| d.as_u64().unwrap() as usize).collect()
-}
-
 /// Every cross-entropy and NLL case, by file name.
 fn cases() -> Vec<Case> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/rows");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("tests/golden/rows")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    let cases: Vec<Case> = paths
-        .iter()
-        .filter_map(|p| {
-            let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+    let cases: Vec<Case> = golden::files()
+        .into_iter()
+        .filter_map(|(name, v)| {
             let nll = match v["op"].as_str()? {
                 "cross_entropy" => false,
                 "nll" => true,
                 _ => return None,
             };
-            let name: String = p.file_stem().unwrap().to_string_lossy().into();
             let (params, inputs, outputs) = (&v["params"], &v["inputs"], &v["outputs"]);
             let xt = &inputs[if nll { "logp" } else { "logits" }];
             let dims = shape(xt);
             let classes = params["classes"].as_u64().expect("classes") as usize;
             assert_eq!(dims[1], classes, "{name}: the class axis is dimension 1");
-            let reduction = match params["reduction"].as_str().expect("reduction") {
-                "none" => Reduction::None,
-                "sum" => Reduction::Sum,
-                "mean" => Reduction::Mean,
-                r => panic!("{name}: reduction {r}"),
-            };
-            let f32s = |t: &Value| tensor(t).into_iter().map(|v| v as f32).collect::<Vec<f32>>();
+            let reduction = golden::reduction(params, &name);
             let t: Vec<i64> =
                 inputs["target"]["data"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
-            let weight = (!inputs["weight"].is_null()).then(|| f32s(&inputs["weight"]));
-            let dloss = if inputs["dloss"].is_null() { vec![1.0; t.len()] } else { f32s(&inputs["dloss"]) };
+            let weight = (!inputs["weight"].is_null()).then(|| tensor_f32(&inputs["weight"]));
+            let dloss =
+                if inputs["dloss"].is_null() { vec![1.0; t.len()] } else { tensor_f32(&inputs["dloss"]) };
             Some(Case {
                 name,
                 nll,
@@ -124,7 +79,7 @@ fn cases() -> Vec<Case> {
                 ignore: params["ignore_index"].as_i64().unwrap_or(-100),
                 eps64: params["label_smoothing"].as_f64().unwrap_or(0.0),
                 eps: params["label_smoothing"].as_f64().unwrap_or(0.0) as f32,
-                x: f32s(xt),
+                x: tensor_f32(xt),
                 t,
                 weight,
                 dloss,
@@ -138,30 +93,13 @@ fn cases() -> Vec<Case> {
     cases
 }
 
-/// The element indices of each row of `[outer, C, inner]`, rows in `[outer, inner]` order.
-fn rows(n: usize, c: usize, inner: usize) -> Vec<Vec<usize>> {
-    (0..n / (c * inner))
-        .flat_map(|o| (0..inner).map(move |j| (0..c).map(|k| (o * c + k) * inner + j).collect()))
-        .collect()
-}
-
-/// One row's f64 results for an upstream gradient of 1: loss, magnitude of its terms, gradient
-/// and the magnitude of each gradient element's terms.
-struct RowWant {
-    ignored: bool,
-    loss: f64,
-    mag: f64,
-    g: Vec<f64>,
-    gm: Vec<f64>,
-}
-
 /// A row by the formulas: log-softmax with the maximum subtracted and log1p(Σ − 1), then
 /// PyTorch's cross-entropy (or NLL of `x` itself), with the file's ε (the kernel's, ε rounded to
 /// f32, differs from it by 2^-27·ε at most, far inside the bounds).
 fn row_want(c: &Case, x: &[f32], t: i64) -> RowWant {
     let n = x.len();
     if t == c.ignore {
-        return RowWant { ignored: true, loss: 0.0, mag: 0.0, g: vec![0.0; n], gm: vec![0.0; n] };
+        return RowWant::ignored(n);
     }
     let t = t as usize;
     let w: Vec<f64> = (0..n).map(|k| c.weight.as_ref().map_or(1.0, |w| w[k] as f64)).collect();
@@ -233,19 +171,6 @@ fn check(got: f32, want: f64, ulps: u64, abs: f64) -> Result<Result<u64, f64>, S
     }
 }
 
-/// The spacing of f32 at `v` rounded to f32.
-fn ulp_of(v: f64) -> f64 {
-    let f = (v as f32).abs();
-    if !f.is_finite() {
-        return f64::INFINITY;
-    }
-    (f32::from_bits(f.to_bits() + 1) - f) as f64
-}
-
-fn same(a: f32, b: f32) -> bool {
-    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
-}
-
 /// The kernel's results on `isa`: the losses (one reduced loss, or one per row) and the
 /// gradient. Differences between its equivalent forms are pushed to `fails`.
 fn run(c: &Case, isa: Isa, fails: &mut Vec<String>) -> (Vec<f32>, Vec<f32>) {
@@ -302,7 +227,7 @@ fn run(c: &Case, isa: Isa, fails: &mut Vec<String>) -> (Vec<f32>, Vec<f32>) {
 fn golden_losses_over_classes() {
     let (mut fails, mut summary) = (vec![], Summary::default());
     for c in &cases() {
-        let idx = rows(c.x.len(), c.classes, c.inner);
+        let idx = row_indices(c.x.len(), c.classes, c.inner);
         assert_eq!(idx.len(), c.t.len(), "{}: one target per row", c.name);
         let wants: Vec<RowWant> = idx
             .iter()
@@ -355,7 +280,7 @@ fn golden_losses_over_classes() {
             (false, false) => "cross_entropy",
             (false, true) => "cross_entropy smoothed",
         };
-        for isa in isas() {
+        for isa in common::checked_isas() {
             let (loss, grad) = run(c, isa, &mut fails);
             let mut see = |what: &'static str, at: String, got: f32, want: f64, ulps: u64, abs: f64| {
                 let e = summary.0.entry((op, what, isa)).or_default();

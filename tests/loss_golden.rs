@@ -19,76 +19,13 @@
 //! forward and forward_backward must give the same loss, forward_none and
 //! forward_backward_none the same losses. NaN must meet NaN and an infinity must be met exactly.
 
+mod common;
+
+use common::golden::{self, tensor, tensor_f32};
+use common::losses::{Loss, sigmoid, ulp_of};
 use nnsimd::internals::reference::ulp_distance;
-use nnsimd::loss::{Bce, BceWithLogits, Huber, KlDiv, L1, Mse, Reduction, SmoothL1};
+use nnsimd::loss::{Bce, Reduction};
 use nnsimd::{Error, Isa};
-use serde_json::Value;
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-
-/// One loss with its parameter.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Loss {
-    Mse,
-    L1,
-    Huber(f32),
-    SmoothL1(f32),
-    Bce,
-    Logits(f32),
-    Kl(bool),
-}
-
-impl Loss {
-    /// The op's name in the files.
-    fn op(self) -> &'static str {
-        match self {
-            Loss::Mse => "mse",
-            Loss::L1 => "l1",
-            Loss::Huber(_) => "huber",
-            Loss::SmoothL1(_) => "smooth_l1",
-            Loss::Bce => "bce",
-            Loss::Logits(_) => "bce_with_logits",
-            Loss::Kl(_) => "kl_div",
-        }
-    }
-}
-
-/// Runs `$body` with `$l` the crate's loss struct for `$loss` with reduction `$r`.
-macro_rules! with_loss {
-    ($loss:expr, $r:expr, |$l:ident| $body:expr) => {{
-        let reduction = $r;
-        match $loss {
-            Loss::Mse => {
-                let $l = Mse { reduction };
-                $body
-            }
-            Loss::L1 => {
-                let $l = L1 { reduction };
-                $body
-            }
-            Loss::Huber(delta) => {
-                let $l = Huber { delta, reduction };
-                $body
-            }
-            Loss::SmoothL1(beta) => {
-                let $l = SmoothL1 { beta, reduction };
-                $body
-            }
-            Loss::Bce => {
-                let $l = Bce { reduction };
-                $body
-            }
-            Loss::Logits(pos_weight) => {
-                let $l = BceWithLogits { pos_weight, reduction };
-                $body
-            }
-            Loss::Kl(log_target) => {
-                let $l = KlDiv { log_target, reduction };
-                $body
-            }
-        }
-    }};
-}
 
 /// One reference case; `dloss` is empty unless the reduction is None.
 struct Case {
@@ -103,35 +40,11 @@ struct Case {
     want_dpred: Vec<f64>,
 }
 
-/// A tensor's data: numbers, the strings "inf" / "-inf", null for NaN.
-fn tensor(t: &Value) -> Vec<f64> {
-    let data = t["data"].as_array().expect("tensor data");
-    data.iter()
-        .map(|v| match v {
-            Value::Null => f64::NAN,
-            Value::String(s) => s.parse().expect("inf or -inf"),
-            v => v.as_f64().expect("a number"),
-        })
-        .collect()
-}
-
-fn f32s(v: Vec<f64>) -> Vec<f32> {
-    v.into_iter().map(|v| v as f32).collect()
-}
-
 /// Every element-wise loss case, by file name.
 fn cases() -> Vec<Case> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/rows");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("tests/golden/rows")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    let cases: Vec<Case> = paths
-        .iter()
-        .filter_map(|path| {
-            let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let cases: Vec<Case> = golden::files()
+        .into_iter()
+        .filter_map(|(name, v)| {
             let params = &v["params"];
             let param = |k: &str, default: f64| params[k].as_f64().unwrap_or(default) as f32;
             let loss = match v["op"].as_str()? {
@@ -144,20 +57,15 @@ fn cases() -> Vec<Case> {
                 "kl_div" => Loss::Kl(params["log_target"].as_bool().unwrap_or(false)),
                 _ => return None,
             };
-            let reduction = match params["reduction"].as_str().expect("a reduction") {
-                "none" => Reduction::None,
-                "sum" => Reduction::Sum,
-                "mean" => Reduction::Mean,
-                r => panic!("{}: unknown reduction {r}", path.display()),
-            };
+            let reduction = golden::reduction(params, &name);
             let (inputs, outputs) = (&v["inputs"], &v["outputs"]);
-            let dloss = if reduction == Reduction::None { f32s(tensor(&inputs["dloss"])) } else { vec![] };
+            let dloss = if reduction == Reduction::None { tensor_f32(&inputs["dloss"]) } else { vec![] };
             Some(Case {
-                name: path.file_stem().unwrap().to_string_lossy().into(),
+                name,
                 loss,
                 reduction,
-                pred: f32s(tensor(&inputs["pred"])),
-                target: f32s(tensor(&inputs["target"])),
+                pred: tensor_f32(&inputs["pred"]),
+                target: tensor_f32(&inputs["target"]),
                 dloss,
                 want_loss: tensor(&outputs["loss"]),
                 want_dpred: tensor(&outputs["dpred"]),
@@ -173,16 +81,6 @@ fn cases() -> Vec<Case> {
         }
     }
     cases
-}
-
-/// σ(x) in f64.
-fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
 }
 
 /// The magnitudes of one element, from the f32 inputs in f64: its term's parts (`mag`), and
@@ -216,13 +114,6 @@ fn magnitudes(loss: Loss, p: f32, t: f32) -> (f64, f64) {
     }
 }
 
-/// The spacing of f32 at |v| (v rounded to f32).
-fn ulp_of(v: f64) -> f64 {
-    let a = (v as f32).abs();
-    let next = f32::from_bits(a.to_bits() + 1);
-    if next.is_finite() { next as f64 - a as f64 } else { 2f64.powi(104) }
-}
-
 /// Checks one result: `Ok(Some(ulp))` within `ulps` ULP, `Ok(None)` outside it but within
 /// `abs`, `Err` otherwise. NaN must meet NaN, an infinity (either side, after rounding to f32)
 /// must be met exactly.
@@ -243,27 +134,7 @@ type Key = (&'static str, String, &'static str, Isa);
 
 /// Per summary row: the worst distance in ULP, how many results only the absolute bound
 /// accepts, and how many there are.
-#[derive(Default)]
-struct Summary(BTreeMap<Key, (u64, usize, usize)>);
-
-impl Summary {
-    fn see(&mut self, key: Key, ulp: Option<u64>) {
-        let e = self.0.entry(key).or_default();
-        match ulp {
-            Some(u) => e.0 = e.0.max(u),
-            None => e.1 += 1,
-        }
-        e.2 += 1;
-    }
-
-    fn print(&self) {
-        for ((op, r, pass, isa), (ulp, abs, n)) in &self.0 {
-            println!(
-                "{op} {r} {pass} {isa}: max {ulp} ULP over {n} results ({abs} within the absolute bound only)"
-            );
-        }
-    }
-}
+type Summary = golden::Summary<Key>;
 
 /// Runs one case on `isa` and checks it, pushing each failure to `fails`.
 fn run(c: &Case, isa: Isa, summary: &mut Summary, fails: &mut Vec<String>) {
@@ -277,10 +148,8 @@ fn run(c: &Case, isa: Isa, summary: &mut Summary, fails: &mut Vec<String>) {
     };
     if c.reduction == Reduction::None {
         let (mut lo, mut lo2, mut g) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
-        with_loss!(c.loss, c.reduction, |l| l.forward_none_with(isa, p, t, &mut lo)).unwrap();
-        with_loss!(c.loss, c.reduction, |l| l
-            .forward_backward_none_with(isa, p, t, &c.dloss, &mut lo2, &mut g))
-        .unwrap();
+        c.loss.forward_none(c.reduction, isa, p, t, &mut lo).unwrap();
+        c.loss.forward_backward_none(c.reduction, isa, p, t, &c.dloss, &mut lo2, &mut g).unwrap();
         for i in 0..n {
             let (mag, dmag) = mags[i];
             see("loss", i, check(lo[i], c.want_loss[i], 4, 2f64.powi(-22) * mag));
@@ -310,8 +179,8 @@ fn check_reduced(
     let (p, t, n) = (&c.pred[..], &c.target[..], c.pred.len());
     let f = if c.reduction == Reduction::Mean { 1.0 / n as f64 } else { 1.0 };
     let mut g = vec![0f32; n];
-    let got = with_loss!(c.loss, c.reduction, |l| l.forward_with(isa, p, t)).unwrap();
-    let again = with_loss!(c.loss, c.reduction, |l| l.forward_backward_with(isa, p, t, &mut g)).unwrap();
+    let got = c.loss.forward(c.reduction, isa, p, t).unwrap();
+    let again = c.loss.forward_backward(c.reduction, isa, p, t, &mut g).unwrap();
     if got.to_bits() != again.to_bits() && !(got.is_nan() && again.is_nan()) {
         differ.push(format!(
             "{} {isa}: forward_backward's loss {again:e} differs from forward's {got:e}",
@@ -340,7 +209,7 @@ fn golden_losses_f32() {
             run(c, isa, &mut summary, &mut fails);
         }
     }
-    summary.print();
+    summary.print(|(op, r, pass, isa)| format!("{op} {r} {pass} {isa}"));
     assert!(fails.is_empty(), "{} failures:\n{}", fails.len(), fails[..fails.len().min(40)].join("\n"));
 }
 

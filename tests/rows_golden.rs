@@ -23,11 +23,12 @@
 //! rounded to the type); each result must be the oracle rounded to the type or a neighbour of
 //! it.
 
+mod common;
+
+use common::golden::{self, tensor};
 use nnsimd::internals::reference::ulp_distance;
 use nnsimd::{Element, Isa, LogSoftmax, Softmax};
 use serde_json::Value;
-use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Op {
@@ -48,35 +49,15 @@ struct Case {
     dx: Vec<f64>,
 }
 
-/// A tensor's data: numbers, the strings "inf" / "-inf", null for NaN.
-fn tensor(t: &Value) -> Vec<f64> {
-    let data = t["data"].as_array().expect("tensor data");
-    data.iter()
-        .map(|v| match v {
-            Value::Null => f64::NAN,
-            Value::String(s) => s.parse().expect("inf or -inf"),
-            v => v.as_f64().expect("a number"),
-        })
-        .collect()
-}
-
 fn f32s(v: Vec<f64>) -> Vec<f32> {
     v.into_iter().map(|v| v as f32).collect()
 }
 
 /// Every softmax, log-softmax and logsumexp case, by file name.
 fn cases() -> Vec<Case> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/rows");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("tests/golden/rows")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    let cases: Vec<Case> = paths
-        .iter()
-        .filter_map(|p| {
-            let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+    let cases: Vec<Case> = golden::files()
+        .into_iter()
+        .filter_map(|(name, v)| {
             let op = match v["op"].as_str()? {
                 "softmax" => Op::Softmax,
                 "log_softmax" => Op::LogSoftmax,
@@ -87,7 +68,7 @@ fn cases() -> Vec<Case> {
             let (inputs, outputs) = (&v["inputs"], &v["outputs"]);
             let opt = |t: &Value| if t.is_null() { vec![] } else { tensor(t) };
             Some(Case {
-                name: p.file_stem().unwrap().to_string_lossy().into(),
+                name,
                 op,
                 len: param("len"),
                 inner: param("inner"),
@@ -255,27 +236,7 @@ type Key = (Op, &'static str, Isa, &'static str);
 
 /// Per summary row: the worst distance (ULP of the element type) over the results that the ULP
 /// rule accepts, how many only the absolute bound accepts, and how many there are.
-#[derive(Default)]
-struct Summary(BTreeMap<Key, (u64, usize, usize)>);
-
-impl Summary {
-    fn see(&mut self, key: Key, ulp: Option<u64>) {
-        let e = self.0.entry(key).or_default();
-        match ulp {
-            Some(u) => e.0 = e.0.max(u),
-            None => e.1 += 1,
-        }
-        e.2 += 1;
-    }
-
-    fn print(&self) {
-        for ((op, pass, isa, ty), (ulp, abs, n)) in &self.0 {
-            println!(
-                "{op:?} {pass} {isa} {ty}: max {ulp} ULP over {n} results ({abs} within the absolute bound only)"
-            );
-        }
-    }
-}
+type Summary = golden::Summary<Key>;
 
 /// The distance between two values of `T` along its ordered line; 0 for NaN against NaN,
 /// `u64::MAX` for NaN against a number or an infinity against anything else.
@@ -361,7 +322,7 @@ fn golden_rows_f32() {
             }
         }
     }
-    summary.print();
+    summary.print(|(op, pass, isa, ty)| format!("{op:?} {pass} {isa} {ty}"));
     assert!(fails.is_empty(), "{} failures:\n{}", fails.len(), fails.join("\n"));
 }
 
@@ -428,6 +389,6 @@ fn golden_rows_half() {
     let (mut fails, mut summary) = (vec![], Summary::default());
     golden_rows_as::<nnsimd::bf16>(&mut fails, &mut summary);
     golden_rows_as::<nnsimd::f16>(&mut fails, &mut summary);
-    summary.print();
+    summary.print(|(op, pass, isa, ty)| format!("{op:?} {pass} {isa} {ty}"));
     assert!(fails.is_empty(), "{} failures:\n{}", fails.len(), fails.join("\n"));
 }

@@ -26,6 +26,20 @@ pub fn isas() -> Vec<Isa> {
     Isa::available()
 }
 
+/// Every ISA this CPU can run, as [`isas`], after checking that any ISA named in
+/// `NNSIMD_REQUIRE` (comma-separated) is among them, so that a run cannot skip a backend
+/// silently.
+pub fn checked_isas() -> Vec<Isa> {
+    let isas = isas();
+    if let Ok(list) = std::env::var("NNSIMD_REQUIRE") {
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let isa: Isa = name.parse().unwrap_or_else(|_| panic!("NNSIMD_REQUIRE: `{name}` is not an ISA"));
+            assert!(isas.contains(&isa), "NNSIMD_REQUIRE: {isa} is not available here ({isas:?})");
+        }
+    }
+    isas
+}
+
 /// The position of `v` on the ordered f32 line (+0 and −0 are the same point).
 pub fn ordinal(v: f32) -> i64 {
     let b = v.to_bits() as i32 as i64;
@@ -218,6 +232,10 @@ pub fn show(v: f32) -> String {
     format!("{v:e} ({:#010x})", v.to_bits())
 }
 
+pub mod classes;
+pub mod golden;
+#[cfg(feature = "std")]
+pub mod losses;
 #[cfg(feature = "std")]
 pub mod optim;
 pub mod slope;
