@@ -213,12 +213,14 @@ fn lane_lookup<S: Simd>(s: S, t: &[f32], k: S::V) -> S::V {
 
 /// `w ≤ LANES` lanes from `x[at..]`: a whole vector, or a partial one (zero beyond `w`).
 #[inline(always)]
+#[cfg_attr(not(feature = "std"), allow(dead_code))] // the row kernels and losses (std)
 pub(crate) fn load_n<S: Simd>(s: S, x: &[f32], at: usize, w: usize) -> S::V {
     if w == S::LANES { s.load(&x[at..]) } else { s.load_partial(&x[at..at + w]) }
 }
 
 /// [`load_n`]'s store: the first `w` lanes into `y[at..]`.
 #[inline(always)]
+#[cfg_attr(not(feature = "std"), allow(dead_code))] // the row kernels and losses (std)
 pub(crate) fn store_n<S: Simd>(s: S, v: S::V, y: &mut [f32], at: usize, w: usize) {
     if w == S::LANES { s.store(v, &mut y[at..]) } else { s.store_partial(v, &mut y[at..at + w]) }
 }
