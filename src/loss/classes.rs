@@ -125,7 +125,7 @@ pub(crate) fn drive<T: Element>(
     kernel: impl Fn(Rows<'_>) + Sync + Send,
 ) -> f64 {
     let slab = c.classes * c.inner;
-    let n = pass.t.len().max(pass.probs.map_or(0, |p| p.len() / c.classes)) * c.classes;
+    let n = pass.x.or(pass.grad.as_deref()).map_or(0, <[T]>::len);
     let per = (CHUNK / slab).max(1);
     let count = (n / slab).div_ceil(per);
     let tasks: Vec<_> = pieces(pass.grad, per * slab, count)

@@ -2,6 +2,7 @@
 
 use super::classes::{Classes, Pass, Rows, drive};
 use super::elementwise::loss_methods;
+use super::out_lens;
 use crate::element::Element;
 use crate::error::Error;
 use crate::isa::Isa;
@@ -149,27 +150,6 @@ fn run<E: Element>(
     Ok(indices(isa, &l.c, divisor, Pass { x: Some(x), probs: None, t, dloss, loss, grad }))
 }
 
-/// Checks the lengths of the optional outputs: per row, or as the logits.
-pub(crate) fn out_lens<E>(
-    n: usize,
-    rows: usize,
-    dloss: Option<&[f32]>,
-    loss: Option<&[f32]>,
-    grad: Option<&[E]>,
-) -> Result<(), Error> {
-    use crate::error::check_len;
-    for (arg, len, want) in [
-        ("dloss", dloss.map(<[f32]>::len), rows),
-        ("loss", loss.map(<[f32]>::len), rows),
-        ("grad", grad.map(<[E]>::len), n),
-    ] {
-        if let Some(len) = len {
-            check_len(arg, want, len)?;
-        }
-    }
-    Ok(())
-}
-
 /// A class-index pass, checked: the reduced loss.
 fn indices<E: Element>(isa: Isa, c: &Classes<'_>, divisor: f64, pass: Pass<'_, E>) -> f32 {
     let f = c.reduction.factor(divisor);
@@ -217,14 +197,14 @@ fn ce<S: Simd>(s: S, sh: &Shared<'_>, scale: f64, r: Rows<'_>) {
             let (m, l) = (st.p[0] as f64, st.ln_sum);
             let smooth = if eps > 0.0 {
                 // Σ_c w_c·(L − (x_c − m)), each term ≥ 0.
-                xr.iter().enumerate().map(|(k, &v)| c.w(k) as f64 * (l - (v as f64 - m))).sum()
+                xr.iter().zip(w_row).map(|(&v, &w)| w as f64 * (l - (v as f64 - m))).sum()
             } else {
                 0.0
             };
             (st, xr[ti], smooth)
         };
         let m = st.p[0];
-        let (wt, l) = (c.w(ti) as f64, st.ln_sum);
+        let (wt, l) = (w_row[ti] as f64, st.ln_sum);
         let dt = xt as f64 - m as f64;
         *li = if m.is_finite() { (1.0 - eps) * wt * (l - dt) + eps / cl as f64 * smooth } else { f64::NAN };
         let Some(g) = g else { continue };
@@ -303,28 +283,29 @@ fn soft<S: Simd>(s: S, c: &Classes<'_>, scale: f64, r: Rows<'_>) {
     let probs = probs.unwrap_or(&[]);
     for (i, li) in loss.iter_mut().enumerate() {
         let g = grad.as_deref_mut().map(|g| &mut g[i * cl..(i + 1) * cl]);
-        let xr: Vec<f32> = match (x, &g) {
-            (Some(x), _) => x[i * cl..(i + 1) * cl].to_vec(),
-            (None, Some(g)) => g.to_vec(),
-            (None, None) => Vec::new(),
-        };
+        let xs = x.map(|x| &x[i * cl..(i + 1) * cl]);
         let q = |k: usize| c.w(k) as f64 * ((1.0 - eps) * probs[i * cl + k] as f64 + eps / cl as f64);
-        let st = row_stats(s, Kind::LogSoftmax, Some(&xr), None).0;
-        let (m, l) = (st.p[0] as f64, st.ln_sum);
-        let (mut acc, mut qsum) = (0f64, 0f64);
-        for (k, &v) in xr.iter().enumerate() {
-            let qk = q(k);
-            if qk != 0.0 {
-                acc += qk * (l - (v as f64 - m));
+        let (st, qsum) = {
+            let xr: &[f32] = xs.or(g.as_deref()).unwrap_or(&[]);
+            let st = row_stats(s, Kind::LogSoftmax, Some(xr), None).0;
+            let (m, l) = (st.p[0] as f64, st.ln_sum);
+            let (mut acc, mut qsum) = (0f64, 0f64);
+            for (k, &v) in xr.iter().enumerate() {
+                let qk = q(k);
+                if qk != 0.0 {
+                    acc += qk * (l - (v as f64 - m));
+                }
+                qsum += qk;
             }
-            qsum += qk;
-        }
-        *li = if m.is_finite() { acc } else { f64::NAN };
+            *li = if m.is_finite() { acc } else { f64::NAN };
+            (st, qsum)
+        };
         let Some(g) = g else { continue };
-        let sc = dloss.map_or(scale, |d| d[i] as f64);
-        let sum = 1.0 + st.sum_m1;
-        for (k, (gk, &v)) in g.iter_mut().zip(&xr).enumerate() {
-            *gk = (sc * (qsum * (v as f64 - m).exp() / sum - q(k))) as f32;
+        let (m, sc, sum) = (st.p[0] as f64, dloss.map_or(scale, |d| d[i] as f64), 1.0 + st.sum_m1);
+        // In place (no `x`), each logit is read just before its gradient replaces it.
+        for k in 0..cl {
+            let v = xs.map_or(g[k], |x| x[k]) as f64;
+            g[k] = (sc * (qsum * (v - m).exp() / sum - q(k))) as f32;
         }
     }
 }

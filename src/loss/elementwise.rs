@@ -1,9 +1,9 @@
 //! The element-wise losses: their parameters, terms and derivatives. One generic pass
 //! ([`run`]) serves them all, and [`loss_methods!`] gives each its public methods.
 
-use super::Reduction;
 use super::drive::{Want, elementwise};
 use super::pointwise::{Pointwise, Term, diff};
+use super::{Reduction, out_lens};
 use crate::element::Element;
 use crate::error::{Error, check_len};
 use crate::isa::Isa;
@@ -41,14 +41,7 @@ pub(crate) fn run<L: Spec, T: Element>(
     isa.check()?;
     let n = pred.len();
     check_len("target", n, target.len())?;
-    for (arg, len) in [("dloss", dloss.map(<[f32]>::len)), ("loss", loss.as_deref().map(<[f32]>::len))] {
-        if let Some(len) = len {
-            check_len(arg, n, len)?;
-        }
-    }
-    if let Some(g) = &grad {
-        check_len("grad", n, g.len())?;
-    }
+    out_lens(n, n, dloss, loss.as_deref(), grad.as_deref())?;
     l.check_pred(isa, pred)?;
     let f = r.factor(n as f64);
     let sum = elementwise(isa, k, pred, target, Want { dloss, scale: f as f32, loss, grad });

@@ -51,7 +51,7 @@ pub use cross_entropy::{CrossEntropy, SoftCrossEntropy};
 pub use elementwise::{Bce, BceWithLogits, Huber, KlDiv, L1, Mse, SmoothL1};
 pub use nll::Nll;
 
-use crate::error::Error;
+use crate::error::{Error, check_len};
 
 /// How the per-element (per-row) losses are combined, as PyTorch's `reduction` argument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -94,4 +94,25 @@ impl Reduction {
             Reduction::BatchMean(n) => 1.0 / n as f64,
         }
     }
+}
+
+/// Checks the lengths of the optional arguments: `dloss` and `loss` one per row (per element
+/// for the element-wise losses), `grad` as the input (`n`).
+pub(crate) fn out_lens<E>(
+    n: usize,
+    rows: usize,
+    dloss: Option<&[f32]>,
+    loss: Option<&[f32]>,
+    grad: Option<&[E]>,
+) -> Result<(), Error> {
+    for (arg, len, want) in [
+        ("dloss", dloss.map(<[f32]>::len), rows),
+        ("loss", loss.map(<[f32]>::len), rows),
+        ("grad", grad.map(<[E]>::len), n),
+    ] {
+        if let Some(len) = len {
+            check_len(arg, want, len)?;
+        }
+    }
+    Ok(())
 }

@@ -1,8 +1,9 @@
 //! [`Nll`]: the negative log-likelihood of log-probabilities.
 
 use super::classes::Classes;
-use super::cross_entropy::{class_options, out_lens};
+use super::cross_entropy::class_options;
 use super::elementwise::loss_methods;
+use super::out_lens;
 use crate::element::{BLOCK, Element};
 use crate::error::Error;
 use crate::isa::Isa;
