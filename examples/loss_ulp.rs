@@ -60,6 +60,8 @@ use rayon::prelude::*;
 use std::process::exit;
 use std::time::Instant;
 
+#[path = "common/isas.rs"]
+mod isas;
 #[path = "common/rng.rs"]
 mod rng;
 use rng::Rng;
@@ -690,21 +692,7 @@ fn main() {
         match a.as_str() {
             "--isa" => {
                 let v = value("a list of ISA names");
-                isas = v
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(|name| {
-                        let isa: Isa = name.parse().unwrap_or_else(|e| usage(&format!("{e}")));
-                        if !isa.is_available() {
-                            usage(&format!(
-                                "ISA {isa} is not available here (available: {:?})",
-                                Isa::available()
-                            ));
-                        }
-                        isa
-                    })
-                    .collect();
+                isas = isas::parse(&v, &[]).unwrap_or_else(|e| usage(&e));
             }
             "--kernels" => {
                 let v = value("a list of names");

@@ -99,6 +99,8 @@ const ROWS: [(&str, &[Pass]); 3] = [
 ];
 /// The row kernels' shapes, (rows, len): attn, vocab, big.
 const SHAPES: [(usize, usize); 3] = [(512, 128), (32, 32_000), (256, 32_000)];
+#[path = "common/isas.rs"]
+mod isas;
 #[path = "common/limits.rs"]
 mod limits;
 #[path = "common/pass.rs"]
@@ -592,18 +594,7 @@ fn main() {
     // ISAs.
     let isas: Vec<Isa> = match &isa_arg {
         None => Isa::available(),
-        Some(list) => list
-            .split(',')
-            .map(str::trim)
-            .filter(|s| *s != "naive")
-            .map(|s| {
-                let isa: Isa = s.parse().unwrap_or_else(|e| usage(&format!("{e}")));
-                if !isa.is_available() {
-                    usage(&format!("ISA {isa} is not available here (available: {:?})", Isa::available()));
-                }
-                isa
-            })
-            .collect(),
+        Some(list) => isas::parse(list, &["naive"]).unwrap_or_else(|e| usage(&e)),
     };
 
     // Kernels.

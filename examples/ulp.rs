@@ -91,6 +91,8 @@ const SPECIALS: [f32; 18] = [
 /// Bound for the math-core functions (DESIGN.md §5's forward bound).
 const MATH_BOUND: u64 = 4;
 
+#[path = "common/isas.rs"]
+mod isas;
 #[path = "common/pass.rs"]
 mod pass;
 use pass::Pass;
@@ -508,17 +510,7 @@ fn main() {
             "--resume" => resume = Some(value("a file name")),
             "--isa" => {
                 let v = value("a list of ISA names");
-                let list = v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|name| {
-                    let isa: Isa = name.parse().unwrap_or_else(|e| usage(&format!("{e}")));
-                    if !isa.is_available() {
-                        usage(&format!(
-                            "ISA {isa} is not available here (available: {:?})",
-                            Isa::available()
-                        ));
-                    }
-                    isa
-                });
-                only_isa = Some(list.collect());
+                only_isa = Some(isas::parse(&v, &[]).unwrap_or_else(|e| usage(&e)));
             }
             "--kernels" => {
                 let v = value("a list of names");

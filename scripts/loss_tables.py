@@ -10,10 +10,10 @@
 
 The machine (CPU model), date and commit come from this machine and the repository.
 """
-import collections, os, sys
+import os, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rows_tables import header, lines, speed_table  # noqa: E402
+from rows_tables import accuracy_table, header, lines, speed_table  # noqa: E402
 
 ulp, speed = lines(sys.argv[1]), lines(sys.argv[2])
 header("Losses: measured accuracy and speed", "loss_tables.py")
@@ -24,17 +24,7 @@ print("label smoothing and strided class axes), each with a mean, against an f64
 print("PyTorch's formula. `loss`: the reduced loss, bound 2 ULP + 2^-23·Σ|term|; `grad`: each")
 print("gradient element, bound 8 ULP or the stated absolute bound where parts cancel. Cells: the")
 print("worst ULP distance / the worst error as a fraction of its bound.\n")
-isas = list(dict.fromkeys(d["isa"] for d in ulp))
-rows = collections.OrderedDict()
-for d in ulp:
-    rows.setdefault((d["kernel"], d["pass"]), {})[d["isa"]] = d
-print("| loss | pass | results per ISA | " + " | ".join(isas) + " | ok |")
-print("|---|---|---|" + "---|" * len(isas) + "---|")
-for (k, p), per in rows.items():
-    n = next(iter(per.values()))["checked"]
-    cells = " | ".join(f"{per[i]['max_ulp']} / {per[i]['worst_of_bound']:.2f}" if i in per else "-" for i in isas)
-    ok = all(d["ok"] for d in per.values())
-    print(f"| {k} | {p} | {n:,} | {cells} | {'yes' if ok else 'no'} |")
+accuracy_table(ulp, "loss", "checked", lambda d: f"{d['max_ulp']} / {d['worst_of_bound']:.2f}")
 print("\n## Speed\n")
 print("`forward_backward` (the loss and its gradient in one call), million elements per second,")
 print("one thread, best of the example's repetitions; ×naive against a plain f32 loop (forward")
