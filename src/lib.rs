@@ -121,7 +121,7 @@
 //!
 //! Forward within 4 ULP of an f64 reference on every f32 input, tails, subnormals, ±inf and NaN
 //! included (ReLU, ReLU6, leaky ReLU and hard-tanh exact); backward within 8 ULP, or within an
-//! absolute 2^-23 near the roots of f'. Each activation's formula, derivative and source are on
+//! absolute 2^-23 near the roots of f' (2^-23·β for E-Swish, β times SiLU's f'). Each activation's formula, derivative and source are on
 //! its [`Activation`] variant; the measured worst cases per kernel and ISA, and the speed
 //! against a plain loop and the memory bandwidth, are tables in the README. Nothing assumes
 //! flush-to-zero. Results are bitwise identical for any thread count (fixed chunks, feature

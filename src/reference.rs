@@ -153,14 +153,18 @@ pub fn log_sigmoid_prime(x: f64) -> f64 {
 
 /// PyTorch's Softplus: ln(1 + e^(βx))/β, and x where βx > threshold.
 pub fn softplus_thresholded(x: f64, beta: f64, threshold: f64) -> f64 {
-    let u = beta * x;
-    if u > threshold { x } else { softplus(u) / beta }
+    if past_threshold(x, beta, threshold) { x } else { softplus(beta * x) / beta }
 }
 
 /// PyTorch's Softplus's f': σ(βx), 1 past the threshold.
 pub fn softplus_thresholded_prime(x: f64, beta: f64, threshold: f64) -> f64 {
-    let u = beta * x;
-    if u > threshold { 1.0 } else { sigmoid(u) }
+    if past_threshold(x, beta, threshold) { 1.0 } else { sigmoid(beta * x) }
+}
+
+/// PyTorch's test βx > threshold, made on βx as an f32 tensor holds it: rounded to f32 (for f32
+/// x and β, the f64 product is exact and rounding it once gives the f32 product).
+fn past_threshold(x: f64, beta: f64, threshold: f64) -> bool {
+    (beta * x) as f32 as f64 > threshold
 }
 
 /// tanh.

@@ -559,11 +559,13 @@ impl Stats {
     }
 }
 
-/// Every implemented activation at its default parameters, and Swish at β ≠ 1, whose fast path
-/// (AVX-512) carries u = βx in two parts.
+/// Every implemented activation at its default parameters; Swish at β ≠ 1, whose fast path
+/// (AVX-512) carries u = βx in two parts; and each parameter at both ends of its accepted
+/// range, where the accuracy claim must hold too.
 fn swept() -> Vec<Activation> {
     let mut acts = implemented();
     acts.extend([0.3, 1.7, 8.0].map(|beta| Activation::Swish { beta }));
+    acts.extend(common::at_range_ends());
     acts
 }
 
@@ -859,15 +861,59 @@ fn backward_inplace_matches_backward() {
     }
 }
 
+/// Findings of adversarial testing, each wrong on every ISA before the fix:
+/// - softplus with a threshold below −200: βx was compared after its clamp to ±200/β, so
+///   Softplus { β: 1, threshold: −1000 } gave x itself at x = −5000 (PyTorch: ≈ 0);
+/// - Swish and softplus with β below 2^-32 (now refused): 200/β overflowed, and x·e^(βx) at
+///   huge |x| stopped short of 0 (Swish { β: 1e-30 }(−f32::MAX) gave −1.4e-33);
+/// - CELU with α (and PELU with b) above 2^64 (now refused): the derivative's cut-off −170·α
+///   overflowed, and CELU { α: f32::MAX }'s backward at −inf gave NaN.
+#[test]
+fn parameter_edges_found_by_fuzzing() {
+    let cases = [
+        (Activation::Softplus { beta: 1.0, threshold: -1000.0 }, -5000.0f32),
+        (Activation::Softplus { beta: 1.0, threshold: -1000.0 }, -1000.5),
+        (Activation::Softplus { beta: 0.5, threshold: -1000.0 }, -2500.0),
+        (Activation::Softplus { beta: 2.0, threshold: -f32::MAX }, -f32::MAX),
+        (Activation::Softplus { beta: 1.0, threshold: -f32::MAX }, f32::NEG_INFINITY),
+    ];
+    for (act, x) in cases {
+        for isa in isas() {
+            let (got, want) = (run_forward(&act, isa, x), oracle_forward(&act, x));
+            assert!(
+                ulp_distance(got, want) <= forward_bound(&act),
+                "{act:?} {isa} f({x}) = {got:e}, want {want:e}"
+            );
+            let (got, want) = (run_backward(&act, isa, x, 1.0), oracle_derivative(&act, x));
+            assert!(
+                reference::backward_ok(&act, x, got, want),
+                "{act:?} {isa} f'({x}) = {got:e}, want {want:e}"
+            );
+        }
+    }
+    for bad in [
+        Activation::Swish { beta: 1e-30 },
+        Activation::Swish { beta: 2.3e-10 },
+        Activation::Softplus { beta: 1e-30, threshold: 20.0 },
+        Activation::Celu { alpha: f32::MAX },
+        Activation::Celu { alpha: 1.9e19 },
+        Activation::Pelu { a: 1e30, b: 1e20 },
+    ] {
+        assert!(!bad.is_implemented(), "{bad:?} is accepted");
+    }
+}
+
 /// Swish and E-Swish with a tiny β at |x| near f32::MAX, where βx is moderate and x·σ(βx) is
-/// finite but x times e^(βx)'s significand overflows (found by fuzzing: Swish(β = 2.2e-38) at
-/// −f32::MAX gave −inf on the total formula, −1.93e35 on AVX-512's table path): within the
-/// forward bound of the f64 oracle on every ISA.
+/// finite but x times e^(βx)'s significand may overflow (found by fuzzing: Swish(β = 2.2e-38)
+/// at −f32::MAX gave −inf on the total formula, −1.93e35 on AVX-512's table path): within the
+/// forward bound of the f64 oracle on every ISA, for E-Swish and for the β that Swish accepts
+/// (2^-32 and above).
 #[test]
 fn swish_tiny_beta_at_huge_x() {
     let xs = [-f32::MAX, f32::MAX, -3.0e38, -1.0e38, -2.0e38, 3.0e38];
-    for beta in [2.196_195_7e-38f32, 1.0e-38, 5.0e-39] {
-        for act in [Activation::Swish { beta }, Activation::ESwish { beta }] {
+    for beta in [2.196_195_7e-38f32, 1.0e-38, 5.0e-39, 2.328_306_4e-10] {
+        let acts = [Activation::Swish { beta }, Activation::ESwish { beta }];
+        for act in acts.into_iter().filter(Activation::is_implemented) {
             for isa in isas() {
                 for &x in &xs {
                     let (got, want) = (run_forward(&act, isa, x), oracle_forward(&act, x));

@@ -15,7 +15,7 @@
 mod common;
 
 use common::{Guarded, Rng, backward_dy_ok, implemented, isas, oracle_derivative, oracle_forward, show};
-use nnsimd::internals::reference::{NEAR_ROOT_ABS, forward_bound, ulp_distance};
+use nnsimd::internals::reference::{forward_bound, near_root, near_root_abs, ulp_distance};
 use nnsimd::{Activation, Error, Isa};
 
 /// (rows, d) shapes: d around the vector widths and odd, rows up to a few hundred elements.
@@ -131,11 +131,8 @@ fn check_dbias(c: &Case, r: &Run, what: &str, fails: &mut Vec<String>) {
             let t = dy[i] as f64 * fp;
             exact += t;
             err += t.abs() * 9.0 * 2f64.powi(-23) + 2.0 * 2f64.powi(-149);
-            if nnsimd::internals::reference::has_cancelling_roots(act)
-                && fp.abs() < 1.0 / 64.0
-                && z.abs() <= 4.0
-            {
-                err += (dy[i] as f64).abs() * NEAR_ROOT_ABS;
+            if near_root(act, z, fp) {
+                err += (dy[i] as f64).abs() * near_root_abs(act);
             }
         }
         if (got as f64 - exact).abs() > err {

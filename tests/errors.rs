@@ -639,6 +639,15 @@ fn bad_activations() -> Vec<(Activation, &'static str, f32)> {
         v.push((Activation::Pelu { a: bad, b: 1.0 }, "a", bad));
         v.push((Activation::ESwish { beta: bad }, "beta", bad));
     }
+    // β of Swish and softplus below 2^-32; a divisor (CELU's α, PELU's b) above 2^64.
+    for bad in [1e-45, 1e-30, 2.328_306e-10] {
+        v.push((Activation::Swish { beta: bad }, "beta", bad));
+        v.push((Activation::Softplus { beta: bad, threshold: 20.0 }, "beta", bad));
+    }
+    for bad in [1.9e19, 1e30, f32::MAX] {
+        v.push((Activation::Celu { alpha: bad }, "alpha", bad));
+        v.push((Activation::Pelu { a: 1.0, b: bad }, "b", bad));
+    }
     v.push((Activation::ESwish { beta: 65_537.0 }, "beta", 65_537.0));
     v.push((Activation::Pelu { a: f32::MAX, b: 0.5 }, "a", f32::MAX));
     v.push((Activation::Pelu { a: 1e-30, b: 1e10 }, "a", 1e-30));

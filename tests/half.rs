@@ -19,7 +19,7 @@ mod common;
 
 use common::{Rng, SPECIALS, isas, oracle_derivative, oracle_forward, qemu};
 use nnsimd::internals::Path;
-use nnsimd::internals::reference::{NEAR_ROOT_ABS, near_root};
+use nnsimd::internals::reference::{near_root, near_root_abs};
 use nnsimd::{Activation, Element, Error, bf16, f16};
 use std::fmt::Debug;
 
@@ -373,7 +373,7 @@ fn backward_ok<T: Storage>(act: &Activation, x: T, dy: T, got: T) -> bool {
     }
     let rounded = T::from_f64(want);
     let ulp = (T::from_bits(rounded.bits() + 1).to_f64() - rounded.to_f64()).abs();
-    near_root(act, xf as f32, d) && (got.to_f64() - want).abs() <= dyf.abs() * NEAR_ROOT_ABS + ulp
+    near_root(act, xf as f32, d) && (got.to_f64() - want).abs() <= dyf.abs() * near_root_abs(act) + ulp
 }
 
 /// Every pass on `T`, every ISA, every length, misaligned.

@@ -6,7 +6,7 @@ use crate::common::{self, ulp32};
 use crate::input::any_f32;
 use arbitrary::{Result, Unstructured};
 use nnsimd::internals::activations;
-use nnsimd::internals::reference::{self, BACKWARD_BOUND, NEAR_ROOT_ABS, forward_bound};
+use nnsimd::internals::reference::{self, BACKWARD_BOUND, forward_bound};
 use nnsimd::{Activation, Error};
 
 /// How an activation's parameters were chosen.
@@ -16,6 +16,9 @@ pub enum Params {
     Default,
     /// Moderate values, mostly valid: magnitudes in [1/16, 16), signed where a sign is allowed.
     Plausible,
+    /// Each parameter at an end of its accepted range or at its default, where the accuracy
+    /// claim holds as well.
+    Extreme,
     /// Any f32 (NaN, infinities, zero, negative, subnormal, huge).
     Raw,
 }
@@ -31,22 +34,23 @@ pub fn plausible(u: &mut Unstructured, signed: bool) -> Result<f32> {
 pub fn activation(u: &mut Unstructured) -> Result<(Activation, Params)> {
     let all: Vec<Activation> = Activation::all().collect();
     let a = all[u.choose_index(all.len())?];
-    let mode = match u.int_in_range(0u8..=3)? {
+    let mode = match u.int_in_range(0u8..=4)? {
         0 | 1 => Params::Default,
         2 => Params::Plausible,
+        3 => Params::Extreme,
         _ => Params::Raw,
     };
     if mode == Params::Default {
         return Ok((a, mode));
     }
-    let p = |u: &mut Unstructured, signed: bool| match mode {
-        Params::Raw => any_f32(u),
-        _ => plausible(u, signed),
-    };
     // Every parameter of the registry, in its order; signed where its range allows a sign.
     let mut values = Vec::new();
     for param in activations::params(&a) {
-        values.push(p(u, param.min < 0.0)?);
+        values.push(match mode {
+            Params::Raw => any_f32(u)?,
+            Params::Extreme => *u.choose(&[param.min, param.max, param.default])?,
+            _ => plausible(u, param.min < 0.0)?,
+        });
     }
     let a = activations::with_params(&a, &values);
     Ok((a, mode))
@@ -134,7 +138,7 @@ pub fn backward_agree(a: &Activation, x: f32, dy: f32, dx: f32, dx0: f32) -> boo
     let mut tol =
         (2 * BACKWARD_BOUND + 4) as f64 * ULP1 * big + (2.0 * BACKWARD_BOUND as f64 * dy + 4.0) * TINY;
     if x.is_finite() && reference::near_root(a, x, reference::derivative(a, x as f64)) {
-        tol += 2.0 * NEAR_ROOT_ABS * dy;
+        tol += 2.0 * reference::near_root_abs(a) * dy;
     }
     d <= tol
 }

@@ -136,17 +136,14 @@ impl<const UNIT: bool, const SCALED: bool> Elementwise for Swish<UNIT, SCALED> {
             return s.div(num, s.add(s.splat(1.0), e));
         }
         let t = swish_terms::<S, UNIT>(s, self.beta, self.x_max, x);
-        // x·p may overflow where |x| is near f32::MAX (a tiny β leaves u moderate there): such
-        // x are halved, exactly, and the scaling by 2^n takes the factor back.
-        let huge = s.lt(s.splat(1.0e38), abs(s, t.xc));
-        let xh = s.select(huge, s.mul(t.xc, s.splat(0.5)), t.xc);
-        let n = s.select(huge, s.add(t.n, s.splat(1.0)), t.n);
-        let num = s.select(t.neg_u, s.mul(xh, t.p), x);
+        // |x_max| < 2^40 (β ≥ 2^-32): x·p is finite, and where u is clamped at −200 (the
+        // exponential itself stops at −150) x·p·2^n still rounds to 0.
+        let num = s.select(t.neg_u, s.mul(t.xc, t.p), x);
         // E-Swish: c goes in before the last rounding (the division for tiny x, the scaling by
         // 2^n for very negative x), which may fall in the subnormals, where c times its error
         // would be several ULP. c ≤ 2^16 and |num| < 2^9 where u < 0: c·num is finite there.
         let num = if SCALED { s.mul(s.splat(self.c), num) } else { num };
-        scale_where(s, t.neg_u, s.div(num, s.add(s.splat(1.0), t.v)), n)
+        scale_where(s, t.neg_u, s.div(num, s.add(s.splat(1.0), t.v)), t.n)
     }
 
     #[inline(always)]
@@ -223,6 +220,14 @@ impl<const UNIT: bool> Softplus<UNIT> {
         debug_assert!(!UNIT || beta == 1.0);
         Softplus { beta, threshold, x_max: 200.0 / beta }
     }
+
+    /// βx > threshold, PyTorch's test, on βx rounded to f32 and not clamped (a threshold below
+    /// −200 must still see x below it).
+    #[inline(always)]
+    fn past_threshold<S: Simd>(&self, s: S, x: S::V) -> S::M {
+        let u = if UNIT { x } else { s.mul(s.splat(self.beta), x) };
+        s.lt(s.splat(self.threshold), u)
+    }
 }
 
 impl<const UNIT: bool> Elementwise for Softplus<UNIT> {
@@ -232,7 +237,7 @@ impl<const UNIT: bool> Elementwise for Softplus<UNIT> {
     fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
         if UNIT && S::FAST_TABLE && !s.any(s.lt(x, s.splat(-87.0))) {
             let y = s.add(s.max(x, s.splat(0.0)), log1p_exp_neg_abs(s, x));
-            return s.select(s.lt(s.splat(self.threshold), x), x, y);
+            return s.select(self.past_threshold(s, x), x, y);
         }
         let t = swish_terms::<S, false>(s, self.beta, self.x_max, x);
         let beta = s.splat(self.beta);
@@ -240,18 +245,18 @@ impl<const UNIT: bool> Elementwise for Softplus<UNIT> {
         let tail = s.scale(s.div(t.p, beta), t.n);
         let neg_side = s.select(s.lt(t.u, s.splat(-80.0)), tail, l);
         let y = s.select(t.neg_u, neg_side, s.add(x, l));
-        s.select(s.lt(s.splat(self.threshold), t.u), x, y)
+        s.select(self.past_threshold(s, x), x, y)
     }
 
     #[inline(always)]
     fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
         if UNIT && let Some(g) = logistic_fast(s, x, dy) {
-            return s.select(s.lt(s.splat(self.threshold), x), dy, g);
+            return s.select(self.past_threshold(s, x), dy, g);
         }
         let t = swish_terms::<S, false>(s, self.beta, self.x_max, x);
         let num = s.select(t.neg_u, s.mul(dy, t.p), dy);
         let g = scale_where(s, t.neg_u, s.div(num, s.add(s.splat(1.0), t.v)), t.n);
-        s.select(s.lt(s.splat(self.threshold), t.u), dy, g)
+        s.select(self.past_threshold(s, x), dy, g)
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! Accuracy (DESIGN.md §5): forward within 4 ULP of the f64 reference on every f32 input (the
 //! measured table is in the README), backward within 8 ULP, or within an absolute 2^-23 near
-//! the roots of f'. NaN in gives NaN out (in backward too: dx is NaN where x is NaN); ±inf
+//! the roots of f' (2^-23·β for E-Swish, whose f' is β times SiLU's). NaN in gives NaN out (in backward too: dx is NaN where x is NaN); ±inf
 //! gives the limit. No flush-to-zero is assumed: subnormal inputs and results are exact
 //! inputs and correctly scaled results.
 //!
@@ -32,7 +32,7 @@ use crate::drivers::{Elementwise, FromOutput};
 use crate::element::{self, Element};
 use crate::error::{Error, NameBuf, check_len};
 use crate::isa::Isa;
-use registry::{DIVISOR, E_SWISH_BETA, ELU_ALPHA, FINITE, POSITIVE};
+use registry::{DIVISOR, E_SWISH_BETA, ELU_ALPHA, FINITE, POSITIVE, SCALE};
 
 /// The activation module's reader of the registry (`registry.rs`): the public enum with its docs,
 /// `all`, `name`, `from_name`, the parameter checks and the kernel choice (`Chosen`,

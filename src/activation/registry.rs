@@ -72,9 +72,16 @@ pub(crate) const FINITE: Range = Range { min: -f32::MAX, max: f32::MAX, expected
 /// Finite and > 0.
 pub(crate) const POSITIVE: Range =
     Range { min: SMALLEST_POSITIVE, max: f32::MAX, expected: "finite and > 0" };
-/// A divisor b of the exponential-linear family (CELU's α, PELU's b): 1/b must be finite.
+/// A divisor b of the exponential-linear family (CELU's α, PELU's b): 1/b must be finite, and
+/// b at most 2^64, so that the derivative's cut-off −170·b (below which e^(x/b) is 0 in f32)
+/// is finite and −inf has its limit there.
 pub(crate) const DIVISOR: Range =
-    Range { min: f32::MIN_POSITIVE, max: f32::MAX, expected: "finite and ≥ 2^-126" };
+    Range { min: f32::MIN_POSITIVE, max: EXP_LINEAR_SLOPE_MAX, expected: "finite, ≥ 2^-126 and ≤ 2^64" };
+/// β of Swish and softplus, the scale of u = βx: at least 2^-32, so that the cut-off
+/// |x| = 200/β, beyond which σ(βx) is 0 or 1 in f32, is below 2^40, where x times the
+/// smallest exponential the kernels compute (e^-150) still rounds to 0.
+pub(crate) const SCALE: Range =
+    Range { min: 2.328_306_4e-10, max: f32::MAX, expected: "finite and ≥ 2^-32" };
 /// ELU's α: a slope of the exponential-linear family, at most [`EXP_LINEAR_SLOPE_MAX`].
 pub(crate) const ELU_ALPHA: Range =
     Range { min: SMALLEST_POSITIVE, max: EXP_LINEAR_SLOPE_MAX, expected: "finite, > 0 and ≤ 2^64" };
@@ -251,7 +258,12 @@ LeakyRelu {
     // A negative slope makes y > 0 on both sides of 0.
     kernels: [LeakyRelu(linear::LeakyRelu) from_output_if(|k: &linear::LeakyRelu| k.slope >= 0.0)],
     reference: |x| reference::leaky_relu(x, slope as f64), |x| reference::leaky_relu_prime(x, slope as f64),
-    limits: [if slope > 0.0 { f64::NEG_INFINITY } else { f64::NAN }, f64::INFINITY, slope as f64, 1.0],
+    limits: [
+        if slope > 0.0 { f64::NEG_INFINITY } else if slope < 0.0 { f64::INFINITY } else { f64::NAN },
+        f64::INFINITY,
+        slope as f64,
+        1.0,
+    ],
     exact: true,
     roots: |_| None,
     keeps_negative_zero: false,
@@ -265,8 +277,8 @@ LeakyRelu {
 /// Measured worst error (README, Accuracy): forward 2 ULP, backward 3 ULP (all 2^32 inputs
 /// on scalar, portable, AVX2 and AVX-512).
 Softplus {
-    /// β (default 1).
-    beta: POSITIVE = 1.0,
+    /// β (default 1), at least 2^-32.
+    beta: SCALE = 1.0,
     /// Threshold (default 20).
     threshold: FINITE = 20.0,
 } => {
@@ -318,7 +330,8 @@ Elu {
 /// Measured worst error (README, Accuracy): forward 1 ULP, backward 1 ULP (all 2^32 inputs
 /// on scalar, portable, AVX2 and AVX-512).
 Celu {
-    /// α (default 1), at least 2^-126, so that 1/α is finite.
+    /// α (default 1), within [2^-126, 2^64]: 1/α is finite, and so is the derivative's
+    /// cut-off at x/α = −170.
     alpha: DIVISOR = 1.0,
 } => {
     name: "celu",
@@ -344,7 +357,8 @@ Pelu {
     /// a (default 1), with a/b within [2^-126, 2^64]: normal, and small enough that the
     /// derivative's tail (which stops at x/b = −170) is 0 there.
     a: POSITIVE = 1.0,
-    /// b (default 1), at least 2^-126, so that 1/b is finite.
+    /// b (default 1), within [2^-126, 2^64]: 1/b is finite, and so is the derivative's
+    /// cut-off at x/b = −170.
     b: DIVISOR = 1.0,
 } => {
     name: "pelu",
@@ -410,8 +424,8 @@ Silu => {
 /// Measured worst error (README, Accuracy): forward 3 ULP, backward 6 ULP (all 2^32 inputs
 /// on scalar, portable, AVX2 and AVX-512).
 Swish {
-    /// β (default 1).
-    beta: POSITIVE = 1.0,
+    /// β (default 1), at least 2^-32.
+    beta: SCALE = 1.0,
 } => {
     name: "swish",
     // β = 1 is SiLU: βx is x, exact, and SiLU's kernel skips the double-f32 product (the
@@ -435,7 +449,8 @@ Swish {
 
 /// β·x·σ(x) (E-Swish, Alcaide, 2018); f'(x) = β·σ(x)·(1 + x·(1 − σ(x))).
 /// Measured worst error (README, Accuracy): forward 4 ULP, backward 6 ULP (all 2^32 inputs
-/// on scalar, portable, AVX2 and AVX-512).
+/// on scalar, portable, AVX2 and AVX-512, β = 1.25); near the root of f' (x ≈ −1.28) the
+/// bound is absolute, 2^-23·β, since f' is β times SiLU's.
 ESwish {
     /// β (default 1.25; the paper uses 1 to 2), at most 65,536, so that the tail (where
     /// the exponential stops, x < −150) is 0.

@@ -282,17 +282,29 @@ pub fn has_cancelling_roots(act: &Activation) -> bool {
     root_argument(act, 0.0).is_some()
 }
 
+/// The scale of the terms that cancel near a root of f': |f'(+inf)| (1 for SiLU, Swish, GELU,
+/// Mish; β for E-Swish, whose f' is β times SiLU's), 1 where that limit is 0 or not stated.
+fn root_scale(act: &Activation) -> f64 {
+    derivative_limit(act, true).map(f64::abs).filter(|s| s.is_finite() && *s > 0.0).unwrap_or(1.0)
+}
+
+/// The absolute bound of backward where [`near_root`] holds: 2^-23·s, s the [`root_scale`].
+pub fn near_root_abs(act: &Activation) -> f64 {
+    NEAR_ROOT_ABS * root_scale(act)
+}
+
 /// Whether `x` lies where the absolute rule (docs/DESIGN.md, Accuracy) governs backward:
-/// near a root of f' whose terms cancel, |f'(x)| < 2^-6 (`want` is the reference f'(x)) and |x| ≤ 4 (|βx| ≤ 4 for
-/// Swish). There the error is measured in absolute terms, not in ULP.
+/// near a root of f' whose terms cancel, |f'(x)| < 2^-6·s (`want` is the reference f'(x), s
+/// the [`root_scale`]) and |x| ≤ 4 (|βx| ≤ 4 for Swish). There the error is measured in
+/// absolute terms, not in ULP.
 pub fn near_root(act: &Activation, x: f32, want: f64) -> bool {
-    root_argument(act, x).is_some_and(|bx| want.abs() < 1.0 / 64.0 && bx.abs() <= 4.0)
+    root_argument(act, x).is_some_and(|bx| want.abs() < root_scale(act) / 64.0 && bx.abs() <= 4.0)
 }
 
 /// Whether a backward result `got` for input `x` meets the accuracy bound (docs/DESIGN.md,
-/// Accuracy) against the reference derivative `want` (dy = 1): within 8 ULP, or within 2^-23
-/// absolute where [`near_root`] holds.
+/// Accuracy) against the reference derivative `want` (dy = 1): within 8 ULP, or within
+/// 2^-23·s absolute (s the [`root_scale`]) where [`near_root`] holds.
 pub fn backward_ok(act: &Activation, x: f32, got: f32, want: f64) -> bool {
     ulp_distance(got, want) <= BACKWARD_BOUND
-        || (near_root(act, x, want) && (got as f64 - want).abs() <= NEAR_ROOT_ABS)
+        || (near_root(act, x, want) && (got as f64 - want).abs() <= near_root_abs(act))
 }

@@ -18,7 +18,7 @@ pub mod probe;
 pub mod reference {
     pub use super::activations::{
         backward_ok, derivative, derivative_limit, forward, forward_bound, forward_limit,
-        has_cancelling_roots, keeps_negative_zero, near_root, output_derivative,
+        has_cancelling_roots, keeps_negative_zero, near_root, near_root_abs, output_derivative,
     };
     pub use crate::reference::*;
 }

@@ -21,6 +21,29 @@ pub fn implemented() -> Vec<Activation> {
     Activation::all().filter(|a| a.is_implemented()).collect()
 }
 
+/// Every implemented activation with one parameter at an end of its accepted range (its
+/// smallest or largest valid value), the others at their defaults; combinations that the
+/// joint condition refuses (hard-tanh's min < max, PELU's a/b) are left out.
+#[allow(dead_code)] // not every test binary sweeps parameters
+pub fn at_range_ends() -> Vec<Activation> {
+    use nnsimd::internals::activations::{params, with_params};
+    let mut acts = Vec::new();
+    for act in implemented() {
+        let defaults: Vec<f32> = params(&act).iter().map(|p| p.value).collect();
+        for (i, p) in params(&act).iter().enumerate() {
+            for end in [p.min, p.max] {
+                let mut values = defaults.clone();
+                values[i] = end;
+                let a = with_params(&act, &values);
+                if a.is_implemented() && !acts.contains(&a) {
+                    acts.push(a);
+                }
+            }
+        }
+    }
+    acts
+}
+
 /// Every ISA this CPU can run.
 pub fn isas() -> Vec<Isa> {
     Isa::available()
@@ -121,8 +144,8 @@ pub fn backward_dy_ok(act: &Activation, x: f32, dy: f32, got: f32) -> bool {
     let mut lo = step(r, -(reference::BACKWARD_BOUND as i64)) as f64;
     let mut hi = step(r, reference::BACKWARD_BOUND as i64) as f64;
     if reference::near_root(act, x, want) {
-        lo = lo.min(want - reference::NEAR_ROOT_ABS);
-        hi = hi.max(want + reference::NEAR_ROOT_ABS);
+        lo = lo.min(want - reference::near_root_abs(act));
+        hi = hi.max(want + reference::near_root_abs(act));
     }
     let (a, b) = ((dy as f64 * lo) as f32, (dy as f64 * hi) as f32);
     let (a, b) = if ordinal(a) <= ordinal(b) { (a, b) } else { (b, a) };

@@ -61,9 +61,10 @@ pub fn prelu_length(u: &mut Unstructured, channels: usize, inner: usize) -> Resu
 /// any f32) and mode (training at an offset near 0, a 2^32 boundary, the end of u64 or
 /// anywhere; stored slopes; evaluation).
 pub fn rrelu(u: &mut Unstructured) -> Result<Kind> {
-    let params = match u.int_in_range(0u8..=3)? {
+    let params = match u.int_in_range(0u8..=4)? {
         0 | 1 => Params::Default,
         2 => Params::Plausible,
+        3 => Params::Extreme,
         _ => Params::Raw,
     };
     let (lower, upper) = match params {
@@ -71,6 +72,10 @@ pub fn rrelu(u: &mut Unstructured) -> Result<Kind> {
         Params::Plausible => {
             let (a, b) = (plausible(u, true)?, plausible(u, false)?);
             if a > b && !u.ratio(1u8, 16)? { (b, a) } else { (a, b) }
+        }
+        Params::Extreme => {
+            let ends = [-f32::MAX, f32::MAX, Rrelu::default().lower(), Rrelu::default().upper()];
+            (*u.choose(&ends)?, *u.choose(&ends)?)
         }
         Params::Raw => (any_f32(u)?, any_f32(u)?),
     };
