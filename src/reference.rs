@@ -233,6 +233,17 @@ pub fn hard_sigmoid(x: f64) -> f64 {
     (x + 3.0).clamp(0.0, 6.0) / 6.0
 }
 
+/// ONNX's hard-sigmoid: clamp(α·x + β, 0, 1).
+pub fn hard_sigmoid_affine(x: f64, alpha: f64, beta: f64) -> f64 {
+    (alpha * x + beta).clamp(0.0, 1.0)
+}
+
+/// Its f': α where α·x + β, rounded to f32 as the kernel and its output hold it, is inside
+/// (0, 1).
+pub fn hard_sigmoid_affine_prime(x: f64, alpha: f64, beta: f64) -> f64 {
+    inside((alpha * x + beta) as f32 as f64, 0.0, 1.0) * alpha
+}
+
 /// Hard-sigmoid's f'.
 pub fn hard_sigmoid_prime(x: f64) -> f64 {
     inside(x, -3.0, 3.0) / 6.0

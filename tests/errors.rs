@@ -648,6 +648,14 @@ fn bad_activations() -> Vec<(Activation, &'static str, f32)> {
         v.push((Activation::Celu { alpha: bad }, "alpha", bad));
         v.push((Activation::Pelu { a: 1.0, b: bad }, "b", bad));
     }
+    // ONNX's forms: the affine hard-sigmoid's α nonzero and both within ±2^64; γ·α ≤ 2^64.
+    for bad in [0.0, -0.0, 1.9e19, -1.9e19, f32::NAN] {
+        v.push((Activation::HardSigmoidAffine { alpha: bad, beta: 0.5 }, "alpha", bad));
+    }
+    v.push((Activation::HardSigmoidAffine { alpha: 0.2, beta: 1.9e19 }, "beta", 1.9e19));
+    v.push((Activation::SeluScaled { alpha: 1e10, gamma: 1e10 }, "alpha", 1e10));
+    v.push((Activation::SeluScaled { alpha: 1.0, gamma: -1.0 }, "gamma", -1.0));
+    v.push((Activation::ThresholdedRelu { alpha: f32::NEG_INFINITY }, "alpha", f32::NEG_INFINITY));
     v.push((Activation::ESwish { beta: 65_537.0 }, "beta", 65_537.0));
     v.push((Activation::Pelu { a: f32::MAX, b: 0.5 }, "a", f32::MAX));
     v.push((Activation::Pelu { a: 1e-30, b: 1e10 }, "a", 1e-30));

@@ -264,7 +264,9 @@ fn the_others_say_no() {
             "celu",
             "pelu",
             "selu",
-            "log_sigmoid"
+            "log_sigmoid",
+            "hard_sigmoid_affine",
+            "selu_scaled"
         ]
     );
 }

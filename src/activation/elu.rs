@@ -4,7 +4,8 @@
 //!
 //! - ELU (Clevert et al., 2015): s₊ = 1, s₋ = α, b = 1.
 //! - SELU (Klambauer et al., 2017): s₊ = λ, s₋ = λ·α, b = 1, with λ = 1.0507009873554805 and
-//!   α = 1.6732632423543772, the fixed point of their self-normalizing analysis.
+//!   α = 1.6732632423543772, the fixed point of their self-normalizing analysis; ONNX's form
+//!   takes α and γ (for λ) as attributes.
 //! - CELU (Barron, 2017): s₊ = 1, s₋ = α, b = α.
 //! - PELU (Trottier et al., 2017): s₊ = a/b, s₋ = a, b.
 //!
@@ -62,6 +63,11 @@ impl ExpLinear {
 
     pub(crate) fn selu() -> ExpLinear {
         ExpLinear::new(SELU_LAMBDA, SELU_LAMBDA * SELU_ALPHA, 1.0)
+    }
+
+    /// ONNX's `Selu` with its attributes: s₊ = γ, s₋ = γ·α (rounded once from f64).
+    pub(crate) fn selu_scaled(alpha: f32, gamma: f32) -> ExpLinear {
+        ExpLinear::new(gamma as f64, gamma as f64 * alpha as f64, 1.0)
     }
 
     pub(crate) fn celu(alpha: f32) -> ExpLinear {

@@ -1,11 +1,12 @@
 //! The piecewise-linear activations: ReLU, clamps (hard-tanh, ReLU6), leaky ReLU,
-//! hard-sigmoid and hard-swish, with PyTorch's forms and its choices at the kinks.
+//! hard-sigmoid (PyTorch's and ONNX's affine one), hard-swish and the thresholded ReLU, with
+//! PyTorch's forms and its choices at the kinks.
 //! Backward is dy·f'(x) as a product, so NaN propagates from x and from dy alike (PyTorch
 //! returns 0 for a NaN dy where f' is 0).
 
 use crate::drivers::{Elementwise, OutputGrad};
 use crate::math::linear::{keep_nan, leaky_backward, leaky_forward};
-use crate::simd::Simd;
+use crate::simd::{Simd, abs, two_prod, two_sum};
 
 /// dy·1 where lo < x < hi, dy·0 elsewhere, NaN where x is NaN.
 #[inline(always)]
@@ -98,6 +99,67 @@ impl Elementwise for HardSigmoid {
     }
 }
 
+/// clamp(α·x + β, 0, 1), ONNX's `HardSigmoid`; f' = α where α·x + β, rounded to f32, lies in
+/// (0, 1), which is where the output does (0 elsewhere, as PyTorch's hard-sigmoid at its ends).
+#[derive(Clone, Copy)]
+pub(crate) struct HardSigmoidAffine {
+    pub(crate) alpha: f32,
+    pub(crate) beta: f32,
+}
+
+/// Beyond it |α·x|, and with |β| ≤ 2^64 the sum, clamps to 0 or 1 whatever its rounding.
+const AFFINE_HUGE: f32 = f32::from_bits((127 + 66) << 23); // 2^66
+
+impl HardSigmoidAffine {
+    /// α·x + β rounded once where FMA is fused; elsewhere from the exact product and sum
+    /// (within 1 ULP, and exact where α·x and β cancel, which is where the output nears 0).
+    #[inline(always)]
+    fn affine<S: Simd>(&self, s: S, x: S::V) -> S::V {
+        let (a, b) = (s.splat(self.alpha), s.splat(self.beta));
+        if S::HAS_FMA {
+            return s.fma(a, x, b);
+        }
+        let (hi, lo) = two_prod(s, a, x);
+        let (sum, err) = two_sum(s, hi, b);
+        let t = s.add(sum, s.add(err, lo));
+        // A huge or infinite α·x keeps its sign in hi (the split's products would overflow).
+        s.select(s.lt(s.splat(AFFINE_HUGE), abs(s, hi)), hi, t)
+    }
+}
+
+impl Elementwise for HardSigmoidAffine {
+    const LIGHT: bool = true;
+    #[inline(always)]
+    fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
+        s.min(s.max(self.affine(s, x), s.splat(0.0)), s.splat(1.0))
+    }
+
+    #[inline(always)]
+    fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
+        pass_inside(s, self.affine(s, x), s.mul(dy, s.splat(self.alpha)), 0.0, 1.0)
+    }
+}
+
+/// x where x > α, 0 elsewhere (ONNX's `ThresholdedRelu`); f' = 1 where x > α, 0 elsewhere.
+#[derive(Clone, Copy)]
+pub(crate) struct Thresholded {
+    pub(crate) alpha: f32,
+}
+
+impl Elementwise for Thresholded {
+    const LIGHT: bool = true;
+    #[inline(always)]
+    fn forward<S: Simd>(&self, s: S, x: S::V) -> S::V {
+        keep_nan(s, x, s.select(s.lt(s.splat(self.alpha), x), x, s.splat(0.0)))
+    }
+
+    #[inline(always)]
+    fn backward<S: Simd>(&self, s: S, x: S::V, dy: S::V) -> S::V {
+        let g = s.select(s.lt(s.splat(self.alpha), x), s.splat(1.0), s.splat(0.0));
+        keep_nan(s, x, s.mul(dy, g))
+    }
+}
+
 /// x·relu6(x + 3)/6 (Howard et al., 2019). f' (PyTorch): 0 for x < −3, (2x + 3)/6 for
 /// −3 ≤ x ≤ 3, 1 above; 2x + 3 is exact around its root −1.5.
 #[derive(Clone, Copy)]
@@ -143,6 +205,14 @@ impl OutputGrad for LeakyRelu {
     #[inline(always)]
     fn backward_y<S: Simd>(&self, s: S, y: S::V, dy: S::V) -> S::V {
         self.backward(s, y, dy)
+    }
+}
+
+/// y in (0, 1) exactly where α·x + β is.
+impl OutputGrad for HardSigmoidAffine {
+    #[inline(always)]
+    fn backward_y<S: Simd>(&self, s: S, y: S::V, dy: S::V) -> S::V {
+        pass_inside(s, y, s.mul(dy, s.splat(self.alpha)), 0.0, 1.0)
     }
 }
 

@@ -18,9 +18,12 @@ mod gelu_tanh;
 pub(crate) mod linear;
 mod logistic;
 mod mish;
+mod names;
 mod prelu;
 pub(crate) mod registry;
 mod rrelu;
+#[cfg(feature = "serde")]
+mod serialize;
 mod tanh;
 
 pub use crate::counter::unit_at;
@@ -32,7 +35,7 @@ use crate::drivers::{Elementwise, FromOutput};
 use crate::element::{self, Element};
 use crate::error::{Error, NameBuf, check_len};
 use crate::isa::Isa;
-use registry::{DIVISOR, E_SWISH_BETA, ELU_ALPHA, FINITE, POSITIVE, SCALE};
+use registry::{BOUNDED, DIVISOR, E_SWISH_BETA, ELU_ALPHA, FINITE, POSITIVE, SCALE};
 
 /// The activation module's reader of the registry (`registry.rs`): the public enum with its docs,
 /// `all`, `name`, `from_name`, the parameter checks and the kernel choice (`Chosen`,
@@ -112,12 +115,38 @@ macro_rules! define_activation {
                 }
             }
 
-            /// The activation called `name`, with its default parameters.
+            /// The activation called `name`, with its default parameters: the names of
+            /// [`Activation::name`] (PyTorch's, in snake_case), PyTorch's spellings
+            /// `hardswish`, `hardsigmoid`, `hardtanh` and `logsigmoid`, and the `hidden_act`
+            /// strings of Hugging Face configs: `gelu` (erf), `gelu_new`, `gelu_pytorch_tanh`
+            /// and `gelu_fast` (tanh GELU), `quick_gelu` (x·σ(1.702x), Swish with β = 1.702),
+            /// `silu` and `swish` (SiLU), and the names that are already the activations' own.
             pub fn from_name(name: &str) -> Result<Activation, Error> {
                 Ok(match name {
                     $( $name => Activation::$V $({ $($p: $def),* })?, )*
-                    _ => return Err(Error::UnknownName { kind: "activation", name: NameBuf::new(name) }),
+                    _ => return names::alias(name)
+                        .ok_or(Error::UnknownName { kind: "activation", name: NameBuf::new(name) }),
                 })
+            }
+
+            /// Calls `f` with each parameter's name and value, in the order of declaration.
+            #[cfg(feature = "serde")]
+            fn for_each_param(&self, mut f: impl FnMut(&'static str, f32)) {
+                match *self {
+                    $( Activation::$V { $( $( $p, )* )? .. } => { $( $( f(stringify!($p), $p); )* )? } )*
+                }
+            }
+
+            /// The parameter called `name`, if this activation has one.
+            #[cfg(feature = "serde")]
+            #[allow(clippy::match_single_binding)]
+            fn param_mut(&mut self, name: &str) -> Option<&mut f32> {
+                match self {
+                    $( Activation::$V { $( $( $p, )* )? .. } => match name {
+                        $( $( stringify!($p) => Some($p), )* )?
+                        _ => None,
+                    }, )*
+                }
             }
 
             /// The kernel for these parameters, after checking each against its range (in the

@@ -85,10 +85,19 @@ pub(crate) const SCALE: Range =
 /// ELU's α: a slope of the exponential-linear family, at most [`EXP_LINEAR_SLOPE_MAX`].
 pub(crate) const ELU_ALPHA: Range =
     Range { min: SMALLEST_POSITIVE, max: EXP_LINEAR_SLOPE_MAX, expected: "finite, > 0 and ≤ 2^64" };
+/// Finite and within ±2^64 (the affine hard-sigmoid's α and β).
+pub(crate) const BOUNDED: Range =
+    Range { min: -EXP_LINEAR_SLOPE_MAX, max: EXP_LINEAR_SLOPE_MAX, expected: "finite and within ±2^64" };
 /// The largest E-Swish β: below x = −150, where its exponential stops, β·x·σ(x) is then 0 in
 /// f32.
 pub(crate) const E_SWISH_BETA: Range =
     Range { min: SMALLEST_POSITIVE, max: 65_536.0, expected: "finite, > 0 and ≤ 65536" };
+
+/// Whether a slope s₋ of the exponential-linear family (given in f64) is at most 2^64, small
+/// enough for the derivative's tail.
+pub(crate) fn exp_linear_slope_ok(slope: f64) -> bool {
+    slope <= EXP_LINEAR_SLOPE_MAX as f64
+}
 
 /// Whether PELU's slope a/b (rounded to f32) is within [2^-126, 2^64]: normal, and small enough
 /// for the derivative's tail.
@@ -576,6 +585,80 @@ LogSigmoid => {
     plot: "logistic",
 }
 
+
+/// clamp(α·x + β, 0, 1): ONNX's `HardSigmoid` with its attributes (defaults α = 0.2,
+/// β = 0.5); [`Activation::HardSigmoid`] is PyTorch's, with α = 1/6 and β = 1/2. f' = α where
+/// α·x + β, rounded to f32, lies strictly inside (0, 1) (where the output does), 0 elsewhere.
+/// α·x + β is rounded once (from the exact product and sum on the portable tier, within
+/// 1 ULP).
+HardSigmoidAffine {
+    /// α (default 0.2), nonzero, within ±2^64.
+    alpha: BOUNDED = 0.2,
+    /// β (default 0.5), within ±2^64.
+    beta: BOUNDED = 0.5,
+} => {
+    name: "hard_sigmoid_affine",
+    joint: alpha != 0.0 => alpha: "nonzero",
+    kernel: Chosen::HardSigmoidAffine(linear::HardSigmoidAffine { alpha, beta }),
+    kernels: [HardSigmoidAffine(linear::HardSigmoidAffine) from_output_if(|_| true)],
+    reference: |x| reference::hard_sigmoid_affine(x, alpha as f64, beta as f64),
+        |x| reference::hard_sigmoid_affine_prime(x, alpha as f64, beta as f64),
+    limits: [(alpha < 0.0) as i32 as f64, (alpha > 0.0) as i32 as f64, 0.0, 0.0],
+    exact: false,
+    roots: |_| None,
+    keeps_negative_zero: false,
+    output: move |y| inside(y, 0.0, 1.0) * alpha as f64, slope: |_| 0.0, piece: |y| between(y, 0.0, 1.0),
+    naive: move |v| (alpha * v + beta).clamp(0.0, 1.0), move |v, g| {
+        let t = alpha * v + beta;
+        if t > 0.0 && t < 1.0 { g * alpha } else { 0.0 }
+    },
+    plot: "logistic" with Activation::HardSigmoidAffine { alpha: 0.2, beta: 0.5 },
+}
+
+/// γ·x for x > 0, γ·α·(e^x − 1) otherwise: ONNX's `Selu` with its attributes (defaults, f32:
+/// α = 1.67326319217681884765625, γ = 1.05070102214813232421875); [`Activation::Selu`] keeps
+/// the full-precision constants. f' = γ for x > 0, γ·α·e^x for x ≤ 0. The kernel is SELU's,
+/// with the same bounds.
+SeluScaled {
+    /// α (default ONNX's), > 0, with γ·α at most 2^64.
+    alpha: ELU_ALPHA = 1.673_263_2,
+    /// γ (default ONNX's), > 0 and at most 2^64.
+    gamma: ELU_ALPHA = 1.050_701,
+} => {
+    name: "selu_scaled",
+    joint: registry::exp_linear_slope_ok(alpha as f64 * gamma as f64) => alpha: "such that γ·α ≤ 2^64",
+    kernel: Chosen::SeluScaled(elu::ExpLinear::selu_scaled(alpha, gamma)),
+    kernels: [SeluScaled(elu::ExpLinear) from_output_if(|_| true)],
+    reference: |x| gamma as f64 * reference::elu(x, alpha as f64),
+        |x| gamma as f64 * reference::elu_prime(x, alpha as f64),
+    limits: [-(alpha as f64 * gamma as f64), f64::INFINITY, 0.0, gamma as f64],
+    exact: false,
+    roots: |_| None,
+    keeps_negative_zero: true,
+    output: move |y| exp_linear(y, gamma as f64, gamma as f64 * alpha as f64, 1.0),
+        slope: |y| if y <= 0.0 { 1.0 } else { 0.0 }, piece: |y| (y > 0.0) as i32,
+    naive: move |v| gamma * if v > 0.0 { v } else { alpha * v.exp_m1() },
+        move |v, g| g * gamma * if v > 0.0 { 1.0 } else { alpha * v.exp() },
+    plot: "exp_linear" with Activation::SeluScaled { alpha: 1.673_263_2, gamma: 1.050_701 },
+}
+
+/// x where x > α, 0 elsewhere: ONNX's `ThresholdedRelu` (default α = 1). f' = 1 where x > α,
+/// 0 elsewhere (at x = α too). Exact.
+ThresholdedRelu {
+    /// α (default 1).
+    alpha: FINITE = 1.0,
+} => {
+    name: "thresholded_relu",
+    kernel: Chosen::ThresholdedRelu(linear::Thresholded { alpha }),
+    kernels: [ThresholdedRelu(linear::Thresholded)],
+    reference: |x| if x > alpha as f64 { x } else { 0.0 }, |x| if x > alpha as f64 { 1.0 } else { 0.0 },
+    limits: [0.0, f64::INFINITY, 0.0, 1.0],
+    exact: true,
+    roots: |_| None,
+    keeps_negative_zero: false,
+    naive: move |v| if v > alpha { v } else { 0.0 }, move |v, g| if v > alpha { g } else { 0.0 },
+    plot: "relu" with Activation::ThresholdedRelu { alpha: 1.0 },
+}
         }
     };
 }
