@@ -88,9 +88,11 @@ pub enum Error {
         classes: usize,
     },
     /// An input value outside the domain of the kernel (binary cross-entropy's predictions
-    /// outside [0, 1], NaN included).
+    /// outside [0, 1], NaN included), or a value of a checkpoint's state that
+    /// [`Optimizer::import`](crate::optim::Optimizer::import) refuses (NaN, ±inf, a negative
+    /// second moment).
     InvalidInput {
-        /// The argument (`"pred"`).
+        /// The argument (`"pred"`), or the state buffer (`"exp_avg_sq"`).
         arg: &'static str,
         /// The first offending position.
         position: usize,

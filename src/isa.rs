@@ -61,7 +61,8 @@ impl Isa {
 
     /// The tier the plain kernels use: the best available one, lowered by the environment
     /// variable `NNSIMD_ISA=<name>` if it is set (a name that is unavailable, or unknown, falls
-    /// back to the best available, with one line on stderr). Detected once and cached.
+    /// back to the best available, with one line on stderr; a value that is not UTF-8 is an
+    /// unknown name). Detected once and cached.
     pub fn detect() -> Isa {
         use core::sync::atomic::{AtomicU8, Ordering};
         static CACHE: AtomicU8 = AtomicU8::new(u8::MAX);
@@ -77,8 +78,16 @@ impl Isa {
     #[cfg(feature = "std")]
     fn choose() -> Isa {
         let best = Isa::best();
-        let Ok(want) = std::env::var("NNSIMD_ISA") else {
+        let Some(want) = std::env::var_os("NNSIMD_ISA") else {
             return best;
+        };
+        // A value that is not UTF-8 is no ISA name either, and is reported as one.
+        let want = match want.into_string() {
+            Ok(want) => want,
+            Err(raw) => {
+                eprintln!("nnsimd: NNSIMD_ISA={raw:?} is not an ISA name; using {best}");
+                return best;
+            }
         };
         match want.trim().parse::<Isa>() {
             Ok(isa) if isa.is_available() => isa,

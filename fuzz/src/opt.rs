@@ -15,26 +15,29 @@ use nnsimd::optim::{
 /// The allowed range of a real hyperparameter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
-    /// Finite and ≥ 0 (lr, eps, weight decay, momentum, ...).
+    /// Finite in f32 and ≥ 0 (lr, eps, weight decay, momentum, ...).
     NonNeg,
     /// A decay rate in [0, 1).
     Beta,
     /// A weight in [0, 1] (dampening, RMSprop's α).
     Unit,
-    /// Finite and ≤ 0 (Adafactor's beta2_decay).
+    /// Finite in f32 and ≤ 0 (Adafactor's beta2_decay).
     NonPos,
-    /// Finite and ≥ 1 (Adafactor's clipping threshold d).
+    /// Finite in f32 and ≥ 1 (Adafactor's clipping threshold d).
     AtLeastOne,
 }
 
 impl Kind {
+    /// Whether the range holds `v`. Every hyperparameter reaches the kernels rounded to f32, so
+    /// "finite" means finite once rounded to f32 (1e39 is not).
     pub fn allows(self, v: f64) -> bool {
+        let finite = (v as f32).is_finite();
         match self {
-            Kind::NonNeg => v.is_finite() && v >= 0.0,
+            Kind::NonNeg => finite && v >= 0.0,
             Kind::Beta => (0.0..1.0).contains(&v),
             Kind::Unit => (0.0..=1.0).contains(&v),
-            Kind::NonPos => v.is_finite() && v <= 0.0,
-            Kind::AtLeastOne => v.is_finite() && v >= 1.0,
+            Kind::NonPos => finite && v <= 0.0,
+            Kind::AtLeastOne => finite && v >= 1.0,
         }
     }
 }
@@ -332,6 +335,13 @@ pub fn violations(spec: &Spec, h: &Hyper) -> Vec<(&'static str, f64)> {
         .filter(|&(_, kind, x)| !kind.allows(x))
         .map(|(name, _, x)| (name, x))
         .collect();
+    // Every optimizer: the per-step shrink factor 1 − lr·λ needs lr·λ finite in f32.
+    if spec.reals.iter().any(|r| r.0 == "weight_decay") {
+        let (lr, wd) = (e.real("lr"), e.real("weight_decay"));
+        if Kind::NonNeg.allows(lr) && Kind::NonNeg.allows(wd) && !((lr * wd) as f32).is_finite() {
+            v.push(("weight_decay", wd));
+        }
+    }
     v.extend((spec.cross)(&e));
     v
 }

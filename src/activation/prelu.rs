@@ -238,6 +238,10 @@ mod grad {
 
         /// dx = dy·f'(x) and the slope gradient `dslopes[c]` = Σ dy·x over the elements of
         /// channel c with x ≤ 0 (written, not added to), on the detected ISA.
+        ///
+        /// The slope gradient's working memory (a row of whole periods, per-channel
+        /// accumulators) is allocated per call, in proportion to x's length; an empty x
+        /// allocates none and gives `dslopes` = 0, whatever the number of slopes.
         pub fn backward(
             &self,
             x: &[f32],
@@ -285,6 +289,13 @@ mod grad {
             check_len("dslopes", self.slopes.len(), dslopes.len())?;
             self.check_x(x.len())?;
             let (n, channels) = (x.len(), self.slopes.len());
+            // The working memory below is sized by the layout (a row of whole periods, the
+            // channels' accumulators), which any nonempty x covers; an empty x has no element to
+            // sum, and its gradient is 0 without it.
+            if n == 0 {
+                dslopes.fill(0.0);
+                return Ok(());
+            }
             let plan = self.plan();
             let pieces = n.div_ceil(plan.piece);
             #[cfg(feature = "rayon")]

@@ -1,7 +1,7 @@
 //! Adadelta (Zeiler, 2012) with weight decay and maximize.
 
 use super::fused::{Fused, Method, arities, constructors};
-use super::{non_negative, penalized, unit};
+use super::{non_negative, penalized, unit, weight_decay};
 use crate::drivers::update::UpdateRule;
 use crate::error::Error;
 use crate::simd::Simd;
@@ -14,13 +14,13 @@ use crate::simd::Simd;
     serde(default, deny_unknown_fields)
 )]
 pub struct AdadeltaConfig {
-    /// Learning rate, a factor on the step (default 1.0), finite and ≥ 0.
+    /// Learning rate, a factor on the step (default 1.0), finite in f32 and ≥ 0.
     pub lr: f64,
     /// ρ, the decay of both running averages (default 0.9), in [0, 1].
     pub rho: f64,
-    /// ε, added inside both square roots (default 1e-6), finite and ≥ 0.
+    /// ε, added inside both square roots (default 1e-6), finite in f32 and ≥ 0.
     pub eps: f64,
-    /// L2 penalty λ added to the gradient (default 0), finite and ≥ 0.
+    /// L2 penalty λ added to the gradient (default 0), finite in f32 and ≥ 0, as is lr·λ.
     pub weight_decay: f64,
     /// Maximize the objective instead of minimizing it (default false).
     pub maximize: bool,
@@ -58,7 +58,7 @@ impl Method for AdadeltaConfig {
         non_negative("lr", self.lr)?;
         unit("rho", self.rho)?;
         non_negative("eps", self.eps)?;
-        non_negative("weight_decay", self.weight_decay)?;
+        weight_decay(self.lr, self.weight_decay)?;
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! Adagrad with learning-rate decay, weight decay and maximize.
 
 use super::fused::{Fused, Method, arities, constructors};
-use super::{non_negative, penalized};
+use super::{non_negative, penalized, weight_decay};
 use crate::drivers::update::UpdateRule;
 use crate::error::Error;
 use crate::simd::Simd;
@@ -14,15 +14,15 @@ use crate::simd::Simd;
     serde(default, deny_unknown_fields)
 )]
 pub struct AdagradConfig {
-    /// Learning rate (default 0.01), finite and ≥ 0.
+    /// Learning rate (default 0.01), finite in f32 and ≥ 0.
     pub lr: f64,
-    /// Learning-rate decay (default 0), finite and ≥ 0.
+    /// Learning-rate decay (default 0), finite in f32 and ≥ 0.
     pub lr_decay: f64,
-    /// L2 penalty λ added to the gradient (default 0), finite and ≥ 0.
+    /// L2 penalty λ added to the gradient (default 0), finite in f32 and ≥ 0, as is lr·λ.
     pub weight_decay: f64,
-    /// The starting value of the sum of squares (default 0), finite and ≥ 0.
+    /// The starting value of the sum of squares (default 0), finite in f32 and ≥ 0.
     pub initial_accumulator_value: f64,
-    /// ε, added after the square root (default 1e-10), finite and ≥ 0.
+    /// ε, added after the square root (default 1e-10), finite in f32 and ≥ 0.
     pub eps: f64,
     /// Maximize the objective instead of minimizing it (default false).
     pub maximize: bool,
@@ -65,7 +65,7 @@ impl Method for AdagradConfig {
     fn check(&self) -> Result<(), Error> {
         non_negative("lr", self.lr)?;
         non_negative("lr_decay", self.lr_decay)?;
-        non_negative("weight_decay", self.weight_decay)?;
+        weight_decay(self.lr, self.weight_decay)?;
         non_negative("initial_accumulator_value", self.initial_accumulator_value)?;
         non_negative("eps", self.eps)?;
         Ok(())

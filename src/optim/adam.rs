@@ -14,15 +14,15 @@ use crate::simd::Simd;
     serde(default, deny_unknown_fields)
 )]
 pub struct AdamConfig {
-    /// Learning rate (default 0.001), finite and ≥ 0.
+    /// Learning rate (default 0.001), finite in f32 and ≥ 0.
     pub lr: f64,
     /// β1, the decay of the first moment (default 0.9), in [0, 1).
     pub beta1: f64,
     /// β2, the decay of the second moment (default 0.999), in [0, 1).
     pub beta2: f64,
-    /// ε, added after the square root (default 1e-8), finite and ≥ 0.
+    /// ε, added after the square root (default 1e-8), finite in f32 and ≥ 0.
     pub eps: f64,
-    /// L2 penalty λ added to the gradient (default 0), finite and ≥ 0.
+    /// L2 penalty λ added to the gradient (default 0), finite in f32 and ≥ 0, as is lr·λ.
     pub weight_decay: f64,
     /// Keep the running maximum of v and use it in the denominator (default false).
     pub amsgrad: bool,
@@ -53,15 +53,16 @@ impl Default for AdamConfig {
     serde(default, deny_unknown_fields)
 )]
 pub struct AdamWConfig {
-    /// Learning rate (default 0.001), finite and ≥ 0.
+    /// Learning rate (default 0.001), finite in f32 and ≥ 0.
     pub lr: f64,
     /// β1 (default 0.9), in [0, 1).
     pub beta1: f64,
     /// β2 (default 0.999), in [0, 1).
     pub beta2: f64,
-    /// ε, added after the square root (default 1e-8), finite and ≥ 0.
+    /// ε, added after the square root (default 1e-8), finite in f32 and ≥ 0.
     pub eps: f64,
-    /// Decoupled weight decay λ: p ← p·(1 − lr·λ) before the update (default 0.01).
+    /// Decoupled weight decay λ: p ← p·(1 − lr·λ) before the update (default 0.01), finite in f32
+    /// and ≥ 0, as is lr·λ.
     pub weight_decay: f64,
     /// AMSGrad (default false).
     pub amsgrad: bool,

@@ -15,15 +15,15 @@ use crate::simd::abs;
     serde(default, deny_unknown_fields)
 )]
 pub struct AdamaxConfig {
-    /// Learning rate (default 0.002), finite and ≥ 0.
+    /// Learning rate (default 0.002), finite in f32 and ≥ 0.
     pub lr: f64,
     /// β1, the decay of the first moment (default 0.9), in [0, 1).
     pub beta1: f64,
     /// β2, the decay of the infinity norm (default 0.999), in [0, 1).
     pub beta2: f64,
-    /// ε, added to |g| before the maximum (default 1e-8), finite and ≥ 0.
+    /// ε, added to |g| before the maximum (default 1e-8), finite in f32 and ≥ 0.
     pub eps: f64,
-    /// L2 penalty λ added to the gradient (default 0), finite and ≥ 0.
+    /// L2 penalty λ added to the gradient (default 0), finite in f32 and ≥ 0, as is lr·λ.
     pub weight_decay: f64,
     /// Maximize the objective instead of minimizing it (default false).
     pub maximize: bool,

@@ -1,7 +1,7 @@
 //! Lion (Chen et al., 2023, "Symbolic Discovery of Optimization Algorithms").
 
 use super::fused::{Fused, Method, arities, constructors};
-use super::{beta, non_negative};
+use super::{beta, non_negative, weight_decay};
 use crate::drivers::update::UpdateRule;
 use crate::error::Error;
 use crate::simd::Simd;
@@ -15,13 +15,13 @@ use crate::simd::neg;
     serde(default, deny_unknown_fields)
 )]
 pub struct LionConfig {
-    /// Learning rate (default 0.0001), finite and ≥ 0.
+    /// Learning rate (default 0.0001), finite in f32 and ≥ 0.
     pub lr: f64,
     /// β1, the interpolation of the update direction (default 0.9), in [0, 1).
     pub beta1: f64,
     /// β2, the decay of the momentum (default 0.99), in [0, 1).
     pub beta2: f64,
-    /// Decoupled weight decay λ: p ← p·(1 − lr·λ) (default 0), finite and ≥ 0.
+    /// Decoupled weight decay λ: p ← p·(1 − lr·λ) (default 0), finite in f32 and ≥ 0, as is lr·λ.
     pub weight_decay: f64,
     /// Maximize the objective instead of minimizing it (default false).
     pub maximize: bool,
@@ -59,7 +59,7 @@ impl Method for LionConfig {
         non_negative("lr", self.lr)?;
         beta("beta1", self.beta1)?;
         beta("beta2", self.beta2)?;
-        non_negative("weight_decay", self.weight_decay)?;
+        weight_decay(self.lr, self.weight_decay)?;
         Ok(())
     }
 

@@ -8,6 +8,10 @@
 //! Hyperparameters are `f64`, as PyTorch's Python floats are: the per-step scalars (bias
 //! corrections, effective learning rates, `1 − β`) are computed once per step in f64 and
 //! rounded to f32 for the kernel, as PyTorch rounds a Python scalar into an f32 tensor op.
+//! Every hyperparameter must therefore be finite in f32, not only in f64 (an lr or a weight
+//! decay of 1e39 would reach the kernel as inf), and so must lr·weight_decay, the factor the
+//! parameters shrink by per step: otherwise the constructor returns
+//! [`Error::InvalidParameter`].
 //!
 //! Every check (ISA, lengths) happens before the first write: on `Err` neither parameters nor
 //! state have changed, and the step counter has not advanced. Work is split over rayon (feature
@@ -193,6 +197,15 @@ pub trait Optimizer: Send {
     /// must have the same scalars and buffers, in the same order, with the same names and
     /// lengths, and finite scalars; otherwise [`Error::LengthMismatch`],
     /// [`Error::UnknownName`] or [`Error::InvalidParameter`], and nothing changes.
+    ///
+    /// The values are checked too, so that a corrupt or foreign checkpoint cannot poison the
+    /// steps that follow: every buffer value must be finite, and those of a second moment
+    /// (`exp_avg_sq`, `max_exp_avg_sq`, `square_avg`, `acc_delta`, `sum`, `exp_inf`, `row_var`,
+    /// `col_var`, `variance`), whose square root the update takes, ≥ 0; else
+    /// [`Error::InvalidInput`] naming the buffer and the first value at fault. `steps` must be
+    /// below 2^53, where the f64 step arithmetic (bias corrections β^t) stops being exact;
+    /// else [`Error::InvalidParameter`]. A state that steps themselves poisoned (an inf or NaN
+    /// gradient leaves inf or NaN in the state) is therefore exported but not imported.
     fn import(&mut self, checkpoint: &Checkpoint<'_>) -> Result<(), Error>;
 }
 
@@ -216,9 +229,30 @@ fn invalid(name: &'static str, value: f64, expected: &'static str) -> Error {
     Error::InvalidParameter { name, value, expected }
 }
 
-/// A learning rate, weight decay, eps, ...: finite and ≥ 0.
+/// Whether `v` stays finite when rounded to f32, as the kernels take every hyperparameter and
+/// every per-step scalar derived from it: a value finite in f64 but beyond f32's range (1e39)
+/// would reach the update as ±inf and turn the parameters and state into infinities and NaN.
+/// Every hyperparameter check requires it.
+pub(crate) fn finite_in_f32(v: f64) -> bool {
+    (v as f32).is_finite()
+}
+
+/// A learning rate, weight decay, eps, ...: ≥ 0 and finite in f32 ([`finite_in_f32`]).
 pub(crate) fn non_negative(name: &'static str, v: f64) -> Result<f64, Error> {
-    if v.is_finite() && v >= 0.0 { Ok(v) } else { Err(invalid(name, v, "finite and >= 0")) }
+    if finite_in_f32(v) && v >= 0.0 { Ok(v) } else { Err(invalid(name, v, "finite in f32 and >= 0")) }
+}
+
+/// A weight decay λ for the learning rate `lr` (checked before it): ≥ 0 and finite in f32, and
+/// lr·λ finite in f32 too. Per step the parameters shrink by the factor 1 − lr·λ, decoupled
+/// (p·(1 − lr·λ)) or through the gradient (p − lr·(g + λ·p)); a product beyond f32's range
+/// would give ±inf there.
+pub(crate) fn weight_decay(lr: f64, wd: f64) -> Result<f64, Error> {
+    non_negative("weight_decay", wd)?;
+    if finite_in_f32(lr * wd) {
+        Ok(wd)
+    } else {
+        Err(invalid("weight_decay", wd, "such that lr * weight_decay is finite in f32"))
+    }
 }
 
 /// A decay rate β: in [0, 1).
@@ -233,7 +267,7 @@ pub(crate) fn adam_like(lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay:
     beta("beta1", beta1)?;
     beta("beta2", beta2)?;
     non_negative("eps", eps)?;
-    non_negative("weight_decay", weight_decay)?;
+    self::weight_decay(lr, weight_decay)?;
     Ok(())
 }
 

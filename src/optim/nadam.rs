@@ -15,18 +15,18 @@ use crate::simd::Simd;
     serde(default, deny_unknown_fields)
 )]
 pub struct NAdamConfig {
-    /// Learning rate (default 0.002), finite and ≥ 0.
+    /// Learning rate (default 0.002), finite in f32 and ≥ 0.
     pub lr: f64,
     /// β1, the decay of the first moment (default 0.9), in [0, 1).
     pub beta1: f64,
     /// β2, the decay of the second moment (default 0.999), in [0, 1).
     pub beta2: f64,
-    /// ε, added after the square root (default 1e-8), finite and ≥ 0.
+    /// ε, added after the square root (default 1e-8), finite in f32 and ≥ 0.
     pub eps: f64,
-    /// Weight decay λ (default 0), finite and ≥ 0: an L2 penalty added to the gradient, or
-    /// p ← p·(1 − lr·λ) with `decoupled_weight_decay`.
+    /// Weight decay λ (default 0), finite in f32 and ≥ 0, as is lr·λ: an L2 penalty added to the
+    /// gradient, or p ← p·(1 − lr·λ) with `decoupled_weight_decay`.
     pub weight_decay: f64,
-    /// ψ, the momentum decay of the μ schedule (default 0.004), finite and ≥ 0.
+    /// ψ, the momentum decay of the μ schedule (default 0.004), finite in f32 and ≥ 0.
     pub momentum_decay: f64,
     /// Decouple the weight decay as AdamW does (default false).
     pub decoupled_weight_decay: bool,

@@ -37,6 +37,10 @@ macro_rules! optimizers {
         /// Other keys of the object (the golden files' `shape`, `steps`, `source`, `layout`) are
         /// ignored, so a golden file's object deserializes as it is; `"hyperparameters"` itself
         /// must be present (it may be `{}`). An unknown optimizer name is a deserialization error.
+        /// Both the configuration and its `"hyperparameters"` must be objects: an array (serde's
+        /// positional form, `["adam", {}]` or `"hyperparameters": [0.1]`, and `[]`, which would
+        /// read as every default) is a deserialization error, so that a value can never be taken
+        /// for a field by its position.
         ///
         /// With `serde_json`, enable its `float_roundtrip` feature (`serde_json = { version = "1",
         /// features = ["float_roundtrip"] }`) for every hyperparameter to parse to the f64 its
@@ -47,7 +51,7 @@ macro_rules! optimizers {
         #[derive(Clone, Copy, Debug, PartialEq)]
         #[cfg_attr(
             feature = "serde",
-            derive(serde::Serialize, serde::Deserialize),
+            derive(serde::Serialize),
             serde(tag = "optimizer", content = "hyperparameters")
         )]
         #[non_exhaustive]
@@ -57,6 +61,28 @@ macro_rules! optimizers {
                 #[cfg_attr(feature = "serde", serde(rename = $name))]
                 $variant($cfg),
             )+
+        }
+
+        /// [`Config`] as serde reads it, each configuration struct read from an object only.
+        #[cfg(feature = "serde")]
+        #[derive(serde::Deserialize)]
+        #[serde(tag = "optimizer", content = "hyperparameters")]
+        enum Repr {
+            $(
+                #[serde(rename = $name)]
+                $variant(object::Object<$cfg>),
+            )+
+        }
+
+        /// Reads a [`Repr`], from an object only, and gives the configuration it holds.
+        #[cfg(feature = "serde")]
+        impl<'de> serde::Deserialize<'de> for Config {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Config, D::Error> {
+                let object::Object(repr) = object::Object::<Repr>::deserialize(d)?;
+                Ok(match repr {
+                    $(Repr::$variant(object::Object(c)) => Config::$variant(c),)+
+                })
+            }
         }
 
         impl Config {
@@ -138,6 +164,41 @@ optimizers! {
     Lion(LionConfig) "lion" = |c, _shape, n| Lion::new(c, n), speed [];
     /// [`Adafactor`]: its `build` factors the shape's last two dimensions.
     Adafactor(AdafactorConfig) "adafactor" = |c, shape, _n| Adafactor::new(c, shape), speed [];
+}
+
+/// Deserialization from objects only.
+#[cfg(feature = "serde")]
+mod object {
+    use core::fmt;
+    use core::marker::PhantomData;
+    use serde::de::value::MapAccessDeserializer;
+    use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+
+    /// A `T` that deserializes from a map (a JSON object) and from nothing else. serde's derived
+    /// structs and adjacently tagged enums also take a sequence, their fields by position: that
+    /// form is refused here, before `T` sees it.
+    pub(super) struct Object<T>(pub(super) T);
+
+    impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Object<T>, D::Error> {
+            d.deserialize_map(MapOnly(PhantomData))
+        }
+    }
+
+    /// Hands a map, and only a map, to `T`.
+    struct MapOnly<T>(PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for MapOnly<T> {
+        type Value = Object<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Object<T>, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map)).map(Object)
+        }
+    }
 }
 
 /// The number of elements of a tensor of `shape`, or [`Error::ShapeOverflow`]. A zero

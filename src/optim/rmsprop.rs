@@ -1,7 +1,7 @@
 //! RMSprop, plain or centered, with momentum, weight decay and maximize.
 
 use super::fused::{Fused, Method, arities, constructors};
-use super::{non_negative, penalized, unit};
+use super::{non_negative, penalized, unit, weight_decay};
 use crate::drivers::update::UpdateRule;
 use crate::error::Error;
 use crate::simd::Simd;
@@ -14,15 +14,15 @@ use crate::simd::Simd;
     serde(default, deny_unknown_fields)
 )]
 pub struct RmsPropConfig {
-    /// Learning rate (default 0.01), finite and ≥ 0.
+    /// Learning rate (default 0.01), finite in f32 and ≥ 0.
     pub lr: f64,
     /// α, the decay of the mean square (default 0.99), in [0, 1].
     pub alpha: f64,
-    /// ε, added after the square root (default 1e-8), finite and ≥ 0.
+    /// ε, added after the square root (default 1e-8), finite in f32 and ≥ 0.
     pub eps: f64,
-    /// L2 penalty λ added to the gradient (default 0), finite and ≥ 0.
+    /// L2 penalty λ added to the gradient (default 0), finite in f32 and ≥ 0, as is lr·λ.
     pub weight_decay: f64,
-    /// Momentum μ (default 0), finite and ≥ 0.
+    /// Momentum μ (default 0), finite in f32 and ≥ 0.
     pub momentum: f64,
     /// Subtract the squared running mean of g inside the square root (default false).
     pub centered: bool,
@@ -72,7 +72,7 @@ impl Method for RmsPropConfig {
         non_negative("lr", self.lr)?;
         unit("alpha", self.alpha)?;
         non_negative("eps", self.eps)?;
-        non_negative("weight_decay", self.weight_decay)?;
+        weight_decay(self.lr, self.weight_decay)?;
         non_negative("momentum", self.momentum)?;
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! SGD with momentum, dampening, Nesterov, weight decay and maximize.
 
 use super::fused::{Fused, Method, arities, constructors};
-use super::{non_negative, penalized, unit};
+use super::{non_negative, penalized, unit, weight_decay};
 use crate::drivers::update::UpdateRule;
 use crate::error::Error;
 use crate::simd::Simd;
@@ -14,13 +14,13 @@ use crate::simd::Simd;
     serde(default, deny_unknown_fields)
 )]
 pub struct SgdConfig {
-    /// Learning rate (default 0.001), finite and ≥ 0.
+    /// Learning rate (default 0.001), finite in f32 and ≥ 0.
     pub lr: f64,
-    /// Momentum factor μ (default 0), finite and ≥ 0.
+    /// Momentum factor μ (default 0), finite in f32 and ≥ 0.
     pub momentum: f64,
     /// Dampening τ (default 0), in [0, 1].
     pub dampening: f64,
-    /// L2 penalty λ added to the gradient (default 0), finite and ≥ 0.
+    /// L2 penalty λ added to the gradient (default 0), finite in f32 and ≥ 0, as is lr·λ.
     pub weight_decay: f64,
     /// Nesterov momentum (default false); needs momentum > 0 and dampening 0.
     pub nesterov: bool,
@@ -65,7 +65,7 @@ impl Method for SgdConfig {
         non_negative("lr", self.lr)?;
         non_negative("momentum", self.momentum)?;
         unit("dampening", self.dampening)?;
-        non_negative("weight_decay", self.weight_decay)?;
+        weight_decay(self.lr, self.weight_decay)?;
         if self.nesterov && self.momentum <= 0.0 {
             return Err(Error::InvalidParameter {
                 name: "momentum",

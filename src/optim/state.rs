@@ -121,13 +121,25 @@ impl State {
     }
 
     /// Replaces the state by `c` after checking that it has the same scalars and buffers (names,
-    /// order and lengths) and finite scalars; on `Err` nothing has changed.
+    /// order and lengths), finite scalars, buffers whose values are all finite and, in a second
+    /// moment ([`second_moment`]), ≥ 0, and at most [`MAX_STEPS`] steps; on `Err` nothing has
+    /// changed.
     pub(crate) fn import(&mut self, c: &Checkpoint<'_>) -> Result<(), Error> {
         check_len("buffers", self.buffers.len(), c.buffers.len())?;
         check_len("scalars", self.scalars.len(), c.scalars.len())?;
         for ((name, b), (got, values)) in self.buffers.iter().zip(&c.buffers) {
             same_name(name, got)?;
             check_len(name, b.len(), values.len())?;
+        }
+        for ((name, _), (_, values)) in self.buffers.iter().zip(&c.buffers) {
+            check_values(name, values)?;
+        }
+        if c.steps > MAX_STEPS {
+            return Err(Error::InvalidParameter {
+                name: "steps",
+                value: c.steps as f64,
+                expected: "below 2^53",
+            });
         }
         for ((name, _), (got, value)) in self.scalar_names.iter().zip(&c.scalars) {
             same_name(name, got)?;
@@ -143,6 +155,51 @@ impl State {
         }
         self.steps = c.steps;
         Ok(())
+    }
+}
+
+/// The most steps a checkpoint may hold: the step arithmetic (bias corrections β^t, t^decay,
+/// 1/√t) takes the number t = steps + 1 of the next step as an f64, exact up to 2^53; beyond
+/// it t would round to a neighbour, and the resumed steps would not be those of the run that
+/// saved it.
+const MAX_STEPS: u64 = (1 << 53) - 1;
+
+/// Whether the buffer of PyTorch's state key `name` holds a second moment: a running mean,
+/// sum or maximum of squares or magnitudes (Adam's and NAdam's `exp_avg_sq`, AMSGrad's
+/// `max_exp_avg_sq`, RMSprop's and Adadelta's `square_avg`, Adadelta's `acc_delta`,
+/// Adagrad's `sum`, Adamax's `exp_inf`, Adafactor's `row_var`, `col_var` and `variance`). No
+/// step makes one negative, and the update takes its square root or divides by it: a negative
+/// value imported there would give NaN. The first moments and momentum buffers (`exp_avg`,
+/// `grad_avg`, `momentum_buffer`) are signed.
+fn second_moment(name: &str) -> bool {
+    matches!(
+        name,
+        "exp_avg_sq"
+            | "max_exp_avg_sq"
+            | "square_avg"
+            | "acc_delta"
+            | "sum"
+            | "exp_inf"
+            | "row_var"
+            | "col_var"
+            | "variance"
+    )
+}
+
+/// Checks an imported buffer's values: all finite (an imported ±inf or NaN would spread to its
+/// parameter, or with Adafactor to a whole matrix), and ≥ 0 in a [`second_moment`]. The error
+/// names the buffer and the first value at fault.
+fn check_values(name: &'static str, values: &[f32]) -> Result<(), Error> {
+    let non_negative = second_moment(name);
+    let bad = |v: f32| !v.is_finite() || (non_negative && v < 0.0);
+    match values.iter().position(|&v| bad(v)) {
+        None => Ok(()),
+        Some(position) => Err(Error::InvalidInput {
+            arg: name,
+            position,
+            value: values[position],
+            expected: if non_negative { "finite and >= 0 (a second moment)" } else { "finite" },
+        }),
     }
 }
 

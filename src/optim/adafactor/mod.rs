@@ -8,7 +8,7 @@ mod sweep;
 use super::registry::num_elements;
 use super::scaled::Scaled;
 use super::state::{State, state_methods};
-use super::{Optimizer, Params, invalid, non_negative};
+use super::{Optimizer, Params, finite_in_f32, invalid, non_negative, weight_decay};
 use crate::error::Error;
 use crate::isa::Isa;
 use chunks::Pass;
@@ -25,18 +25,18 @@ use sweep::{Apply, Full};
     serde(default, deny_unknown_fields)
 )]
 pub struct AdafactorConfig {
-    /// Learning rate, the cap of the relative step size ρ_t (default 0.01), finite and ≥ 0.
+    /// Learning rate, the cap of the relative step size ρ_t (default 0.01), finite in f32 and ≥ 0.
     pub lr: f64,
-    /// The exponent of 1 − β̂2_t = t^beta2_decay (default −0.8), finite and ≤ 0.
+    /// The exponent of 1 − β̂2_t = t^beta2_decay (default −0.8), finite in f32 and ≤ 0.
     pub beta2_decay: f64,
     /// Floor of the second-moment estimate (squared) and of its normaliser (default f32's
-    /// machine epsilon 2^-23, PyTorch's value for f32 when `eps[0]` is None), finite and ≥ 0.
+    /// machine epsilon 2^-23, PyTorch's value for f32 when `eps[0]` is None), finite in f32 and ≥ 0.
     pub eps1: f64,
-    /// Floor of RMS(p) in the step size (default 0.001), finite and ≥ 0.
+    /// Floor of RMS(p) in the step size (default 0.001), finite in f32 and ≥ 0.
     pub eps2: f64,
-    /// Clipping threshold d of the update's RMS (default 1.0), finite and ≥ 1.
+    /// Clipping threshold d of the update's RMS (default 1.0), finite in f32 and ≥ 1.
     pub d: f64,
-    /// Decoupled weight decay λ: p ← p·(1 − lr·λ) (default 0), finite and ≥ 0.
+    /// Decoupled weight decay λ: p ← p·(1 − lr·λ) (default 0), finite in f32 and ≥ 0, as is lr·λ.
     pub weight_decay: f64,
     /// Maximize the objective instead of minimizing it (default false).
     pub maximize: bool,
@@ -146,15 +146,15 @@ impl Adafactor {
     /// for rank ≤ 1, none for an empty tensor; no scalars.
     pub fn new(cfg: AdafactorConfig, shape: &[usize]) -> Result<Adafactor, Error> {
         non_negative("lr", cfg.lr)?;
-        if !(cfg.beta2_decay.is_finite() && cfg.beta2_decay <= 0.0) {
-            return Err(invalid("beta2_decay", cfg.beta2_decay, "finite and <= 0"));
+        if !(finite_in_f32(cfg.beta2_decay) && cfg.beta2_decay <= 0.0) {
+            return Err(invalid("beta2_decay", cfg.beta2_decay, "finite in f32 and <= 0"));
         }
         non_negative("eps1", cfg.eps1)?;
         non_negative("eps2", cfg.eps2)?;
-        if !(cfg.d.is_finite() && cfg.d >= 1.0) {
-            return Err(invalid("d", cfg.d, "finite and >= 1"));
+        if !(finite_in_f32(cfg.d) && cfg.d >= 1.0) {
+            return Err(invalid("d", cfg.d, "finite in f32 and >= 1"));
         }
-        non_negative("weight_decay", cfg.weight_decay)?;
+        weight_decay(cfg.lr, cfg.weight_decay)?;
         let len = num_elements(shape)?;
         let (moment, state) = match *shape {
             _ if len == 0 => (Moment::Empty, State::new(0, [])?),
