@@ -74,7 +74,7 @@ macro_rules! optimizers {
             )+
         }
 
-        /// Reads a [`Repr`], from an object only, and gives the configuration it holds.
+        // Reads a `Repr`, from an object only, and gives the configuration it holds.
         #[cfg(feature = "serde")]
         impl<'de> serde::Deserialize<'de> for Config {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Config, D::Error> {
