@@ -284,7 +284,7 @@ pub fn has_cancelling_roots(act: &Activation) -> bool {
 
 /// The scale of the terms that cancel near a root of f': |f'(+inf)| (1 for SiLU, Swish, GELU,
 /// Mish; β for E-Swish, whose f' is β times SiLU's), 1 where that limit is 0 or not stated.
-fn root_scale(act: &Activation) -> f64 {
+pub fn root_scale(act: &Activation) -> f64 {
     derivative_limit(act, true).map(f64::abs).filter(|s| s.is_finite() && *s > 0.0).unwrap_or(1.0)
 }
 
