@@ -486,7 +486,17 @@ fn nnsimd_isa_child() {
 fn nnsimd_isa_not_utf8_is_reported() {
     use std::os::unix::ffi::OsStrExt;
     let run = |value: &std::ffi::OsStr| {
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
+        let exe = std::env::current_exe().unwrap();
+        // Under qemu-user (NNSIMD_QEMU, see tests/common) this binary is no host executable:
+        // the child runs through the same emulator and sysroot as CI's runner.
+        let mut cmd = if cfg!(target_arch = "aarch64") && std::env::var_os("NNSIMD_QEMU").is_some() {
+            let mut c = std::process::Command::new("qemu-aarch64");
+            c.args(["-L", "/usr/aarch64-linux-gnu"]).arg(exe);
+            c
+        } else {
+            std::process::Command::new(exe)
+        };
+        let out = cmd
             .args(["--exact", "nnsimd_isa_child", "--nocapture", "--test-threads=1"])
             .env(CHILD, "1")
             .env("NNSIMD_ISA", value)
