@@ -45,16 +45,17 @@ enum Ops {
     Neither,
 }
 
+/// The repository's seeded generator (SplitMix64), shared with nnsimd's examples.
+#[path = "../../examples/common/rng.rs"]
+mod splitmix;
+
 /// SplitMix64: the weights are the same on every machine.
-struct Rng(u64);
+struct Rng(splitmix::Rng);
 
 impl Rng {
+    /// Uniform in [0, 1) on a grid of 2^-24.
     fn next_f32(&mut self) -> f32 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 24) as f32
+        (self.0.next_u64() >> 40) as f32 / (1u64 << 24) as f32
     }
 
     /// A tensor of `shape` uniform in [−a, a).
@@ -128,7 +129,7 @@ struct Encoder {
 
 impl Encoder {
     fn new(s: Shape, seed: u64) -> Result<Encoder> {
-        let mut rng = Rng(seed);
+        let mut rng = Rng(splitmix::Rng(seed));
         let h = s.hidden;
         let layers = (0..s.layers)
             .map(|_| {
@@ -221,7 +222,7 @@ fn max_diff(a: &Tensor, b: &Tensor) -> Result<f32> {
 
 /// Measures with the current thread count and prints the table's rows.
 fn measure(s: Shape, runs: usize, threads: &str) -> Result<()> {
-    let input = Rng(7).tensor(&[s.batch, s.seq, s.hidden], 1.0)?;
+    let input = Rng(splitmix::Rng(7)).tensor(&[s.batch, s.seq, s.hidden], 1.0)?;
     let enc = Encoder::new(s, 42)?;
 
     // Forward with each one's ops; their share is the time the pass spends beyond the same
@@ -238,7 +239,7 @@ fn measure(s: Shape, runs: usize, threads: &str) -> Result<()> {
     let fwd_diff = max_diff(&y_c, &y_n)?;
 
     // One training step: loss ½·mean((y − target)²), backward, AdamW (lr 1e-3, decay 0.01).
-    let target = Rng(10).tensor(&[s.batch, s.seq, s.hidden], 1.0)?;
+    let target = Rng(splitmix::Rng(10)).tensor(&[s.batch, s.seq, s.hidden], 1.0)?;
     let loss = |enc: &Encoder, ops: Ops| -> Result<Tensor> {
         let y = enc.forward(&input, ops, true)?;
         (y - &target)?.sqr()?.mean_all()? * 0.5

@@ -3,20 +3,20 @@
 
 use candle_core::{DType, Device, Result, Tensor, Var};
 
-/// A small seeded generator (SplitMix64): the same numbers on every machine.
-pub struct Rng(u64);
+/// The repository's seeded generator (SplitMix64), shared with nnsimd's examples and tests.
+#[path = "../../../examples/common/rng.rs"]
+mod splitmix;
+
+/// A small seeded generator: the same numbers on every machine.
+pub struct Rng(splitmix::Rng);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed)
+        Rng(splitmix::Rng(seed))
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in [lo, hi).
